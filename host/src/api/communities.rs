@@ -1,0 +1,147 @@
+//! Communities: created by platform admins, visible to their own people.
+
+use axum::http::StatusCode;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::Principal;
+use super::error::{ApiError, ApiResult, Json, Path};
+use super::AppState;
+use crate::clock::Millis;
+use crate::ids::CommunityId;
+
+/// A residential community.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Community {
+    pub id: CommunityId,
+    pub name: String,
+    /// IANA time zone, for quiet hours and reports.
+    pub timezone: String,
+    pub created_at: Millis,
+}
+
+/// A new community.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommunity {
+    pub id: CommunityId,
+    pub name: String,
+    /// IANA time zone; `Asia/Shanghai` when not given.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_community, list_communities))
+        .routes(routes!(get_community))
+}
+
+fn check_timezone(tz: &str) -> Result<(), ApiError> {
+    let plausible = tz == "UTC"
+        || (tz.contains('/')
+            && tz.len() <= 64
+            && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
+    if plausible {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "timezone: {tz:?} is not an IANA time zone such as Asia/Shanghai"
+        )))
+    }
+}
+
+fn community_from_row(row: &sqlx::any::AnyRow) -> Result<Community, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    Ok(Community {
+        id: id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        name: row.try_get("name")?,
+        timezone: row.try_get("timezone")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Loads a community, or 404.
+pub async fn load(state: &AppState, id: &CommunityId) -> ApiResult<Community> {
+    let row = sqlx::query("SELECT id, name, timezone, created_at FROM communities WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("community {id} does not exist")))?;
+    Ok(community_from_row(&row)?)
+}
+
+/// Create a community (platform admin).
+#[utoipa::path(post, path = "/api/v1/communities", tag = "communities",
+    request_body = NewCommunity,
+    responses((status = 201, body = Community), (status = 400, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_community(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(new): Json<NewCommunity>,
+) -> ApiResult<(StatusCode, Json<Community>)> {
+    principal.require_platform_admin()?;
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::invalid("name: must be 1-200 characters"));
+    }
+    let timezone = new.timezone.unwrap_or_else(|| "Asia/Shanghai".to_owned());
+    check_timezone(&timezone)?;
+    let community = Community {
+        id: new.id,
+        name: name.to_owned(),
+        timezone,
+        created_at: state.clock.now(),
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO communities (id, name, timezone, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(community.id.as_str())
+    .bind(&community.name)
+    .bind(&community.timezone)
+    .bind(community.created_at)
+    .execute(&state.db)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(ApiError::conflict(format!("community {} already exists", community.id)));
+    }
+    tracing::info!(community = %community.id, "community created");
+    Ok((StatusCode::CREATED, Json(community)))
+}
+
+/// List the communities this token can see.
+#[utoipa::path(get, path = "/api/v1/communities", tag = "communities",
+    responses((status = 200, body = Vec<Community>)), security(("bearer" = [])))]
+async fn list_communities(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<Community>>> {
+    let rows = sqlx::query("SELECT id, name, timezone, created_at FROM communities ORDER BY id")
+        .fetch_all(&state.db)
+        .await?;
+    let communities = rows
+        .iter()
+        .map(community_from_row)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|c| principal.role == super::auth::Role::PlatformAdmin || principal.community.as_ref() == Some(&c.id))
+        .collect();
+    Ok(Json(communities))
+}
+
+/// Get one community.
+#[utoipa::path(get, path = "/api/v1/communities/{community}", tag = "communities",
+    params(("community" = String, Path)),
+    responses((status = 200, body = Community), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_community(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<Community>> {
+    principal.require_member(&community)?;
+    Ok(Json(load(&state, &community).await?))
+}

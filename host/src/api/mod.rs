@@ -1,0 +1,119 @@
+//! The HTTP API (`/api/v1`), its OpenAPI document, `/healthz` and `/metrics`.
+//!
+//! Routes are contributed by the module that owns them — communities and
+//! tokens here, devices by the sensor capability, ingest, plugin packages by
+//! the registry, installations and commands by the runtime — and composed in
+//! [`router`]. Every handler authenticates with [`auth::Principal`] and
+//! returns [`error::ApiError`] on failure.
+
+pub mod auth;
+pub mod communities;
+pub mod error;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::clock::SharedClock;
+use crate::config::HostConfig;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::runtime::Runtime;
+use error::ApiError;
+
+/// Largest request body: plugin packages are the big ones.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub runtime: Arc<Runtime>,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<HostConfig>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "linli",
+        description = "Smart-community plugin platform: communities, devices, readings, plugins, installations and scene commands."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole HTTP surface of a host.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(communities::routes())
+        .merge(tokens::routes())
+        .merge(crate::caps::sensor::api::routes())
+        .merge(crate::ingest::routes())
+        .merge(crate::registry::api::routes())
+        .merge(crate::runtime::api::routes())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(&state.db).await {
+        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!("health check failed: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "store unavailable"})),
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,165 @@
+//! Host capabilities: what a plugin can reach, one folder each.
+//!
+//! Every capability owns its WIT host implementation, the scope a manifest
+//! requests and an admin grants, its per-instance state and the effects a
+//! handler makes through it. The runtime composes them through three lists
+//! in this file — [`CapabilitySet`] (grants), [`InstanceCaps`] (per-instance
+//! state and effects) and [`add_to_linker`] — and knows nothing of their
+//! insides. Adding a capability is adding a folder and a line to each list.
+//!
+//! A call outside the installation's grants returns the typed `denied` error
+//! to the plugin (never a trap) and is counted in
+//! `linli_denied_calls_total`.
+
+pub mod log;
+pub mod sensor;
+pub mod store;
+pub mod timer;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::clock::SharedClock;
+use crate::db::{Db, Tx};
+use crate::ids::{CommunityId, PluginId};
+use crate::metrics::InstallationMetrics;
+use crate::runtime::bindings::linli::platform::types::Error as WitError;
+use crate::runtime::instance::InstanceState;
+
+/// The capabilities a manifest requests or an admin grants, each with its scope.
+/// `log` needs no grant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CapabilitySet {
+    /// Reading kinds delivered as events and readable through `sensor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<sensor::SensorScope>,
+    /// Plugin-private key/value state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<store::StoreScope>,
+    /// Timers on the host clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<timer::TimerScope>,
+}
+
+/// A grant that asks for more than the manifest requested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("grants.{capability}: {reason}")]
+pub struct GrantError {
+    /// The capability whose grant is too wide.
+    pub capability: &'static str,
+    /// What exactly is too wide.
+    pub reason: String,
+}
+
+/// A capability's scope: what the manifest asks for and what the admin grants.
+pub trait Scope {
+    /// Checks that `self`, as granted, stays within `requested`.
+    fn within(&self, requested: &Self) -> Result<(), String>;
+}
+
+fn check_grant<S: Scope>(
+    capability: &'static str,
+    granted: &Option<S>,
+    requested: &Option<S>,
+) -> Result<(), GrantError> {
+    let error = |reason: String| GrantError { capability, reason };
+    match (granted, requested) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(error(
+            "the plugin did not request this capability".to_owned(),
+        )),
+        (Some(granted), Some(requested)) => granted.within(requested).map_err(error),
+    }
+}
+
+impl CapabilitySet {
+    /// Checks that this grant set is a subset of `requested`, naming the first capability that is not.
+    pub fn check_within(&self, requested: &CapabilitySet) -> Result<(), GrantError> {
+        check_grant("sensor", &self.sensor, &requested.sensor)?;
+        check_grant("store", &self.store, &requested.store)?;
+        check_grant("timer", &self.timer, &requested.timer)?;
+        Ok(())
+    }
+}
+
+/// What every capability of one installation shares: who is calling and where.
+pub struct InstallationContext {
+    /// The installation's id.
+    pub installation: String,
+    pub community: CommunityId,
+    pub plugin: PluginId,
+    pub grants: CapabilitySet,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub metrics: InstallationMetrics,
+}
+
+impl InstallationContext {
+    /// Counts and logs a refused call, and builds the error the plugin gets.
+    pub fn deny(&self, capability: &str, why: impl Into<String>) -> WitError {
+        let why = why.into();
+        self.metrics.denied(capability);
+        tracing::warn!(
+            installation = %self.installation,
+            capability,
+            "denied plugin call: {why}"
+        );
+        WitError::Denied(why)
+    }
+
+    /// Logs a store failure and builds the error the plugin gets; the details stay in the host log.
+    pub fn internal(&self, capability: &str, error: impl std::fmt::Display) -> WitError {
+        tracing::error!(installation = %self.installation, capability, "host call failed: {error}");
+        WitError::Internal(format!("{capability}: the host could not complete the call"))
+    }
+}
+
+/// Per-instance state of every capability, kept in the wasmtime store.
+pub struct InstanceCaps {
+    pub sensor: sensor::SensorHost,
+    pub store: store::StoreHost,
+    pub timer: timer::TimerHost,
+    pub log: log::LogHost,
+}
+
+impl InstanceCaps {
+    /// Fresh per-instance state for an installation.
+    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+        Self {
+            sensor: sensor::SensorHost::new(ctx.clone()),
+            store: store::StoreHost::new(ctx.clone()),
+            timer: timer::TimerHost::new(ctx.clone()),
+            log: log::LogHost::new(ctx),
+        }
+    }
+
+    /// Writes the effects of the handler that just succeeded into `tx`.
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        self.store.commit(tx).await?;
+        self.timer.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Forgets the effects of a handler that failed.
+    pub fn discard(&mut self) {
+        self.store.discard();
+        self.timer.discard();
+    }
+}
+
+/// Adds every capability's WIT interface to the linker.
+pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    use crate::runtime::bindings::linli::platform as wit;
+    wit::types::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
+    wit::events::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
+    wit::sensor::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
+        &mut s.caps.sensor
+    })?;
+    wit::store::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.store)?;
+    wit::timer::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.timer)?;
+    wit::log::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! Devices over HTTP: community admins register devices (getting each one's
+//! token once), list them, read their history and retire them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{catalogue, Reading, READING_COLUMNS, MAX_HISTORY};
+use crate::api::auth::{self, Principal, Role, TokenSpec};
+use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use crate::api::AppState;
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::ids::{CommunityId, DeviceId};
+
+/// A registered device.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: DeviceId,
+    /// What the device is: smoke-detector, wearable, door-sensor, gateway, ...
+    pub kind: String,
+    pub name: String,
+    /// The reading kinds it reports, from the host's catalogue.
+    pub reading_kinds: Vec<String>,
+    /// Where it is placed in the community map.
+    pub location: Option<String>,
+    /// The gateway device allowed to send readings on its behalf.
+    pub gateway: Option<DeviceId>,
+    pub created_at: Millis,
+    pub last_seen: Option<Millis>,
+}
+
+/// A device to register.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    pub id: DeviceId,
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub reading_kinds: Vec<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<DeviceId>,
+}
+
+/// A registered device and its token, shown this once.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegisteredDevice {
+    pub device: Device,
+    pub token: String,
+}
+
+/// Bounds of a history query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    pub kind: Option<String>,
+    /// Inclusive start, ms since the epoch.
+    pub from: Option<Millis>,
+    /// Exclusive end, ms since the epoch.
+    pub to: Option<Millis>,
+    /// At most this many readings (capped at 1000).
+    pub limit: Option<u32>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_device, list))
+        .routes(routes!(get_device, retire_device))
+        .routes(routes!(device_readings))
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, kind, name, reading_kinds, location, gateway, created_at, last_seen";
+
+fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device, sqlx::Error> {
+    let decode = |e: String| sqlx::Error::Decode(e.into());
+    let id: String = row.try_get("id")?;
+    let gateway: Option<String> = row.try_get("gateway")?;
+    let kinds: String = row.try_get("reading_kinds")?;
+    Ok(Device {
+        id: id.parse().map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        reading_kinds: serde_json::from_str(&kinds).map_err(|e| decode(e.to_string()))?,
+        location: row.try_get("location")?,
+        gateway: gateway
+            .map(|g| g.parse())
+            .transpose()
+            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
+        created_at: row.try_get("created_at")?,
+        last_seen: row.try_get("last_seen")?,
+    })
+}
+
+/// Every device of a community, by id.
+pub async fn list_devices(db: &Db, community: &CommunityId) -> Result<Vec<Device>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE community_id = $1 ORDER BY id"
+    ))
+    .bind(community.as_str())
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(device_from_row).collect()
+}
+
+async fn load_device(state: &AppState, community: &CommunityId, id: &DeviceId) -> ApiResult<Device> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE community_id = $1 AND id = $2"
+    ))
+    .bind(community.as_str())
+    .bind(id.as_str())
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("device {id} does not exist in {community}")))?;
+    Ok(device_from_row(&row)?)
+}
+
+fn check_new_device(new: &NewDevice) -> ApiResult<()> {
+    if new.kind.is_empty() || new.kind.len() > 64 {
+        return Err(ApiError::invalid("kind: must be 1-64 characters"));
+    }
+    if new.reading_kinds.is_empty() {
+        return Err(ApiError::invalid("reading_kinds: name at least one reading kind"));
+    }
+    if let Some(unknown) = new.reading_kinds.iter().find(|k| catalogue::kind(k).is_none()) {
+        return Err(ApiError::invalid(format!("reading_kinds: unknown reading kind {unknown:?}")));
+    }
+    if new.gateway.as_ref() == Some(&new.id) {
+        return Err(ApiError::invalid("gateway: a device cannot be its own gateway"));
+    }
+    Ok(())
+}
+
+/// Register a device; its token is in the response and nowhere else.
+#[utoipa::path(post, path = "/api/v1/communities/{community}/devices", tag = "devices",
+    params(("community" = String, Path)), request_body = NewDevice,
+    responses((status = 201, body = RegisteredDevice), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn register_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Json(new): Json<NewDevice>,
+) -> ApiResult<(StatusCode, Json<RegisteredDevice>)> {
+    principal.require_community_admin(&community)?;
+    crate::api::communities::load(&state, &community).await?;
+    check_new_device(&new)?;
+    if let Some(gateway) = &new.gateway {
+        load_device(&state, &community, gateway).await.map_err(|_| {
+            ApiError::invalid(format!("gateway: device {gateway} is not registered in {community}"))
+        })?;
+    }
+    let now = state.clock.now();
+    let secret = auth::new_secret();
+    let mut tx = state.db.begin().await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM devices WHERE community_id = $1 AND id = $2")
+        .bind(community.as_str())
+        .bind(new.id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::conflict(format!("device {} already exists in {community}", new.id)));
+    }
+    let spec = TokenSpec {
+        role: Role::Device,
+        community: Some(&community),
+        subject: new.id.as_str(),
+        person: None,
+    };
+    let token_id = auth::store_token(&mut *tx, &spec, &secret, now).await?;
+    let device = Device {
+        name: new.name.clone().unwrap_or_else(|| new.id.to_string()),
+        id: new.id,
+        kind: new.kind,
+        reading_kinds: new.reading_kinds,
+        location: new.location,
+        gateway: new.gateway,
+        created_at: now,
+        last_seen: None,
+    };
+    sqlx::query(
+        "INSERT INTO devices (community_id, id, kind, name, reading_kinds, location, gateway, token_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(community.as_str())
+    .bind(device.id.as_str())
+    .bind(&device.kind)
+    .bind(&device.name)
+    .bind(serde_json::to_string(&device.reading_kinds).map_err(ApiError::internal)?)
+    .bind(&device.location)
+    .bind(device.gateway.as_ref().map(|g| g.as_str()))
+    .bind(&token_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%community, device = %device.id, "device registered");
+    Ok((StatusCode::CREATED, Json(RegisteredDevice { device, token: secret })))
+}
+
+/// List a community's devices.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/devices", tag = "devices",
+    params(("community" = String, Path)), responses((status = 200, body = Vec<Device>)), security(("bearer" = [])))]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<Vec<Device>>> {
+    principal.require_member(&community)?;
+    Ok(Json(list_devices(&state.db, &community).await?))
+}
+
+/// Get one device.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/devices/{device}", tag = "devices",
+    params(("community" = String, Path), ("device" = String, Path)),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, device)): Path<(CommunityId, DeviceId)>,
+) -> ApiResult<Json<Device>> {
+    principal.require_member(&community)?;
+    Ok(Json(load_device(&state, &community, &device).await?))
+}
+
+/// Retire a device: its token stops working; its readings stay in the log.
+#[utoipa::path(delete, path = "/api/v1/communities/{community}/devices/{device}", tag = "devices",
+    params(("community" = String, Path), ("device" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn retire_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, device)): Path<(CommunityId, DeviceId)>,
+) -> ApiResult<StatusCode> {
+    principal.require_community_admin(&community)?;
+    load_device(&state, &community, &device).await?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE tokens SET revoked_at = $1 WHERE id = (SELECT token_id FROM devices WHERE community_id = $2 AND id = $3)",
+    )
+    .bind(state.clock.now())
+    .bind(community.as_str())
+    .bind(device.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM devices WHERE community_id = $1 AND id = $2")
+        .bind(community.as_str())
+        .bind(device.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(%community, %device, "device retired");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A device's readings in a time range, oldest first (bounded).
+#[utoipa::path(get, path = "/api/v1/communities/{community}/devices/{device}/readings", tag = "devices",
+    params(("community" = String, Path), ("device" = String, Path), HistoryQuery),
+    responses((status = 200, body = Vec<Reading>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn device_readings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, device)): Path<(CommunityId, DeviceId)>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Vec<Reading>>> {
+    principal.require_member(&community)?;
+    load_device(&state, &community, &device).await?;
+    let from = q.from.unwrap_or(0);
+    let to = q.to.unwrap_or(Millis::MAX);
+    if from >= to {
+        return Err(ApiError::invalid("from: must be before to"));
+    }
+    let limit = i64::from(q.limit.unwrap_or(100).min(MAX_HISTORY));
+    let rows = sqlx::query(&format!(
+        "SELECT {READING_COLUMNS} FROM readings r \
+         JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+         WHERE r.community_id = $1 AND r.device_id = $2 AND ($3 IS NULL OR r.kind = $3) \
+         AND r.at >= $4 AND r.at < $5 ORDER BY r.at, r.seq LIMIT $6"
+    ))
+    .bind(community.as_str())
+    .bind(device.as_str())
+    .bind(q.kind.as_deref())
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(&state.db)
+    .await?;
+    let readings = rows.iter().map(Reading::from_row).collect::<Result<_, _>>()?;
+    Ok(Json(readings))
+}

@@ -1,0 +1,262 @@
+//! `sensor`: devices, their readings, and the reading kinds a plugin may see.
+//!
+//! The grant's scope is a list of reading kinds (`"*"` for all): they decide
+//! both which readings the installation receives as events and which it may
+//! query. Devices are registered per community over the API ([`api`]);
+//! readings arrive through `ingest` and are queried here.
+
+pub mod api;
+pub mod catalogue;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{InstallationContext, Scope};
+use crate::clock::Millis;
+use crate::runtime::bindings::linli::platform::sensor::{self as wit, Host};
+use crate::runtime::bindings::linli::platform::types::Error;
+
+/// Most readings one `history` call returns.
+pub const MAX_HISTORY: u32 = 1000;
+
+/// The `sensor` scope: reading kinds, or `"*"` for every kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SensorScope {
+    pub kinds: Vec<String>,
+}
+
+impl SensorScope {
+    /// Whether readings of `kind` are within this scope.
+    pub fn allows(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == "*" || k == kind)
+    }
+
+    /// Checks every kind against the catalogue.
+    pub fn check_kinds(&self) -> Result<(), String> {
+        match self
+            .kinds
+            .iter()
+            .find(|k| *k != "*" && catalogue::kind(k).is_none())
+        {
+            Some(unknown) => Err(format!("unknown reading kind {unknown:?}")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Scope for SensorScope {
+    fn within(&self, requested: &Self) -> Result<(), String> {
+        self.check_kinds()?;
+        match self.kinds.iter().find(|k| {
+            if *k == "*" {
+                !requested.kinds.iter().any(|r| r == "*")
+            } else {
+                !requested.allows(k)
+            }
+        }) {
+            Some(wider) => Err(format!("kind {wider:?} was not requested")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A reading's value, typed by its kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ReadingValue {
+    Flag(bool),
+    Number(f64),
+    Text(String),
+}
+
+/// A reading as stored in the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reading {
+    /// Position in the community's event log.
+    pub seq: i64,
+    pub device: String,
+    pub kind: String,
+    pub value: ReadingValue,
+    pub unit: Option<String>,
+    pub at: Millis,
+    pub location: Option<String>,
+}
+
+/// Columns that [`Reading::from_row`] reads, for readings joined with their device.
+pub const READING_COLUMNS: &str = "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, d.location";
+
+impl Reading {
+    /// Reads a row selected with [`READING_COLUMNS`].
+    pub fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        let value = if let Some(n) = row.try_get::<Option<f64>, _>("num")? {
+            ReadingValue::Number(n)
+        } else if let Some(f) = row.try_get::<Option<i64>, _>("flag")? {
+            ReadingValue::Flag(f != 0)
+        } else {
+            ReadingValue::Text(row.try_get::<Option<String>, _>("txt")?.unwrap_or_default())
+        };
+        Ok(Self {
+            seq: row.try_get("seq")?,
+            device: row.try_get("device_id")?,
+            kind: row.try_get("kind")?,
+            value,
+            unit: row.try_get("unit")?,
+            at: row.try_get("at")?,
+            location: row.try_get("location")?,
+        })
+    }
+
+    /// The reading as the plugin sees it.
+    pub fn to_wit(&self) -> wit::Reading {
+        wit::Reading {
+            device: self.device.clone(),
+            kind: self.kind.clone(),
+            value: match &self.value {
+                ReadingValue::Number(n) => wit::Value::Number(*n),
+                ReadingValue::Flag(f) => wit::Value::Flag(*f),
+                ReadingValue::Text(t) => wit::Value::Text(t.clone()),
+            },
+            unit: self.unit.clone(),
+            at: self.at,
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// Per-instance `sensor` state.
+pub struct SensorHost {
+    ctx: Arc<InstallationContext>,
+}
+
+impl SensorHost {
+    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+        Self { ctx }
+    }
+
+    fn scope(&self) -> Result<&SensorScope, Error> {
+        self.ctx
+            .grants
+            .sensor
+            .as_ref()
+            .ok_or_else(|| self.ctx.deny("sensor", "sensor was not granted to this installation"))
+    }
+
+    fn check_kind(&self, kind: &str) -> Result<(), Error> {
+        if self.scope()?.allows(kind) {
+            Ok(())
+        } else {
+            Err(self.ctx.deny(
+                "sensor",
+                format!("reading kind {kind:?} was not granted to this installation"),
+            ))
+        }
+    }
+
+    async fn readings(
+        &self,
+        device: &str,
+        kind: &str,
+        from: Millis,
+        to: Millis,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<wit::Reading>, Error> {
+        let order = if newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {READING_COLUMNS} FROM readings r \
+             JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+             WHERE r.community_id = $1 AND r.device_id = $2 AND r.kind = $3 AND r.at >= $4 AND r.at < $5 \
+             ORDER BY r.at {order}, r.seq {order} LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(self.ctx.community.as_str())
+            .bind(device)
+            .bind(kind)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit.min(MAX_HISTORY)))
+            .fetch_all(&self.ctx.db)
+            .await
+            .map_err(|e| self.ctx.internal("sensor", e))?;
+        rows.iter()
+            .map(|row| Reading::from_row(row).map(|r| r.to_wit()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.ctx.internal("sensor", e))
+    }
+}
+
+impl Host for SensorHost {
+    async fn latest(&mut self, device: String, kind: String) -> Result<Option<wit::Reading>, Error> {
+        self.check_kind(&kind)?;
+        Ok(self
+            .readings(&device, &kind, Millis::MIN, Millis::MAX, 1, true)
+            .await?
+            .pop())
+    }
+
+    async fn history(
+        &mut self,
+        device: String,
+        kind: String,
+        start: Millis,
+        end: Millis,
+        limit: u32,
+    ) -> Result<Vec<wit::Reading>, Error> {
+        self.check_kind(&kind)?;
+        if start >= end {
+            return Err(Error::Invalid("start must be before end".to_owned()));
+        }
+        self.readings(&device, &kind, start, end, limit, false).await
+    }
+
+    async fn devices(&mut self, kind: Option<String>) -> Result<Vec<wit::Device>, Error> {
+        match &kind {
+            Some(kind) => self.check_kind(kind)?,
+            None => {
+                self.scope()?;
+            }
+        }
+        let scope = self.scope()?.clone();
+        let devices = api::list_devices(&self.ctx.db, &self.ctx.community)
+            .await
+            .map_err(|e| self.ctx.internal("sensor", e))?;
+        Ok(devices
+            .into_iter()
+            .filter(|d| match &kind {
+                Some(kind) => d.reading_kinds.contains(kind),
+                None => d.reading_kinds.iter().any(|k| scope.allows(k)),
+            })
+            .map(|d| wit::Device {
+                id: d.id.to_string(),
+                kind: d.kind,
+                name: d.name,
+                reading_kinds: d.reading_kinds,
+                location: d.location,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(kinds: &[&str]) -> SensorScope {
+        SensorScope {
+            kinds: kinds.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn grants_stay_within_the_request() {
+        assert!(scope(&["temperature"]).within(&scope(&["*"])).is_ok());
+        assert!(scope(&["temperature"]).within(&scope(&["temperature", "smoke"])).is_ok());
+        assert!(scope(&["*"]).within(&scope(&["temperature"])).is_err());
+        let err = scope(&["smoke"]).within(&scope(&["temperature"])).unwrap_err();
+        assert!(err.contains("smoke"), "{err}");
+        assert!(scope(&["nonsense"]).within(&scope(&["*"])).is_err());
+    }
+}

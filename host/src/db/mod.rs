@@ -1,0 +1,75 @@
+//! The store: one sqlx pool over SQLite (the embedded default, a file in the
+//! data dir in WAL mode) or PostgreSQL (`DATABASE_URL`). Queries are written
+//! once in SQL both accept (`$n` placeholders, `BIGINT` times in UTC
+//! milliseconds, JSON as `TEXT`); migrations are embedded per backend and
+//! applied at start.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+/// The host's connection pool.
+pub type Db = AnyPool;
+
+/// A transaction on the host's store; the one way effects are committed.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the store at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot apply the store migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite: or postgres:")]
+    Unsupported(String),
+}
+
+/// The embedded store's URL for a data dir.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("linli.db").display())
+}
+
+/// Opens the store at `url` and brings its schema up to date.
+pub async fn open(url: &str) -> Result<Db, OpenError> {
+    sqlx::any::install_default_drivers();
+    let connect_err = |source| OpenError::Connect {
+        url: url.to_owned(),
+        source,
+    };
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(connect_err)?
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    let is_sqlite = url.starts_with("sqlite:");
+    if !is_sqlite && !url.starts_with("postgres") {
+        return Err(OpenError::Unsupported(url.to_owned()));
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(if is_sqlite { 8 } else { 16 })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if is_sqlite {
+                    // WAL lets readers run beside the single writer; NORMAL
+                    // sync is durable across process crashes in WAL mode.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(connect_err)?;
+    if is_sqlite {
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+    } else {
+        return Err(OpenError::Unsupported(url.to_owned()));
+    }
+    Ok(pool)
+}

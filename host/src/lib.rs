@@ -1,0 +1,31 @@
+//! The linli host: runs sandboxed community scene plugins (WebAssembly
+//! components targeting `linli:platform`) against the devices, data and people
+//! of each community, and serves the admin and resident HTTP API.
+//!
+//! The pieces, in the order data flows through them:
+//!
+//! - [`ingest`] validates device readings and appends them to the durable
+//!   event log in the store ([`db`]).
+//! - [`runtime`] owns the wasmtime engine and one actor per
+//!   [`Installation`](runtime::Installation); each actor feeds its plugin the
+//!   events it subscribed to, in order, from its own cursor.
+//! - [`caps`] holds one folder per host capability (sensor, store, timer,
+//!   log): its WIT host implementation, its grant scope and its queries.
+//! - [`registry`] reads plugin packages: manifest, component, grants.
+//! - [`api`] is the HTTP surface; [`server`] wires everything together.
+
+pub mod api;
+pub mod caps;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod ingest;
+pub mod metrics;
+pub mod registry;
+pub mod runtime;
+pub mod server;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::HostConfig;
+pub use server::Server;

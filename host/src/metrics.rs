@@ -1,0 +1,157 @@
+//! Prometheus metrics, served at `/metrics`: what an operator graphs to see
+//! whether devices are reporting and plugins are keeping up.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric the host exports.
+pub struct Metrics {
+    registry: Registry,
+    events_handled: IntCounterVec,
+    failures: IntCounterVec,
+    denied: IntCounterVec,
+    handler_seconds: HistogramVec,
+    instantiations: IntCounterVec,
+    readings: IntCounterVec,
+    suspended: IntGaugeVec,
+}
+
+const INSTALLATION: &[&str] = &["community", "plugin", "installation"];
+
+fn labels<'a>(extra: &'a [&'a str]) -> Vec<&'a str> {
+    INSTALLATION.iter().chain(extra).copied().collect()
+}
+
+impl Metrics {
+    /// A fresh set of metrics in its own registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, extra: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), &labels(extra)).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let events_handled = counter("linli_events_handled_total", "Events a plugin handled successfully.", &[]);
+        let failures = counter(
+            "linli_plugin_failures_total",
+            "Plugin calls that failed, by reason (trap, deadline, memory-limit, plugin-error).",
+            &["reason"],
+        );
+        let denied = counter(
+            "linli_denied_calls_total",
+            "Host calls refused because the installation lacks the grant.",
+            &["capability"],
+        );
+        let instantiations = counter("linli_instantiations_total", "Plugin instances created.", &[]);
+        let handler_seconds = HistogramVec::new(
+            HistogramOpts::new("linli_handler_duration_seconds", "Time spent in one plugin call.")
+                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0]),
+            &labels(&["call"]),
+        )
+        .expect("valid metric");
+        registry.register(Box::new(handler_seconds.clone())).expect("unique metric");
+        let readings = IntCounterVec::new(
+            Opts::new("linli_readings_ingested_total", "Readings received, by result (accepted, rejected)."),
+            &["result"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(readings.clone())).expect("unique metric");
+        let suspended = IntGaugeVec::new(
+            Opts::new("linli_installation_suspended", "1 while an installation is suspended."),
+            INSTALLATION,
+        )
+        .expect("valid metric");
+        registry.register(Box::new(suspended.clone())).expect("unique metric");
+        Self {
+            registry,
+            events_handled,
+            failures,
+            denied,
+            handler_seconds,
+            instantiations,
+            readings,
+            suspended,
+        }
+    }
+
+    /// Metrics bound to one installation's labels.
+    pub fn installation(&self, community: &str, plugin: &str, installation: &str) -> InstallationMetrics {
+        let ids = [community, plugin, installation];
+        InstallationMetrics {
+            ids: ids.map(str::to_owned),
+            events_handled: self.events_handled.with_label_values(&ids),
+            failures: self.failures.clone(),
+            denied: self.denied.clone(),
+            handler_seconds: self.handler_seconds.clone(),
+            instantiations: self.instantiations.with_label_values(&ids),
+            suspended: self.suspended.clone(),
+        }
+    }
+
+    /// Counts one ingested batch.
+    pub fn readings_ingested(&self, accepted: usize, rejected: usize) {
+        self.readings.with_label_values(&["accepted"]).inc_by(accepted as u64);
+        self.readings.with_label_values(&["rejected"]).inc_by(rejected as u64);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding never fails");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One installation's metrics.
+#[derive(Clone)]
+pub struct InstallationMetrics {
+    ids: [String; 3],
+    events_handled: IntCounter,
+    failures: IntCounterVec,
+    denied: IntCounterVec,
+    handler_seconds: HistogramVec,
+    instantiations: IntCounter,
+    suspended: IntGaugeVec,
+}
+
+impl InstallationMetrics {
+    fn with<'a>(&'a self, extra: &'a str) -> [&'a str; 4] {
+        [&self.ids[0], &self.ids[1], &self.ids[2], extra]
+    }
+
+    pub fn event_handled(&self) {
+        self.events_handled.inc();
+    }
+
+    pub fn failed(&self, reason: &str) {
+        self.failures.with_label_values(&self.with(reason)).inc();
+    }
+
+    pub fn denied(&self, capability: &str) {
+        self.denied.with_label_values(&self.with(capability)).inc();
+    }
+
+    pub fn instantiated(&self) {
+        self.instantiations.inc();
+    }
+
+    /// Records how long one call (`init`, `event` or `command`) took.
+    pub fn observe_call(&self, call: &str, seconds: f64) {
+        self.handler_seconds.with_label_values(&self.with(call)).observe(seconds);
+    }
+
+    pub fn set_suspended(&self, suspended: bool) {
+        let [c, p, i] = &self.ids;
+        self.suspended.with_label_values(&[c, p, i]).set(i64::from(suspended));
+    }
+}

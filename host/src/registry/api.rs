@@ -1,0 +1,91 @@
+//! Plugin packages over HTTP: vendors upload, admins list and inspect.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{package, PluginInfo, Stored};
+use crate::api::auth::{Principal, Role};
+use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path};
+use crate::api::AppState;
+use crate::ids::PluginId;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_plugin, list_plugins))
+        .routes(routes!(get_plugin))
+}
+
+/// Upload a plugin package (a tar of linli.toml and plugin.wasm made by `linli plugin pack`).
+#[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/x-tar"),
+    responses((status = 201, body = PluginInfo), (status = 200, body = PluginInfo, description = "the same package was already published"),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_plugin(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<PluginInfo>)> {
+    if !matches!(principal.role, Role::PlatformAdmin | Role::Vendor) {
+        return Err(ApiError::forbidden("only vendors and platform admins upload plugins"));
+    }
+    let package = package::unpack(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let manifest = &package.manifest;
+    if principal.role == Role::Vendor && manifest.vendor != principal.subject {
+        return Err(ApiError::forbidden(format!(
+            "this vendor token is for {:?} but the manifest names vendor {:?}",
+            principal.subject, manifest.vendor
+        )));
+    }
+    state
+        .runtime
+        .prepare(&package)
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let status = match super::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
+        Stored::New => StatusCode::CREATED,
+        Stored::AlreadyPublished => StatusCode::OK,
+        Stored::Conflict => {
+            return Err(ApiError::conflict(format!(
+                "{} {} is already published with different contents; bump the version",
+                manifest.id, manifest.version
+            )))
+        }
+    };
+    tracing::info!(plugin = %manifest.id, version = %manifest.version, digest = %package.digest, "plugin published");
+    let info = super::info(&state.db, &manifest.id, &manifest.version)
+        .await?
+        .ok_or_else(|| ApiError::internal("a stored plugin vanished"))?;
+    Ok((status, Json(info)))
+}
+
+/// List published plugin versions.
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
+    responses((status = 200, body = Vec<PluginInfo>)), security(("bearer" = [])))]
+async fn list_plugins(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PluginInfo>>> {
+    if principal.role == Role::Device {
+        return Err(ApiError::forbidden("devices cannot list plugins"));
+    }
+    Ok(Json(super::list(&state.db).await?))
+}
+
+/// Get one published plugin version.
+#[utoipa::path(get, path = "/api/v1/plugins/{plugin}/versions/{version}", tag = "plugins",
+    params(("plugin" = String, Path), ("version" = String, Path)),
+    responses((status = 200, body = PluginInfo), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_plugin(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((plugin, version)): Path<(PluginId, String)>,
+) -> ApiResult<Json<PluginInfo>> {
+    if principal.role == Role::Device {
+        return Err(ApiError::forbidden("devices cannot read plugins"));
+    }
+    let version = semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
+    super::info(&state.db, &plugin, &version)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} {version} is not published")))
+}

@@ -1,0 +1,130 @@
+//! The plugin registry: packages uploaded by vendors, kept per
+//! (plugin id, version) with their manifest and component. Versions are
+//! immutable: re-uploading the same bytes is a no-op, different bytes under
+//! a published version are refused.
+
+pub mod api;
+pub mod manifest;
+pub mod package;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::ids::PluginId;
+pub use manifest::Manifest;
+pub use package::Package;
+
+/// A published plugin version, as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PluginInfo {
+    #[serde(flatten)]
+    pub manifest: Manifest,
+    /// SHA-256 of the component.
+    pub digest: String,
+    /// Size of the component in bytes.
+    pub size: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: Millis,
+}
+
+/// A published version with its component.
+pub struct StoredPlugin {
+    pub info: PluginInfo,
+    pub component: Vec<u8>,
+}
+
+/// What storing a package did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    /// The same bytes were already published.
+    AlreadyPublished,
+    /// A different component is already published under this id and version.
+    Conflict,
+}
+
+/// Stores a package that the runtime has accepted.
+pub async fn store(db: &Db, package: &Package, uploaded_by: &str, now: Millis) -> Result<Stored, sqlx::Error> {
+    let m = &package.manifest;
+    let inserted = sqlx::query(
+        "INSERT INTO plugins (id, version, vendor, api, description, manifest, component, digest, uploaded_by, uploaded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, version) DO NOTHING",
+    )
+    .bind(m.id.as_str())
+    .bind(m.version.to_string())
+    .bind(&m.vendor)
+    .bind(m.api.to_string())
+    .bind(&m.description)
+    .bind(&package.manifest_text)
+    .bind(package.component.as_slice())
+    .bind(&package.digest)
+    .bind(uploaded_by)
+    .bind(now)
+    .execute(db)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Stored::New);
+    }
+    let (digest, manifest): (String, String) =
+        sqlx::query_as("SELECT digest, manifest FROM plugins WHERE id = $1 AND version = $2")
+            .bind(m.id.as_str())
+            .bind(m.version.to_string())
+            .fetch_one(db)
+            .await?;
+    Ok(if digest == package.digest && manifest == package.manifest_text {
+        Stored::AlreadyPublished
+    } else {
+        Stored::Conflict
+    })
+}
+
+const INFO_COLUMNS: &str = "manifest, digest, LENGTH(component) AS size, uploaded_by, uploaded_at";
+
+fn info_from_row(row: &sqlx::any::AnyRow) -> Result<PluginInfo, sqlx::Error> {
+    let text: String = row.try_get("manifest")?;
+    Ok(PluginInfo {
+        manifest: Manifest::parse(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        digest: row.try_get("digest")?,
+        size: row.try_get("size")?,
+        uploaded_by: row.try_get("uploaded_by")?,
+        uploaded_at: row.try_get("uploaded_at")?,
+    })
+}
+
+/// Every published version, newest upload last.
+pub async fn list(db: &Db) -> Result<Vec<PluginInfo>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM plugins ORDER BY id, uploaded_at"))
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(info_from_row).collect()
+}
+
+/// One published version's info.
+pub async fn info(db: &Db, id: &PluginId, version: &semver::Version) -> Result<Option<PluginInfo>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM plugins WHERE id = $1 AND version = $2"))
+        .bind(id.as_str())
+        .bind(version.to_string())
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(info_from_row).transpose()
+}
+
+/// One published version with its component.
+pub async fn load(db: &Db, id: &PluginId, version: &semver::Version) -> Result<Option<StoredPlugin>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {INFO_COLUMNS}, component FROM plugins WHERE id = $1 AND version = $2"
+    ))
+    .bind(id.as_str())
+    .bind(version.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(StoredPlugin {
+            info: info_from_row(&row)?,
+            component: row.try_get("component")?,
+        })
+    })
+    .transpose()
+}

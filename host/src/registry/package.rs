@@ -1,0 +1,130 @@
+//! Plugin packages: one tar file holding `linli.toml` and `plugin.wasm`.
+//! `linli plugin pack DIR` makes one; upload unpacks and checks it.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::{Manifest, ManifestError};
+
+/// Largest manifest accepted.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
+/// Largest component accepted.
+pub const MAX_COMPONENT_BYTES: u64 = 48 << 20;
+
+/// An unpacked package.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub manifest: Manifest,
+    pub manifest_text: String,
+    pub component: Vec<u8>,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+}
+
+/// Why a package was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("the package is not a tar archive holding linli.toml and plugin.wasm: {0}")]
+    NotTar(std::io::Error),
+    #[error("the package has no {0}")]
+    Missing(&'static str),
+    #[error("{name} is larger than {max} bytes")]
+    TooLarge { name: &'static str, max: u64 },
+    #[error("the package holds an unexpected entry {0:?}; it must hold only linli.toml and plugin.wasm")]
+    Unexpected(String),
+    #[error("linli.toml is not UTF-8")]
+    NotUtf8,
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn read_limited(entry: impl Read, name: &'static str, max: u64) -> Result<Vec<u8>, PackageError> {
+    let mut bytes = Vec::new();
+    entry
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(PackageError::NotTar)?;
+    if bytes.len() as u64 > max {
+        return Err(PackageError::TooLarge { name, max });
+    }
+    Ok(bytes)
+}
+
+/// Unpacks and checks a package's manifest (the component is checked by the runtime).
+pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
+    let mut archive = tar::Archive::new(bytes);
+    let (mut manifest, mut component) = (None, None);
+    for entry in archive.entries().map_err(PackageError::NotTar)? {
+        let entry = entry.map_err(PackageError::NotTar)?;
+        let path = entry.path().map_err(PackageError::NotTar)?.to_string_lossy().into_owned();
+        match path.trim_start_matches("./") {
+            "linli.toml" => manifest = Some(read_limited(entry, "linli.toml", MAX_MANIFEST_BYTES)?),
+            "plugin.wasm" => component = Some(read_limited(entry, "plugin.wasm", MAX_COMPONENT_BYTES)?),
+            "" | "." => {}
+            other => return Err(PackageError::Unexpected(other.to_owned())),
+        }
+    }
+    let manifest_text =
+        String::from_utf8(manifest.ok_or(PackageError::Missing("linli.toml"))?).map_err(|_| PackageError::NotUtf8)?;
+    let component = component.ok_or(PackageError::Missing("plugin.wasm"))?;
+    Ok(Package {
+        manifest: Manifest::parse(&manifest_text)?,
+        manifest_text,
+        digest: hex::encode(Sha256::digest(&component)),
+        component,
+    })
+}
+
+/// Builds a package from a plugin directory's `linli.toml` and a component file.
+pub fn pack(manifest_path: &Path, component_path: &Path) -> Result<Vec<u8>, PackageError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| PackageError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let manifest = read(manifest_path)?;
+    Manifest::parse(std::str::from_utf8(&manifest).map_err(|_| PackageError::NotUtf8)?)?;
+    let component = read(component_path)?;
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in [("linli.toml", &manifest), ("plugin.wasm", &component)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .map_err(PackageError::NotTar)?;
+    }
+    builder.into_inner().map_err(PackageError::NotTar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_then_unpack_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("linli.toml");
+        std::fs::write(
+            &manifest,
+            "id = \"p\"\nversion = \"0.1.0\"\nvendor = \"v\"\napi = \"0.1.0\"\ndescription = \"d\"\n",
+        )
+        .unwrap();
+        let wasm = dir.path().join("plugin.wasm");
+        std::fs::write(&wasm, b"\0asm-not-really").unwrap();
+        let package = unpack(&pack(&manifest, &wasm).unwrap()).unwrap();
+        assert_eq!(package.manifest.id.as_str(), "p");
+        assert_eq!(package.component, b"\0asm-not-really");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_package() {
+        assert!(matches!(unpack(b"hello"), Err(PackageError::NotTar(_) | PackageError::Missing(_))));
+    }
+}

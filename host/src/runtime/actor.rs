@@ -1,0 +1,525 @@
+//! The installation actor: one tokio task per installation that owns its
+//! plugin instance and handles everything for it in order — readings from
+//! the event log after its cursor, due timers, lifecycle changes and
+//! commands from people.
+//!
+//! Exactly-once in effect: a handler's effects, the cursor (or timer)
+//! advance and the failure count are committed in one transaction, so after
+//! a crash an event is either fully handled or handled again from scratch.
+//! A failure that ends the instance (trap, deadline, memory limit) writes
+//! the event to the dead-letter table and moves on with a fresh instance;
+//! after [`SUSPEND_AFTER_FAILURES`] in a row the installation is suspended.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, Notify};
+use wasmtime::Engine;
+
+use super::bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
+use super::bindings::linli::platform::types::{Caller, Error as WitError};
+use super::bindings::ScenePre;
+use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
+use super::instance::{CallFailure, Instance, InstanceState};
+use crate::caps::sensor::{Reading, READING_COLUMNS};
+use crate::caps::timer::Schedule;
+use crate::caps::InstallationContext;
+use crate::clock::{Millis, SharedClock};
+use crate::db::{Db, Tx};
+use crate::metrics::Metrics;
+
+/// Events handled per round before the actor looks at its mailbox again.
+const BATCH: i64 = 64;
+/// Pause after the store failed to commit, before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Why a command got no answer from the plugin.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Plugin(PluginError),
+    #[error("the plugin failed: {0}")]
+    Failed(CallFailure),
+    #[error("the installation is suspended: {0}")]
+    Suspended(String),
+    #[error("the host could not record the command's effects")]
+    Store,
+}
+
+/// A typed error a plugin returned, in host terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("limit: {0}")]
+    Limit(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<WitError> for PluginError {
+    fn from(e: WitError) -> Self {
+        match e {
+            WitError::Denied(m) => PluginError::Denied(m),
+            WitError::NotFound(m) => PluginError::NotFound(m),
+            WitError::Invalid(m) => PluginError::Invalid(m),
+            WitError::Limit(m) => PluginError::Limit(m),
+            WitError::Internal(m) => PluginError::Internal(m),
+        }
+    }
+}
+
+/// What the actor is asked to do.
+pub enum Message {
+    /// First start of a new installation: instantiate, `init`, deliver `installed`.
+    Install { reply: oneshot::Sender<Result<(), String>> },
+    /// Run a command for a person.
+    Command {
+        caller: Caller,
+        name: String,
+        input: String,
+        reply: oneshot::Sender<Result<String, CommandError>>,
+    },
+    /// The installation was changed by an admin; deliver `lifecycle` if given.
+    Reload {
+        installation: Box<Installation>,
+        lifecycle: Option<Lifecycle>,
+        pre: ScenePre<InstanceState>,
+    },
+    /// Finish the current event and stop.
+    Stop,
+}
+
+/// Where an event came from, and so how handling it advances the installation.
+enum Source {
+    Reading(Reading),
+    Timer { tag: String, schedule: Schedule },
+    Lifecycle(Lifecycle),
+}
+
+impl Source {
+    fn event(&self) -> Event {
+        match self {
+            Source::Reading(r) => Event::Reading(r.to_wit()),
+            Source::Timer { tag, schedule } => Event::TimerFired(TimerFired {
+                tag: tag.clone(),
+                due: schedule.due_at,
+            }),
+            Source::Lifecycle(l) => Event::Lifecycle(*l),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Source::Reading(r) => json!({ "reading": r }),
+            Source::Timer { tag, schedule } => json!({ "timer-fired": { "tag": tag, "due": schedule.due_at } }),
+            Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
+        }
+    }
+}
+
+/// Everything an actor shares with the rest of the host.
+#[derive(Clone)]
+pub struct Shared {
+    pub engine: Engine,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+}
+
+pub struct Actor {
+    installation: Installation,
+    pre: ScenePre<InstanceState>,
+    shared: Shared,
+    ctx: Arc<InstallationContext>,
+    instance: Option<Instance>,
+    wake: Arc<Notify>,
+}
+
+impl Actor {
+    pub fn new(installation: Installation, pre: ScenePre<InstanceState>, shared: Shared, wake: Arc<Notify>) -> Self {
+        let ctx = context(&installation, &shared);
+        ctx.metrics.set_suspended(installation.state == InstallationState::Suspended);
+        Self {
+            installation,
+            pre,
+            shared,
+            ctx,
+            instance: None,
+            wake,
+        }
+    }
+
+    /// Runs until told to stop or until every sender is gone.
+    pub async fn run(mut self, mut mailbox: mpsc::Receiver<Message>) {
+        loop {
+            while let Ok(message) = mailbox.try_recv() {
+                if !self.handle(message).await {
+                    return;
+                }
+            }
+            if self.active() && self.work().await {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            let next_timer = if self.active() { self.next_timer().await } else { None };
+            let timer = async {
+                match next_timer {
+                    Some(at) => self.shared.clock.sleep_until(at).await,
+                    None => futures::future::pending().await,
+                }
+            };
+            tokio::select! {
+                message = mailbox.recv() => match message {
+                    Some(message) => if !self.handle(message).await { return },
+                    None => return,
+                },
+                () = self.wake.notified() => {}
+                () = timer => {}
+            }
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.installation.state == InstallationState::Active
+    }
+
+    /// Handles a message; false means stop.
+    async fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Install { reply } => {
+                let ready = self.instance().await.map(drop);
+                if ready.is_ok() {
+                    self.deliver(Source::Lifecycle(Lifecycle::Installed)).await;
+                }
+                let _ = reply.send(ready);
+            }
+            Message::Command { caller, name, input, reply } => {
+                let _ = reply.send(self.command(&caller, &name, &input).await);
+            }
+            Message::Reload { installation, lifecycle, pre } => {
+                self.installation = *installation;
+                self.pre = pre;
+                self.ctx = context(&self.installation, &self.shared);
+                self.ctx.metrics.set_suspended(!self.active());
+                self.instance = None;
+                if let (Some(lifecycle), true) = (lifecycle, self.active()) {
+                    self.deliver(Source::Lifecycle(lifecycle)).await;
+                }
+            }
+            Message::Stop => return false,
+        }
+        true
+    }
+
+    /// The live instance, instantiating and initialising one if needed.
+    async fn instance(&mut self) -> Result<&mut Instance, String> {
+        if self.instance.is_none() {
+            let mut instance = Instance::new(
+                &self.shared.engine,
+                &self.pre,
+                self.ctx.clone(),
+                self.installation.limits,
+            )
+            .await
+            .map_err(|f| f.to_string())?;
+            self.ctx.metrics.instantiated();
+            let config = self.installation.config.to_string();
+            let started = Instant::now();
+            let init = instance.init(&config).await;
+            self.ctx.metrics.observe_call("init", started.elapsed().as_secs_f64());
+            match init {
+                Ok(Ok(())) => {
+                    // init may write state; it commits like any handler.
+                    self.commit(&mut instance, None).await.map_err(|e| format!("store: {e}"))?;
+                }
+                Ok(Err(e)) => return Err(format!("init refused the config: {}", PluginError::from(e))),
+                Err(failure) => return Err(format!("init failed: {failure}")),
+            }
+            self.instance = Some(instance);
+        }
+        Ok(self.instance.as_mut().expect("just created"))
+    }
+
+    /// One round of event work; true if there may be more right away.
+    async fn work(&mut self) -> bool {
+        let readings = match self.pending_readings().await {
+            Ok(readings) => readings,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot read the event log: {e}");
+                tokio::time::sleep(STORE_RETRY).await;
+                return true;
+            }
+        };
+        let full = readings.len() as i64 == BATCH;
+        let last_seq = readings.last().map(|r| r.seq);
+        let scope = self.installation.grants.sensor.clone();
+        for reading in readings {
+            if !self.active() {
+                return false;
+            }
+            if scope.as_ref().is_some_and(|s| s.allows(&reading.kind)) {
+                self.deliver(Source::Reading(reading)).await;
+            }
+        }
+        // Readings this installation does not receive still move its cursor.
+        if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.cursor) {
+            if self.active() && self.advance_cursor(seq).await.is_ok() {
+                self.installation.cursor = seq;
+            }
+        }
+        let timers_full = self.active() && self.fire_due_timers().await;
+        full || timers_full
+    }
+
+    async fn pending_readings(&mut self) -> Result<Vec<Reading>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {READING_COLUMNS} FROM readings r \
+             LEFT JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+             WHERE r.community_id = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3"
+        ))
+        .bind(self.installation.community.as_str())
+        .bind(self.installation.cursor)
+        .bind(BATCH)
+        .fetch_all(&self.shared.db)
+        .await?;
+        rows.iter().map(Reading::from_row).collect()
+    }
+
+    async fn advance_cursor(&mut self, seq: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2 AND cursor < $1")
+            .bind(seq)
+            .bind(&self.installation.id)
+            .execute(&self.shared.db)
+            .await
+            .map(drop)
+    }
+
+    /// Fires due timers; true if the batch was full.
+    async fn fire_due_timers(&mut self) -> bool {
+        let now = self.shared.clock.now();
+        let due: Result<Vec<(String, i64, Option<i64>)>, _> = sqlx::query_as(
+            "SELECT tag, due_at, every_ms FROM timers WHERE installation_id = $1 AND due_at <= $2 ORDER BY due_at, tag LIMIT $3",
+        )
+        .bind(&self.installation.id)
+        .bind(now)
+        .bind(BATCH)
+        .fetch_all(&self.shared.db)
+        .await;
+        let due = match due {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot read timers: {e}");
+                return false;
+            }
+        };
+        let full = due.len() as i64 == BATCH;
+        for (tag, due_at, every_ms) in due {
+            if !self.active() {
+                break;
+            }
+            self.deliver(Source::Timer {
+                tag,
+                schedule: Schedule { due_at, every_ms },
+            })
+            .await;
+        }
+        full
+    }
+
+    async fn next_timer(&mut self) -> Option<Millis> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(due_at) FROM timers WHERE installation_id = $1")
+            .bind(&self.installation.id)
+            .fetch_one(&self.shared.db)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Delivers one event and records the outcome.
+    async fn deliver(&mut self, source: Source) {
+        let event = source.event();
+        let started = Instant::now();
+        let outcome = match self.instance().await {
+            Ok(instance) => instance.on_event(&event).await,
+            Err(message) => Err(CallFailure::Instantiate(message)),
+        };
+        self.ctx.metrics.observe_call("event", started.elapsed().as_secs_f64());
+        let recorded = match outcome {
+            Ok(Ok(())) => {
+                let mut instance = self.instance.take().expect("an instance handled the event");
+                let committed = self.commit(&mut instance, Some(&source)).await;
+                if committed.is_ok() {
+                    self.instance = Some(instance);
+                    self.ctx.metrics.event_handled();
+                    self.installation.consecutive_failures = 0;
+                }
+                committed
+            }
+            Ok(Err(error)) => {
+                if let Some(instance) = self.instance.as_mut() {
+                    instance.caps().discard();
+                }
+                self.ctx.metrics.failed("plugin-error");
+                self.dead_letter(&source, "plugin-error", &PluginError::from(error).to_string(), false)
+                    .await
+            }
+            Err(failure) => {
+                self.instance = None;
+                self.ctx.metrics.failed(failure.reason());
+                tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
+                self.dead_letter(&source, failure.reason(), &failure.to_string(), true).await
+            }
+        };
+        if let Err(e) = recorded {
+            // Nothing was committed: the event stays pending and is retried.
+            tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
+            self.instance = None;
+            tokio::time::sleep(STORE_RETRY).await;
+        }
+    }
+
+    /// Commits an instance's effects, with the advance of `source` if given.
+    async fn commit(&mut self, instance: &mut Instance, source: Option<&Source>) -> Result<(), sqlx::Error> {
+        let mut tx = self.shared.db.begin().await?;
+        if let Some(source) = source {
+            self.advance(&mut tx, source).await?;
+        }
+        instance.caps().commit(&mut tx).await?;
+        if self.installation.consecutive_failures > 0 {
+            sqlx::query("UPDATE installations SET consecutive_failures = 0 WHERE id = $1")
+                .bind(&self.installation.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.inspect_err(|_| instance.caps().discard())
+    }
+
+    /// Moves past `source`: the cursor for a reading, the schedule for a timer.
+    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), sqlx::Error> {
+        match source {
+            Source::Reading(r) => {
+                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2")
+                    .bind(r.seq)
+                    .bind(&self.installation.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Source::Timer { tag, schedule } => {
+                match schedule.next_after(self.shared.clock.now()) {
+                    Some(next) => sqlx::query("UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3")
+                        .bind(next)
+                        .bind(&self.installation.id)
+                        .bind(tag),
+                    None => sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
+                        .bind(&self.installation.id)
+                        .bind(tag),
+                }
+                .execute(&mut **tx)
+                .await?;
+            }
+            Source::Lifecycle(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Records a failed event and moves past it; an instance-ending failure
+    /// counts towards suspension.
+    async fn dead_letter(&mut self, source: &Source, reason: &str, error: &str, counts: bool) -> Result<(), sqlx::Error> {
+        let failures = self.installation.consecutive_failures + i64::from(counts);
+        let suspend = failures >= SUSPEND_AFTER_FAILURES;
+        let mut tx = self.shared.db.begin().await?;
+        sqlx::query("INSERT INTO dead_letters (installation_id, event, reason, error, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&self.installation.id)
+            .bind(source.to_json().to_string())
+            .bind(reason)
+            .bind(error)
+            .bind(self.shared.clock.now())
+            .execute(&mut *tx)
+            .await?;
+        self.advance(&mut tx, source).await?;
+        let state_reason = suspend.then(|| format!("suspended after {failures} consecutive failures; last: {error}"));
+        sqlx::query(
+            "UPDATE installations SET consecutive_failures = $1, \
+             state = CASE WHEN $2 = 1 THEN 'suspended' ELSE state END, \
+             state_reason = CASE WHEN $2 = 1 THEN $3 ELSE state_reason END WHERE id = $4",
+        )
+        .bind(failures)
+        .bind(i64::from(suspend))
+        .bind(&state_reason)
+        .bind(&self.installation.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.installation.consecutive_failures = failures;
+        if let Source::Reading(r) = source {
+            self.installation.cursor = r.seq;
+        }
+        if suspend {
+            self.installation.state = InstallationState::Suspended;
+            self.installation.state_reason = state_reason;
+            self.ctx.metrics.set_suspended(true);
+            tracing::error!(installation = %self.installation.id, plugin = %self.installation.plugin, failures, "installation suspended");
+        }
+        Ok(())
+    }
+
+    async fn command(&mut self, caller: &Caller, name: &str, input: &str) -> Result<String, CommandError> {
+        if !self.active() {
+            return Err(CommandError::Suspended(
+                self.installation.state_reason.clone().unwrap_or_else(|| "by an admin".to_owned()),
+            ));
+        }
+        let started = Instant::now();
+        let outcome = match self.instance().await {
+            Ok(instance) => instance.on_command(caller, name, input).await,
+            Err(message) => Err(CallFailure::Instantiate(message)),
+        };
+        self.ctx.metrics.observe_call("command", started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(Ok(output)) => {
+                let mut instance = self.instance.take().expect("an instance ran the command");
+                let committed = self.commit(&mut instance, None).await;
+                self.instance = Some(instance);
+                committed.map_err(|e| {
+                    tracing::error!(installation = %self.installation.id, "cannot commit a command: {e}");
+                    CommandError::Store
+                })?;
+                Ok(output)
+            }
+            Ok(Err(error)) => {
+                if let Some(instance) = self.instance.as_mut() {
+                    instance.caps().discard();
+                }
+                Err(CommandError::Plugin(error.into()))
+            }
+            Err(failure) => {
+                self.instance = None;
+                self.ctx.metrics.failed(failure.reason());
+                tracing::warn!(installation = %self.installation.id, command = name, "plugin failed: {failure}");
+                Err(CommandError::Failed(failure))
+            }
+        }
+    }
+}
+
+fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationContext> {
+    Arc::new(InstallationContext {
+        installation: installation.id.clone(),
+        community: installation.community.clone(),
+        plugin: installation.plugin.clone(),
+        grants: installation.grants.clone(),
+        db: shared.db.clone(),
+        clock: shared.clock.clone(),
+        metrics: shared.metrics.installation(
+            installation.community.as_str(),
+            installation.plugin.as_str(),
+            &installation.id,
+        ),
+    })
+}

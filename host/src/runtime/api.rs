@@ -1,0 +1,346 @@
+//! Installations over HTTP — enable a plugin in a community with grants,
+//! config and limits; inspect, suspend, resume, reconfigure, remove; read
+//! dead letters — and the command route through which people talk to scenes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::actor::{CommandError, PluginError};
+use super::bindings::linli::platform::events::Lifecycle;
+use super::bindings::linli::platform::types::{Caller, Role as WitRole};
+use super::installation::{self, DeadLetter, Installation, InstallationState};
+use super::DispatchError;
+use crate::api::auth::{Principal, Role};
+use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use crate::api::AppState;
+use crate::caps::CapabilitySet;
+use crate::config::Limits;
+use crate::ids::{self, CommunityId, PluginId};
+use crate::registry::{self, PluginInfo};
+
+/// A plugin to enable in a community.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstallation {
+    pub plugin: PluginId,
+    /// A published version of the plugin.
+    pub version: String,
+    /// What the installation may reach: a subset of what the manifest requests.
+    pub grants: CapabilitySet,
+    /// Must validate against the manifest's config schema.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Sandbox limits; the host's defaults when absent.
+    #[serde(default)]
+    pub limits: Option<Limits>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// Changes to an installation; absent fields stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallationChange {
+    /// `suspended` stops deliveries; `active` resumes them from where they stopped.
+    pub state: Option<InstallationState>,
+    /// Upgrade (or downgrade) to another published version.
+    pub version: Option<String>,
+    pub grants: Option<CapabilitySet>,
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
+    pub limits: Option<Limits>,
+}
+
+/// An installation with how far behind the event log it is.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InstallationView {
+    #[serde(flatten)]
+    pub installation: Installation,
+    /// Events in the log it has not yet handled or skipped.
+    pub backlog: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeadLetterPage {
+    /// Only dead letters with a larger id.
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_installation, list_installations))
+        .routes(routes!(get_installation, change_installation, delete_installation))
+        .routes(routes!(list_dead_letters))
+        .routes(routes!(run_command))
+}
+
+async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<InstallationView>> {
+    let backlog = installation::backlog(&state.db, &installation).await?;
+    Ok(Json(InstallationView { installation, backlog }))
+}
+
+async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Installation> {
+    installation::get(&state.db, id)
+        .await?
+        .filter(|i| &i.community == community)
+        .ok_or_else(|| ApiError::not_found(format!("installation {id} does not exist in {community}")))
+}
+
+async fn published(state: &AppState, plugin: &PluginId, version: &str) -> ApiResult<PluginInfo> {
+    let version = semver::Version::parse(version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
+    registry::info(&state.db, plugin, &version)
+        .await?
+        .ok_or_else(|| ApiError::invalid(format!("plugin: {plugin} {version} is not published")))
+}
+
+/// Checks grants, config and limits against the plugin's manifest and the host's maximum.
+fn check_against(state: &AppState, plugin: &PluginInfo, i: &Installation) -> ApiResult<()> {
+    i.grants
+        .check_within(&plugin.manifest.capabilities)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    plugin.manifest.check_config(&i.config).map_err(ApiError::invalid)?;
+    i.limits.check_within(&state.config.max_limits).map_err(ApiError::invalid)
+}
+
+/// Enable a plugin in a community.
+#[utoipa::path(post, path = "/api/v1/communities/{community}/installations", tag = "installations",
+    params(("community" = String, Path)), request_body = NewInstallation,
+    responses((status = 201, body = InstallationView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_installation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Json(new): Json<NewInstallation>,
+) -> ApiResult<(StatusCode, Json<InstallationView>)> {
+    principal.require_community_admin(&community)?;
+    crate::api::communities::load(&state, &community).await?;
+    let plugin = published(&state, &new.plugin, &new.version).await?;
+    if installation::find(&state.db, &community, &new.plugin).await?.is_some() {
+        return Err(ApiError::conflict(format!(
+            "{} is already installed in {community}; change that installation instead",
+            new.plugin
+        )));
+    }
+    let now = state.clock.now();
+    let installation = Installation {
+        id: ids::generated("ins"),
+        community: community.clone(),
+        plugin: new.plugin,
+        version: plugin.manifest.version.clone(),
+        grants: new.grants,
+        config: new.config,
+        limits: new.limits.unwrap_or(state.config.default_limits),
+        state: InstallationState::Active,
+        state_reason: None,
+        consecutive_failures: 0,
+        cursor: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    check_against(&state, &plugin, &installation)?;
+    installation::insert(&state.db, &installation).await?;
+    let stored = installation::get(&state.db, &installation.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("a new installation vanished"))?;
+    if let Err(refusal) = state.runtime.install(stored.clone()).await.map_err(ApiError::internal)? {
+        installation::delete(&state.db, &stored.id).await?;
+        return Err(ApiError::invalid(format!("the plugin did not start: {refusal}")));
+    }
+    tracing::info!(%community, installation = %stored.id, plugin = %stored.plugin, version = %stored.version, "plugin installed");
+    let current = installation::get(&state.db, &stored.id).await?.unwrap_or(stored);
+    Ok((StatusCode::CREATED, view(&state, current).await?))
+}
+
+/// List a community's installations.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/installations", tag = "installations",
+    params(("community" = String, Path)), responses((status = 200, body = Vec<Installation>)), security(("bearer" = [])))]
+async fn list_installations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<Vec<Installation>>> {
+    principal.require_community_admin(&community)?;
+    Ok(Json(installation::list(&state.db, Some(&community)).await?))
+}
+
+/// Get an installation with its backlog.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/installations/{installation}", tag = "installations",
+    params(("community" = String, Path), ("installation" = String, Path)),
+    responses((status = 200, body = InstallationView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_installation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+) -> ApiResult<Json<InstallationView>> {
+    principal.require_community_admin(&community)?;
+    let installation = load(&state, &community, &id).await?;
+    view(&state, installation).await
+}
+
+/// Suspend, resume, upgrade, re-grant, reconfigure or re-limit an installation.
+#[utoipa::path(patch, path = "/api/v1/communities/{community}/installations/{installation}", tag = "installations",
+    params(("community" = String, Path), ("installation" = String, Path)), request_body = InstallationChange,
+    responses((status = 200, body = InstallationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn change_installation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+    Json(change): Json<InstallationChange>,
+) -> ApiResult<Json<InstallationView>> {
+    principal.require_community_admin(&community)?;
+    let before = load(&state, &community, &id).await?;
+    let mut after = before.clone();
+    let version = change.version.unwrap_or_else(|| before.version.to_string());
+    let plugin = published(&state, &before.plugin, &version).await?;
+    after.version = plugin.manifest.version.clone();
+    after.grants = change.grants.unwrap_or(after.grants);
+    after.config = change.config.unwrap_or(after.config);
+    after.limits = change.limits.unwrap_or(after.limits);
+    if let Some(new_state) = change.state {
+        after.state = new_state;
+        after.state_reason = match new_state {
+            InstallationState::Suspended => Some(format!("suspended by {}", principal.subject)),
+            InstallationState::Active => None,
+        };
+        if new_state == InstallationState::Active {
+            after.consecutive_failures = 0;
+        }
+    }
+    check_against(&state, &plugin, &after)?;
+    after.updated_at = state.clock.now();
+    let lifecycle = if before.state == InstallationState::Suspended && after.state == InstallationState::Active {
+        Some(Lifecycle::Resumed)
+    } else if before.config != after.config || before.version != after.version || before.grants != after.grants {
+        Some(Lifecycle::Reconfigured)
+    } else {
+        None
+    };
+    installation::update(&state.db, &after).await?;
+    state.runtime.reload(after.clone(), lifecycle).await.map_err(ApiError::internal)?;
+    tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
+    let current = installation::get(&state.db, &id).await?.unwrap_or(after);
+    view(&state, current).await
+}
+
+/// Remove an installation. Its plugin's stored state is kept for a later re-install.
+#[utoipa::path(delete, path = "/api/v1/communities/{community}/installations/{installation}", tag = "installations",
+    params(("community" = String, Path), ("installation" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_installation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+) -> ApiResult<StatusCode> {
+    principal.require_community_admin(&community)?;
+    load(&state, &community, &id).await?;
+    state.runtime.stop(&id).await;
+    installation::delete(&state.db, &id).await?;
+    tracing::info!(%community, installation = %id, removed_by = %principal.subject, "installation removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Events the installation failed on, oldest first.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/installations/{installation}/dead-letters", tag = "installations",
+    params(("community" = String, Path), ("installation" = String, Path), DeadLetterPage),
+    responses((status = 200, body = Vec<DeadLetter>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_dead_letters(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+    Query(page): Query<DeadLetterPage>,
+) -> ApiResult<Json<Vec<DeadLetter>>> {
+    principal.require_community_admin(&community)?;
+    load(&state, &community, &id).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(installation::dead_letters(&state.db, &id, page.after.unwrap_or(0), limit).await?))
+}
+
+fn wit_role(role: Role) -> Option<WitRole> {
+    match role {
+        Role::PlatformAdmin => Some(WitRole::PlatformAdmin),
+        Role::CommunityAdmin => Some(WitRole::CommunityAdmin),
+        Role::Operator => Some(WitRole::Operator),
+        Role::Resident => Some(WitRole::Resident),
+        Role::Vendor => Some(WitRole::Vendor),
+        Role::Device => None,
+    }
+}
+
+fn check_command_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("name: a command name is 1-64 characters of a-z, 0-9, '-' or '_'"))
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(error: DispatchError) -> Self {
+        let message = error.to_string();
+        match error {
+            DispatchError::NotRunning | DispatchError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            DispatchError::Command(CommandError::Suspended(_)) => ApiError::conflict(message),
+            DispatchError::Command(CommandError::Failed(_)) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", message)
+            }
+            DispatchError::Command(CommandError::Store) => ApiError::internal(message),
+            DispatchError::Command(CommandError::Plugin(plugin)) => match plugin {
+                PluginError::Denied(m) => ApiError::forbidden(m),
+                PluginError::NotFound(m) => ApiError::not_found(m),
+                PluginError::Invalid(m) => ApiError::invalid(m),
+                PluginError::Limit(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", m),
+                PluginError::Internal(m) => ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", m),
+            },
+        }
+    }
+}
+
+/// Run a scene command as the caller. The body is the command's JSON input;
+/// the response is the plugin's JSON output.
+#[utoipa::path(post, path = "/api/v1/communities/{community}/plugins/{plugin}/commands/{name}", tag = "commands",
+    params(("community" = String, Path), ("plugin" = String, Path), ("name" = String, Path)),
+    request_body(content = Object, description = "the command's input"),
+    responses((status = 200, body = Object, description = "the command's output"), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn run_command(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, plugin, name)): Path<(CommunityId, PluginId, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    principal.require_member(&community)?;
+    check_command_name(&name)?;
+    let installation = installation::find(&state.db, &community, &plugin)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{plugin} is not installed in {community}")))?;
+    let caller = Caller {
+        subject: principal.subject.clone(),
+        person: principal.person.clone(),
+        roles: wit_role(principal.role).into_iter().collect(),
+    };
+    let input: serde_json::Value = if body.is_empty() {
+        empty_object()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: not JSON: {e}")))?
+    };
+    let input = input.to_string();
+    let output = state.runtime.command(&installation.id, caller, name, input).await?;
+    serde_json::from_str(&output).map(Json).map_err(|e| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", format!("the plugin answered with invalid JSON: {e}"))
+    })
+}

@@ -1,0 +1,9 @@
+//! Host bindings for the `linli:platform` world `scene`, generated from
+//! `wit/`. Kept in their own module so generated names never clash with ours.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "scene",
+    imports: { default: async },
+    exports: { default: async },
+});

@@ -1,0 +1,304 @@
+//! One live plugin instance: its wasmtime store (with every capability's
+//! per-instance state), its sandbox limits, and guarded calls into it.
+//!
+//! The sandbox: WASI with no preopened directories, no environment, no
+//! arguments and no network; stdout and stderr become log lines tagged with
+//! the installation. Linear memory is capped by [`Limiter`]; each call has a
+//! wall-clock budget enforced through epoch interruption. Any trap ends the
+//! instance — the actor drops it and the next event gets a fresh one.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::linli::platform::events::Event;
+use super::bindings::linli::platform::types::{Caller, Error as WitError};
+use super::bindings::{Scene, ScenePre};
+use crate::caps::log::LogHost;
+use crate::caps::{InstallationContext, InstanceCaps};
+use crate::config::Limits;
+
+/// The data of a plugin's wasmtime store.
+pub struct InstanceState {
+    pub caps: InstanceCaps,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    call_started: Instant,
+    call_budget: Duration,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps an instance's linear memory at its installation's limit.
+struct Limiter {
+    max_memory: usize,
+}
+
+/// A call ran past its wall-clock budget.
+#[derive(Debug, thiserror::Error)]
+#[error("the call ran past its {0:?} deadline")]
+struct DeadlineExceeded(Duration);
+
+/// An instance tried to grow its memory past the cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the instance asked for {desired} bytes of memory; its limit is {limit}")]
+struct MemoryLimitExceeded {
+    desired: usize,
+    limit: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            return Err(MemoryLimitExceeded {
+                desired,
+                limit: self.max_memory,
+            }
+            .into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Why a call into a plugin did not return.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    #[error("trap: {0}")]
+    Trap(String),
+    #[error("deadline: {0}")]
+    Deadline(String),
+    #[error("memory limit: {0}")]
+    MemoryLimit(String),
+    #[error("instantiation failed: {0}")]
+    Instantiate(String),
+}
+
+impl CallFailure {
+    /// Short reason, as in metrics and dead letters.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CallFailure::Trap(_) => "trap",
+            CallFailure::Deadline(_) => "deadline",
+            CallFailure::MemoryLimit(_) => "memory-limit",
+            CallFailure::Instantiate(_) => "instantiate",
+        }
+    }
+
+    fn classify(error: wasmtime::Error) -> Self {
+        if let Some(deadline) = error.downcast_ref::<DeadlineExceeded>() {
+            return CallFailure::Deadline(deadline.to_string());
+        }
+        if let Some(memory) = error.downcast_ref::<MemoryLimitExceeded>() {
+            return CallFailure::MemoryLimit(memory.to_string());
+        }
+        CallFailure::Trap(format!("{error:#}"))
+    }
+}
+
+/// What a guarded call produced: the plugin's own result, or a failure that ended the instance.
+pub type CallResult<T> = Result<Result<T, WitError>, CallFailure>;
+
+/// A live instance of an installation's plugin.
+pub struct Instance {
+    store: Store<InstanceState>,
+    scene: Scene,
+}
+
+impl Instance {
+    /// Instantiates `pre` for the installation `ctx` under `limits`.
+    pub async fn new(
+        engine: &Engine,
+        pre: &ScenePre<InstanceState>,
+        ctx: Arc<InstallationContext>,
+        limits: Limits,
+    ) -> Result<Self, CallFailure> {
+        let wasi = WasiCtxBuilder::new()
+            .stdout(LogStream::new(ctx.clone(), "stdout"))
+            .stderr(LogStream::new(ctx.clone(), "stderr"))
+            .build();
+        let state = InstanceState {
+            caps: InstanceCaps::new(ctx),
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                max_memory: limits.memory_mib as usize * 1024 * 1024,
+            },
+            call_started: Instant::now(),
+            call_budget: Duration::from_millis(u64::from(limits.call_timeout_ms)),
+        };
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|store| {
+            let state = store.data();
+            if state.call_started.elapsed() >= state.call_budget {
+                Err(DeadlineExceeded(state.call_budget).into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        let scene = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| match CallFailure::classify(e) {
+                CallFailure::Trap(msg) => CallFailure::Instantiate(msg),
+                other => other,
+            })?;
+        Ok(Self { store, scene })
+    }
+
+    /// The capabilities' per-instance state, to commit or discard effects.
+    pub fn caps(&mut self) -> &mut InstanceCaps {
+        &mut self.store.data_mut().caps
+    }
+
+    fn start_call(&mut self) {
+        self.store.data_mut().call_started = Instant::now();
+        self.store.set_epoch_deadline(1);
+    }
+
+    /// A backstop above the epoch deadline, for a host call that never returns.
+    fn backstop(&self) -> Duration {
+        self.store.data().call_budget + Duration::from_secs(10)
+    }
+
+    async fn guard<T>(
+        backstop: Duration,
+        call: impl std::future::Future<Output = wasmtime::Result<Result<T, WitError>>>,
+    ) -> CallResult<T> {
+        match tokio::time::timeout(backstop, call).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(error)) => Err(CallFailure::classify(error)),
+            Err(_) => Err(CallFailure::Deadline(format!("no answer within {backstop:?}"))),
+        }
+    }
+
+    /// Calls `init` with the installation's config.
+    pub async fn init(&mut self, config: &str) -> CallResult<()> {
+        self.start_call();
+        let backstop = self.backstop();
+        Self::guard(backstop, self.scene.call_init(&mut self.store, config)).await
+    }
+
+    /// Calls `on-event`.
+    pub async fn on_event(&mut self, event: &Event) -> CallResult<()> {
+        self.start_call();
+        let backstop = self.backstop();
+        Self::guard(backstop, self.scene.call_on_event(&mut self.store, event)).await
+    }
+
+    /// Calls `on-command`.
+    pub async fn on_command(&mut self, caller: &Caller, name: &str, input: &str) -> CallResult<String> {
+        self.start_call();
+        let backstop = self.backstop();
+        Self::guard(
+            backstop,
+            self.scene.call_on_command(&mut self.store, caller, name, input),
+        )
+        .await
+    }
+}
+
+/// Plugin stdout or stderr, written line by line to the host log.
+struct LogStream {
+    log: Arc<LogHost>,
+    stream: &'static str,
+}
+
+impl LogStream {
+    fn new(ctx: Arc<InstallationContext>, stream: &'static str) -> Self {
+        Self {
+            log: Arc::new(LogHost::new(ctx)),
+            stream,
+        }
+    }
+}
+
+impl IsTerminal for LogStream {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogStream {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(LineWriter {
+            log: self.log.clone(),
+            stream: self.stream,
+            line: Vec::new(),
+        })
+    }
+}
+
+/// Longest line buffered before it is flushed regardless.
+const MAX_LINE: usize = 4096;
+
+struct LineWriter {
+    log: Arc<LogHost>,
+    stream: &'static str,
+    line: Vec<u8>,
+}
+
+impl LineWriter {
+    fn emit(&mut self) {
+        if self.line.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let level = if self.stream == "stderr" {
+            super::bindings::linli::platform::log::Level::Warn
+        } else {
+            super::bindings::linli::platform::log::Level::Info
+        };
+        self.log.line(level, text.trim_end(), self.stream);
+        self.line.clear();
+    }
+}
+
+impl tokio::io::AsyncWrite for LineWriter {
+    fn poll_write(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        for &byte in buf {
+            if byte == b'\n' || self.line.len() >= MAX_LINE {
+                self.emit();
+            }
+            if byte != b'\n' {
+                self.line.push(byte);
+            }
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.emit();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.emit();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        self.emit();
+    }
+}

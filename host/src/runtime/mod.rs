@@ -1,0 +1,287 @@
+//! The plugin runtime: one wasmtime engine per host, each plugin version
+//! compiled once (cached on disk) and pre-instantiated, and one
+//! [`actor`](actor::Actor) per installation.
+//!
+//! The runtime knows nothing of the capabilities' insides: it links what
+//! [`crate::caps::add_to_linker`] provides and hands each instance the
+//! per-installation context.
+
+pub mod actor;
+pub mod api;
+pub mod bindings;
+pub mod engine;
+pub mod installation;
+pub mod instance;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+use wasmtime::component::Linker;
+use wasmtime::Engine;
+
+use crate::ids::CommunityId;
+use crate::registry::manifest::Manifest;
+use crate::registry::Package;
+use actor::{Actor, CommandError, Message, Shared};
+use bindings::linli::platform::events::Lifecycle;
+use bindings::linli::platform::types::Caller;
+use bindings::ScenePre;
+use engine::ComponentCache;
+pub use installation::{Installation, InstallationState};
+use instance::InstanceState;
+
+/// Mailbox size of an installation actor; commands beyond it are refused as busy.
+const MAILBOX: usize = 64;
+/// How long a command waits for its installation before the caller is told it is busy.
+const COMMAND_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a component cannot run as a scene on this host.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("plugin.wasm is not WebAssembly")]
+    NotWasm,
+    #[error("plugin.wasm is a core WebAssembly module, not a component; build it for wasm32-wasip2")]
+    CoreModule,
+    #[error("plugin.wasm does not compile: {0}")]
+    Compile(String),
+    #[error("the manifest declares api {manifest} but the component imports {import}")]
+    ApiMismatch { manifest: String, import: String },
+    #[error("the component imports {0}, which this host does not provide")]
+    UnknownImport(String),
+    #[error("the component does not implement the linli:platform scene world: {0}")]
+    NotAScene(String),
+}
+
+/// Why a command could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the installation is not running")]
+    NotRunning,
+    #[error("the installation is busy; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+struct ActorHandle {
+    mailbox: mpsc::Sender<Message>,
+    community: CommunityId,
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+/// The host's plugin runtime.
+pub struct Runtime {
+    shared: Shared,
+    linker: Linker<InstanceState>,
+    cache: Arc<ComponentCache>,
+    /// Pre-instantiated components by digest.
+    pres: Mutex<HashMap<String, ScenePre<InstanceState>>>,
+    actors: Mutex<HashMap<String, ActorHandle>>,
+}
+
+impl Runtime {
+    /// A runtime whose compiled components are cached under `cache_dir`.
+    pub fn new(
+        cache_dir: &Path,
+        max_memory_bytes: usize,
+        db: crate::db::Db,
+        clock: crate::clock::SharedClock,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> anyhow::Result<Self> {
+        let engine = engine::new_engine(max_memory_bytes)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::caps::add_to_linker(&mut linker)?;
+        let cache = Arc::new(ComponentCache::open(cache_dir, &engine)?);
+        Ok(Self {
+            shared: Shared {
+                engine,
+                db,
+                clock,
+                metrics,
+            },
+            linker,
+            cache,
+            pres: Mutex::new(HashMap::new()),
+            actors: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine, for benchmarks and tools.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Compiles (or loads from cache) and checks a package's component
+    /// against its manifest and the scene world.
+    pub async fn prepare(&self, package: &Package) -> Result<ScenePre<InstanceState>, PrepareError> {
+        self.pre(&package.manifest, &package.digest, &package.component).await
+    }
+
+    async fn pre(&self, manifest: &Manifest, digest: &str, bytes: &[u8]) -> Result<ScenePre<InstanceState>, PrepareError> {
+        if let Some(pre) = self.pres.lock().expect("pres lock").get(digest) {
+            return Ok(pre.clone());
+        }
+        match bytes.get(0..8) {
+            Some([0, b'a', b's', b'm', _, _, 1, 0]) => {}
+            Some([0, b'a', b's', b'm', ..]) => return Err(PrepareError::CoreModule),
+            _ => return Err(PrepareError::NotWasm),
+        }
+        let (engine, cache) = (self.shared.engine.clone(), self.cache.clone());
+        let (digest_owned, bytes_owned) = (digest.to_owned(), bytes.to_vec());
+        let component = tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &digest_owned, &bytes_owned))
+            .await
+            .map_err(|e| PrepareError::Compile(e.to_string()))?
+            .map_err(|e| PrepareError::Compile(format!("{e:#}")))?;
+        let api = format!("@{}", manifest.api);
+        for (name, _) in component.component_type().imports(&self.shared.engine) {
+            if name.starts_with("linli:platform/") && !name.ends_with(&api) {
+                return Err(PrepareError::ApiMismatch {
+                    manifest: manifest.api.to_string(),
+                    import: name.to_owned(),
+                });
+            }
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| PrepareError::UnknownImport(format!("{e:#}")))?;
+        let pre = ScenePre::new(pre).map_err(|e| PrepareError::NotAScene(format!("{e:#}")))?;
+        self.pres.lock().expect("pres lock").insert(digest.to_owned(), pre.clone());
+        Ok(pre)
+    }
+
+    /// The pre-instantiated component of an installation's plugin version.
+    async fn pre_for(&self, installation: &Installation) -> anyhow::Result<ScenePre<InstanceState>> {
+        let stored = crate::registry::load(&self.shared.db, &installation.plugin, &installation.version)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("plugin {} {} is not published", installation.plugin, installation.version))?;
+        Ok(self.pre(&stored.info.manifest, &stored.info.digest, &stored.component).await?)
+    }
+
+    /// Starts the actor of an installation already in the store.
+    pub async fn start(&self, installation: Installation) -> anyhow::Result<()> {
+        let pre = self.pre_for(&installation).await?;
+        let (mailbox, rx) = mpsc::channel(MAILBOX);
+        let wake = Arc::new(Notify::new());
+        let id = installation.id.clone();
+        let community = installation.community.clone();
+        let span = tracing::info_span!("installation", installation = %id, plugin = %installation.plugin, community = %community);
+        let actor = Actor::new(installation, pre, self.shared.clone(), wake.clone());
+        let task = tokio::spawn(tracing::Instrument::instrument(actor.run(rx), span));
+        let previous = self.actors.lock().expect("actors lock").insert(
+            id,
+            ActorHandle {
+                mailbox,
+                community,
+                wake,
+                task,
+            },
+        );
+        if let Some(previous) = previous {
+            previous.task.abort();
+        }
+        Ok(())
+    }
+
+    /// Starts a new installation and runs its first `init` and `installed`
+    /// event; an error means the plugin refused to start (the actor is stopped).
+    pub async fn install(&self, installation: Installation) -> anyhow::Result<Result<(), String>> {
+        let id = installation.id.clone();
+        self.start(installation).await?;
+        let (reply, answer) = oneshot::channel();
+        self.send(&id, Message::Install { reply }).await?;
+        let outcome = answer.await.unwrap_or_else(|_| Err("the installation stopped".to_owned()));
+        if outcome.is_err() {
+            self.stop(&id).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Hands a changed installation to its actor, which restarts its instance.
+    pub async fn reload(&self, installation: Installation, lifecycle: Option<Lifecycle>) -> anyhow::Result<()> {
+        let pre = self.pre_for(&installation).await?;
+        let id = installation.id.clone();
+        self.send(
+            &id,
+            Message::Reload {
+                installation: Box::new(installation),
+                lifecycle,
+                pre,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn send(&self, id: &str, message: Message) -> Result<(), DispatchError> {
+        let mailbox = self
+            .actors
+            .lock()
+            .expect("actors lock")
+            .get(id)
+            .map(|a| a.mailbox.clone())
+            .ok_or(DispatchError::NotRunning)?;
+        mailbox.send(message).await.map_err(|_| DispatchError::NotRunning)
+    }
+
+    /// Stops an installation's actor after its current event.
+    pub async fn stop(&self, id: &str) {
+        let handle = self.actors.lock().expect("actors lock").remove(id);
+        if let Some(handle) = handle {
+            let _ = handle.mailbox.send(Message::Stop).await;
+            let _ = handle.task.await;
+        }
+    }
+
+    /// Stops every actor.
+    pub async fn shutdown(&self) {
+        let ids: Vec<String> = self.actors.lock().expect("actors lock").keys().cloned().collect();
+        for id in ids {
+            self.stop(&id).await;
+        }
+    }
+
+    /// Tells every installation of `community` that new events are in the log.
+    pub fn wake_community(&self, community: &CommunityId) {
+        for handle in self.actors.lock().expect("actors lock").values() {
+            if &handle.community == community {
+                handle.wake.notify_one();
+            }
+        }
+    }
+
+    /// Tells every installation to look at the clock (after a test clock moved).
+    pub fn wake_all(&self) {
+        for handle in self.actors.lock().expect("actors lock").values() {
+            handle.wake.notify_one();
+        }
+    }
+
+    /// Runs a command on an installation for `caller`.
+    pub async fn command(&self, id: &str, caller: Caller, name: String, input: String) -> Result<String, DispatchError> {
+        let mailbox = self
+            .actors
+            .lock()
+            .expect("actors lock")
+            .get(id)
+            .map(|a| a.mailbox.clone())
+            .ok_or(DispatchError::NotRunning)?;
+        let (reply, answer) = oneshot::channel();
+        let message = Message::Command { caller, name, input, reply };
+        mailbox.try_send(message).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => DispatchError::Busy,
+            mpsc::error::TrySendError::Closed(_) => DispatchError::NotRunning,
+        })?;
+        match tokio::time::timeout(COMMAND_WAIT, answer).await {
+            Ok(Ok(result)) => Ok(result?),
+            Ok(Err(_)) => Err(DispatchError::NotRunning),
+            Err(_) => Err(DispatchError::Busy),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Starting and stopping a host: open the store, make sure a platform admin
+//! can get in, build the runtime, restart every installation, serve HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::auth::{self, Role, TokenSpec};
+use crate::api::AppState;
+use crate::clock::SharedClock;
+use crate::config::HostConfig;
+use crate::metrics::Metrics;
+use crate::runtime::{installation, Runtime};
+
+/// A running host.
+pub struct Server {
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The platform-admin token, when this start generated one (first start without `LINLI_ADMIN_TOKEN`).
+    pub generated_admin_token: Option<String>,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts a host with `config` on `clock`.
+    pub async fn start(config: HostConfig, clock: SharedClock) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| crate::db::sqlite_url(&config.data_dir));
+        let db = crate::db::open(&url).await?;
+        let generated_admin_token = bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
+        let metrics = Arc::new(Metrics::new());
+        let runtime = Arc::new(Runtime::new(
+            &config.data_dir.join("cache"),
+            config.max_limits.memory_mib as usize * 1024 * 1024,
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+        )?);
+        for installation in installation::list(&db, None).await? {
+            let id = installation.id.clone();
+            if let Err(e) = runtime.start(installation).await {
+                tracing::error!(installation = %id, "cannot start installation: {e:#}");
+            }
+        }
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            db,
+            runtime,
+            clock,
+            metrics,
+            config: Arc::new(config),
+        };
+        let app = crate::api::router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "linli host listening");
+        Ok(Self {
+            addr,
+            generated_admin_token,
+            state,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The base URL of the API, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The host's runtime, for tests and benchmarks that drive it directly.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.state.runtime
+    }
+
+    /// Stops serving, lets each installation finish its current event, and closes the store.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await??;
+        self.state.runtime.shutdown().await;
+        self.state.db.close().await;
+        Ok(())
+    }
+
+    /// Waits until the server stops on its own (it does not, short of an error).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        Ok((&mut self.task).await??)
+    }
+}
+
+/// Makes sure a platform admin can log in: stores `LINLI_ADMIN_TOKEN` if
+/// given, or, on a store with no platform admin yet, generates a token and
+/// returns it so it can be shown once.
+async fn bootstrap_admin(db: &crate::db::Db, token: Option<&str>, now: i64) -> anyhow::Result<Option<String>> {
+    let spec = TokenSpec {
+        role: Role::PlatformAdmin,
+        community: None,
+        subject: "bootstrap-admin",
+        person: None,
+    };
+    if let Some(token) = token {
+        if auth::authenticate(db, token).await?.is_none() {
+            auth::store_token(db, &spec, token, now).await?;
+        }
+        return Ok(None);
+    }
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL")
+        .bind(Role::PlatformAdmin.as_str())
+        .fetch_one(db)
+        .await?;
+    if admins > 0 {
+        return Ok(None);
+    }
+    let secret = auth::new_secret();
+    auth::store_token(db, &spec, &secret, now).await?;
+    Ok(Some(secret))
+}

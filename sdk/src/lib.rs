@@ -1,0 +1,114 @@
+//! The guest side of linli: everything a vendor needs to write a community
+//! scene plugin in Rust.
+//!
+//! A scene is a wasm component targeting the `scene` world of
+//! `linli:platform@0.1.0` (see `wit/platform.wit`). The host calls `init` with
+//! the installation's config on every new instance, then delivers events
+//! (`on-event`) and people's commands (`on-command`). This crate turns that
+//! contract into plain Rust:
+//!
+//! - [`Scene`] and [`export_scene!`]: implement three functions over your own
+//!   typed config; the SDK parses the config once per instance, parses command
+//!   input, serialises command output, and reports malformed JSON as
+//!   [`Error::Invalid`] naming the offending field.
+//! - [`state`]: typed, JSON-encoded values over the plugin's private `store`.
+//! - [`log`]: one-line structured logging into the host's log.
+//! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
+//!   and raw host interfaces ([`sensor`], [`store`], [`timer`]) at short paths.
+//!
+//! Instances are disposable: the host may start a fresh one for any call, so
+//! anything that must survive belongs in [`state`], and only the parsed config
+//! is kept in memory. A handler's store writes commit only when it returns
+//! `Ok`.
+//!
+//! # Example
+//!
+//! A complete plugin: `Cargo.toml` needs `crate-type = ["cdylib"]` and
+//! dependencies on `linli-sdk`, `serde` and `serde_json`; build it with
+//! `cargo build --release --target wasm32-wasip2`.
+//!
+//! ```no_run
+//! use linli_sdk::{export_scene, log, state, Caller, Error, Event, Scene};
+//! use serde::Deserialize;
+//! use serde_json::{json, Value as Json};
+//!
+//! /// The installation's config: `{"threshold": 30.0}`.
+//! #[derive(Deserialize)]
+//! struct Config {
+//!     threshold: f64,
+//! }
+//!
+//! struct HeatWatch;
+//!
+//! impl Scene for HeatWatch {
+//!     type Config = Config;
+//!
+//!     fn on_event(config: &Config, event: Event) -> Result<(), Error> {
+//!         let Event::Reading(reading) = event else {
+//!             return Ok(());
+//!         };
+//!         if reading.value.as_number().is_some_and(|t| t > config.threshold) {
+//!             log::warn(&format!("{} is hot", reading.device));
+//!             state::update("hot-readings", |count: &mut u64| *count += 1)?;
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn on_command(_: &Config, _: &Caller, name: &str, _: Json) -> Result<Json, Error> {
+//!         match name {
+//!             "stats" => Ok(json!({ "hot": state::get::<u64>("hot-readings")?.unwrap_or(0) })),
+//!             _ => Err(Error::Invalid(format!("unknown command: {name}"))),
+//!         }
+//!     }
+//! }
+//!
+//! export_scene!(HeatWatch);
+//! ```
+
+mod json;
+pub mod log;
+mod scene;
+pub mod state;
+
+pub use scene::{parse_input, NoConfig, Scene};
+
+#[doc(hidden)]
+pub use scene::adapter as __adapter;
+
+/// Generated bindings for the `scene` world of `linli:platform@0.1.0`.
+///
+/// Prefer the re-exports at the crate root and [`export_scene!`]; this module
+/// is public so that a plugin can reach every generated item, and so that
+/// [`export_scene!`] can export through the SDK without the plugin depending on
+/// `wit-bindgen` itself.
+// The generated canonical-ABI shims take one argument per flattened core value.
+#[allow(clippy::too_many_arguments)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "scene",
+        path: "/tmp/wit-patched",
+        // Plugin crates expand the export macro, so it must be visible to them.
+        pub_export_macro: true,
+        default_bindings_module: "linli_sdk::bindings",
+    });
+}
+
+pub use bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
+pub use bindings::linli::platform::sensor::{Device, Reading, Value};
+pub use bindings::linli::platform::types::{
+    Caller, DeviceId, Error, PersonId, Role, Severity, Timestamp,
+};
+pub use bindings::linli::platform::{sensor, store, timer};
+
+impl Value {
+    /// The number this value holds, if it is a [`Value::Number`].
+    ///
+    /// Scenes mostly compare numeric readings against thresholds; flags and
+    /// texts answer `None`.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Number(number) => Some(*number),
+            Value::Flag(_) | Value::Text(_) => None,
+        }
+    }
+}

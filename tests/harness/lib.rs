@@ -1,0 +1,309 @@
+//! The one way tests start a host: a real `linli` host on a temporary data
+//! dir and a random port, driven over real HTTP, with real wasm plugins built
+//! from `examples/` by `cargo xtask plugins`, and a clock the test moves.
+//!
+//! Scenarios read like what they protect: start a [`TestHost`], make a
+//! community with [`TestHost::community`], register devices, enable plugins,
+//! send readings, and ask plugins through commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use linli_host::{HostConfig, ManualClock, Server};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// 2026-01-01T00:00:00Z: where every test clock starts.
+pub const START: i64 = 1_767_225_600_000;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The built component of an example plugin.
+pub fn component(plugin: &str) -> Vec<u8> {
+    let path = workspace()
+        .join("target/wasm/wasm32-wasip2/plugin")
+        .join(format!("{}.wasm", plugin.replace('-', "_")));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; build the plugins first with `cargo xtask plugins`", path.display())
+    })
+}
+
+/// A tar archive of `entries`, as a package file is built, without checking them.
+pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, *bytes).expect("tar entry");
+    }
+    builder.into_inner().expect("tar archive")
+}
+
+/// A package of an example plugin with its manifest edited (and not checked, so tests can break it).
+pub fn package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) -> Vec<u8> {
+    let manifest = std::fs::read_to_string(workspace().join("examples").join(plugin).join("linli.toml"))
+        .expect("example manifest");
+    tar(&[
+        ("linli.toml", edit_manifest(manifest).as_bytes()),
+        ("plugin.wasm", &component(plugin)),
+    ])
+}
+
+/// A package of an example plugin as built.
+pub fn package(plugin: &str) -> Vec<u8> {
+    package_with(plugin, |m| m)
+}
+
+/// An HTTP response: status and JSON body (`Null` when empty).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// The error message of a JSON error body.
+    pub fn message(&self) -> String {
+        self.body["error"]["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// An API client holding one bearer token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// The same host with another token.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self::new(&self.base, token)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.bearer_auth(&self.token).send().await.expect("request sent");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body)).await
+    }
+
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/x-tar")
+                .body(body),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.http.delete(format!("{}{path}", self.base))).await
+    }
+}
+
+/// A running host on a temp dir with a manual clock.
+pub struct TestHost {
+    pub server: Server,
+    pub clock: ManualClock,
+    /// A platform-admin client.
+    pub admin: Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A community in a test, with its admin.
+pub struct Community {
+    pub id: String,
+    pub admin: Client,
+}
+
+/// A registered device and its client (holding its token).
+pub struct Device {
+    pub id: String,
+    pub client: Client,
+}
+
+impl TestHost {
+    /// Starts a host with default limits.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a host after `configure` adjusts its config.
+    pub async fn start_with(configure: impl FnOnce(&mut HostConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = HostConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+        config.admin_token = Some("test-platform-admin".to_owned());
+        configure(&mut config);
+        let clock = ManualClock::new(START);
+        let server = Server::start(config, Arc::new(clock.clone())).await.expect("host starts");
+        let admin = Client::new(&server.url(), "test-platform-admin");
+        Self {
+            server,
+            clock,
+            admin,
+            _dir: dir,
+        }
+    }
+
+    /// Creates community `id` and a community-admin token for it.
+    pub async fn community(&self, id: &str) -> Community {
+        self.admin
+            .post("/api/v1/communities", json!({"id": id, "name": format!("Community {id}")}))
+            .await
+            .expect(201);
+        let token = self
+            .admin
+            .post(
+                "/api/v1/tokens",
+                json!({"role": "community-admin", "community": id, "subject": format!("{id}-admin")}),
+            )
+            .await
+            .expect(201);
+        Community {
+            id: id.to_owned(),
+            admin: self.admin.with_token(token["token"].as_str().expect("token")),
+        }
+    }
+
+    /// Uploads an example plugin as the platform admin.
+    pub async fn publish(&self, plugin: &str) {
+        let status = self.admin.post_bytes("/api/v1/plugins", package(plugin)).await.status;
+        assert!(status == 201 || status == 200, "publishing {plugin}: {status}");
+    }
+
+    /// Moves the clock and lets every installation see it.
+    pub fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+        self.server.runtime().wake_all();
+    }
+}
+
+impl Community {
+    /// Registers a device reporting `kinds`.
+    pub async fn device(&self, id: &str, kinds: &[&str]) -> Device {
+        let registered = self
+            .admin
+            .post(
+                &format!("/api/v1/communities/{}/devices", self.id),
+                json!({"id": id, "kind": "sensor", "reading_kinds": kinds}),
+            )
+            .await
+            .expect(201);
+        Device {
+            id: id.to_owned(),
+            client: self.admin.with_token(registered["token"].as_str().expect("device token")),
+        }
+    }
+
+    /// Enables a published plugin with `grants` and `config`; returns the installation id.
+    pub async fn install(&self, plugin: &str, grants: Value, config: Value) -> String {
+        let body = self
+            .admin
+            .post(
+                &format!("/api/v1/communities/{}/installations", self.id),
+                json!({"plugin": plugin, "version": "0.1.0", "grants": grants, "config": config}),
+            )
+            .await
+            .expect(201);
+        body["id"].as_str().expect("installation id").to_owned()
+    }
+
+    /// The installation's current record.
+    pub async fn installation(&self, id: &str) -> Value {
+        self.admin
+            .get(&format!("/api/v1/communities/{}/installations/{id}", self.id))
+            .await
+            .expect(200)
+    }
+
+    /// Waits until the installation has handled everything in the log (or is suspended).
+    pub async fn settle(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let installation = self.installation(id).await;
+            if installation["backlog"] == 0 || installation["state"] == "suspended" {
+                return installation;
+            }
+            assert!(Instant::now() < deadline, "installation {id} did not settle: {installation}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Runs a plugin command as this community's admin.
+    pub async fn command(&self, plugin: &str, name: &str, input: Value) -> Reply {
+        self.admin
+            .post(&format!("/api/v1/communities/{}/plugins/{plugin}/commands/{name}", self.id), input)
+            .await
+    }
+
+    /// The installation's dead letters.
+    pub async fn dead_letters(&self, id: &str) -> Vec<Value> {
+        let body = self
+            .admin
+            .get(&format!("/api/v1/communities/{}/installations/{id}/dead-letters", self.id))
+            .await
+            .expect(200);
+        body.as_array().expect("a list").clone()
+    }
+}
+
+impl Device {
+    /// The device's bearer token.
+    pub fn token(&self) -> &str {
+        &self.client.token
+    }
+
+    /// Sends a batch of readings.
+    pub async fn send(&self, readings: Value) -> Reply {
+        self.client.post("/api/v1/ingest", readings).await
+    }
+
+    /// A reading of this device.
+    pub fn reading(&self, kind: &str, value: Value) -> Value {
+        json!({"device": self.id, "kind": kind, "value": value})
+    }
+}

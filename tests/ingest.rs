@@ -1,0 +1,97 @@
+//! A device posts readings; the host stores the good ones, names the field
+//! of every bad one, and hands the good ones to the scenes that subscribed.
+
+use linli_tests::TestHost;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scene_counts_exactly_them() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let thermo = block.device("thermo-1", &["temperature", "humidity"]).await;
+    host.publish("hello-scene").await;
+    let hello = block
+        .install("hello-scene", json!({"sensor": {"kinds": ["*"]}, "store": {}}), json!({}))
+        .await;
+
+    let mut batch: Vec<Value> = (0..100)
+        .map(|i| {
+            let kind = if i % 2 == 0 { "temperature" } else { "humidity" };
+            thermo.reading(kind, json!(20 + i % 10))
+        })
+        .collect();
+    batch[10] = json!({"kind": "temperature", "value": 21.0});
+    batch[50] = thermo.reading("temperature", json!("NaN"));
+    batch[90] = thermo.reading("radiation", json!(1.0));
+
+    let report = thermo.send(json!(batch)).await.expect(202);
+    assert_eq!(report["accepted"], 97);
+    assert_eq!(report["rejected"], 3);
+    let errors: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["index"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, vec![(10, "device"), (50, "value"), (90, "kind")]);
+    assert!(report["errors"][2]["message"].as_str().unwrap().contains("radiation"));
+
+    block.settle(&hello).await;
+    let stats = block.command("hello-scene", "stats", json!({})).await.expect(200);
+    assert_eq!(stats["total"], 97);
+    assert_eq!(stats["counts"]["temperature"], 47);
+    assert_eq!(stats["counts"]["humidity"], 50);
+
+    let history = block
+        .admin
+        .get("/api/v1/communities/block-a/devices/thermo-1/readings?kind=humidity&limit=5")
+        .await
+        .expect(200);
+    assert_eq!(history.as_array().unwrap().len(), 5);
+    assert_eq!(history[0]["unit"], "%");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ndjson_batches_reject_only_their_broken_lines() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let door = block.device("door-1", &["door"]).await;
+    let body = "{\"device\":\"door-1\",\"kind\":\"door\",\"value\":true}\nnot json\n{\"device\":\"door-1\",\"kind\":\"door\",\"value\":false}\n";
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", host.server.url()))
+        .bearer_auth(door.token())
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["accepted"], 2);
+    assert_eq!(report["errors"][0]["index"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_refuses_people_unknown_tokens_and_whole_batches_that_are_not_json() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let thermo = block.device("thermo-1", &["temperature"]).await;
+
+    let by_admin = block.admin.post("/api/v1/ingest", json!([])).await;
+    assert_eq!(by_admin.status, 403);
+    let stranger = block.admin.with_token("lnl_not-a-token");
+    let unknown = stranger.post("/api/v1/ingest", json!([])).await;
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.body["error"]["code"], "unauthorized");
+    let not_array = thermo.send(json!({"device": "thermo-1"})).await;
+    assert_eq!(not_array.status, 400);
+    assert!(not_array.message().contains("JSON array"), "{}", not_array.message());
+
+    let too_hot = thermo.send(json!([thermo.reading("temperature", json!(5000.0))])).await.expect(202);
+    assert_eq!(too_hot["errors"][0]["field"], "value");
+    let future = thermo
+        .send(json!([{"device": "thermo-1", "kind": "temperature", "value": 20, "at": linli_tests::START + 3_600_000}]))
+        .await
+        .expect(202);
+    assert_eq!(future["errors"][0]["field"], "at");
+}

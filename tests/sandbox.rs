@@ -1,0 +1,132 @@
+//! Hostile plugins hurt only themselves: an infinite loop hits its deadline,
+//! a memory bomb hits its cap, a plugin that traps on every event is
+//! suspended after five, and a call outside the grants is denied — while a
+//! well-behaved installation in another community handles every event.
+
+use linli_tests::{Community, Device, TestHost};
+use serde_json::{json, Value};
+
+const HOSTILE: &str = "hostile-scene";
+
+async fn hostile(host: &TestHost, community: &str, behaviour: &str, trigger_at: f64, grants: Value) -> (Community, Device, String) {
+    let c = host.community(community).await;
+    let sensor = c.device("probe", &["temperature"]).await;
+    let id = c
+        .install(HOSTILE, grants, json!({"behaviour": behaviour, "trigger-at": trigger_at}))
+        .await;
+    (c, sensor, id)
+}
+
+fn full_grants() -> Value {
+    json!({"sensor": {"kinds": ["*"]}, "store": {}, "timer": {}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_plugins_hurt_only_themselves() {
+    let host = TestHost::start().await;
+    host.publish("hello-scene").await;
+    host.publish(HOSTILE).await;
+
+    let good = host.community("good").await;
+    let good_sensor = good.device("thermo", &["temperature"]).await;
+    let hello = good
+        .install("hello-scene", json!({"sensor": {"kinds": ["temperature"]}, "store": {}}), json!({}))
+        .await;
+
+    let (spin, spin_probe, spin_id) = hostile(&host, "spin", "spin", 50.0, full_grants()).await;
+    let (bomb, bomb_probe, bomb_id) = hostile(&host, "bomb", "memory-bomb", 50.0, full_grants()).await;
+    let (trap, trap_probe, trap_id) = hostile(&host, "trap", "trap", 0.0, full_grants()).await;
+    let (reach, reach_probe, reach_id) = hostile(
+        &host,
+        "reach",
+        "overreach",
+        50.0,
+        json!({"sensor": {"kinds": ["temperature"]}, "store": {}}),
+    )
+    .await;
+
+    // Each hostile installation gets one poisoned reading then one ordinary
+    // one; the trapping one gets six. The good community keeps sending throughout.
+    let mut good_sent = 0;
+    for probe in [&spin_probe, &bomb_probe, &reach_probe] {
+        probe.send(json!([probe.reading("temperature", json!(100.0))])).await.expect(202);
+        good_sensor.send(Value::Array(vec![good_sensor.reading("temperature", json!(21.0)); 10])).await.expect(202);
+        good_sent += 10;
+        probe.send(json!([probe.reading("temperature", json!(1.0))])).await.expect(202);
+    }
+    for _ in 0..6 {
+        trap_probe.send(json!([trap_probe.reading("temperature", json!(1.0))])).await.expect(202);
+        good_sensor.send(Value::Array(vec![good_sensor.reading("temperature", json!(22.0)); 5])).await.expect(202);
+        good_sent += 5;
+    }
+
+    // The infinite loop was stopped at its deadline; the next event was handled.
+    spin.settle(&spin_id).await;
+    let letters = spin.dead_letters(&spin_id).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["reason"], "deadline");
+    assert_eq!(letters[0]["event"]["reading"]["value"], 100.0);
+    assert_eq!(spin.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 1);
+
+    // The memory bomb was stopped at its cap; the next event was handled.
+    bomb.settle(&bomb_id).await;
+    let letters = bomb.dead_letters(&bomb_id).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["reason"], "memory-limit");
+    assert!(letters[0]["error"].as_str().unwrap().contains("limit"), "{}", letters[0]["error"]);
+    assert_eq!(bomb.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 1);
+
+    // Trapping on every event: suspended after five, with five dead letters,
+    // and the sixth reading waits in the log for a resume.
+    let suspended = trap.settle(&trap_id).await;
+    assert_eq!(suspended["state"], "suspended");
+    assert!(suspended["state_reason"].as_str().unwrap().contains("5 consecutive failures"));
+    assert_eq!(suspended["backlog"], 1);
+    let letters = trap.dead_letters(&trap_id).await;
+    assert_eq!(letters.len(), 5);
+    assert!(letters.iter().all(|l| l["reason"] == "trap"));
+    let refused = trap.command(HOSTILE, "report", json!({})).await;
+    assert_eq!(refused.status, 409);
+
+    // Calls outside the grants came back as typed `denied` errors and were counted.
+    reach.settle(&reach_id).await;
+    assert!(reach.dead_letters(&reach_id).await.is_empty());
+    let report = reach.command(HOSTILE, "report", json!({})).await.expect(200);
+    assert_eq!(report["handled"], 2);
+    let denials: Vec<String> = serde_json::from_value(report["denials"].clone()).unwrap();
+    assert!(denials.iter().any(|d| d.contains("timer")), "{denials:?}");
+    assert!(denials.iter().any(|d| d.contains("heart-rate")), "{denials:?}");
+    let metrics = host.admin.get("/metrics").await.body.as_str().unwrap_or_default().to_owned();
+    let denied_line = metrics
+        .lines()
+        .find(|l| l.starts_with("linli_denied_calls_total") && l.contains(&reach_id) && l.contains("capability=\"timer\""))
+        .unwrap_or_else(|| panic!("no denied-call metric for {reach_id}"));
+    assert!(denied_line.ends_with(" 1"), "{denied_line}");
+
+    // Meanwhile the good community lost nothing.
+    good.settle(&hello).await;
+    let stats = good.command("hello-scene", "stats", json!({})).await.expect(200);
+    assert_eq!(stats["total"], good_sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_installation_resumes_where_it_stopped() {
+    let host = TestHost::start().await;
+    host.publish(HOSTILE).await;
+    let (c, probe, id) = hostile(&host, "flaky", "trap", 50.0, full_grants()).await;
+    for _ in 0..5 {
+        probe.send(json!([probe.reading("temperature", json!(99.0))])).await.expect(202);
+    }
+    probe.send(Value::Array(vec![probe.reading("temperature", json!(1.0)); 3])).await.expect(202);
+    assert_eq!(c.settle(&id).await["state"], "suspended");
+
+    let resumed = c
+        .admin
+        .patch(&format!("/api/v1/communities/flaky/installations/{id}"), json!({"state": "active"}))
+        .await
+        .expect(200);
+    assert_eq!(resumed["consecutive_failures"], 0);
+    let settled = c.settle(&id).await;
+    assert_eq!(settled["state"], "active");
+    assert_eq!(c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 3);
+}

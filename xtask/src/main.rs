@@ -1,0 +1,128 @@
+//! `cargo xtask`: the project's build orchestration.
+//!
+//! - `cargo xtask plugins` builds every plugin to a wasm component.
+//! - `cargo xtask test` builds the plugins and runs every test.
+//! - `cargo xtask demo` runs a host with a scripted demo community.
+//! - `cargo xtask bench` runs the benchmarks in release mode.
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+/// Build, test, benchmark and demo linli.
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build every plugin (examples/ and plugins/) to wasm32-wasip2 components.
+    Plugins,
+    /// Build the plugins, then run every test in the workspace.
+    Test {
+        /// Extra arguments for `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a host on the embedded store with a demo community and a simulated device feed.
+    Demo {
+        /// Address for the host's API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Stop after this many seconds (runs until Ctrl-C when absent).
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
+    /// Build the plugins and run the benchmarks in release mode; figures go to stdout.
+    Bench {
+        /// Extra arguments for the benchmark harness (e.g. a benchmark name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The plugin crates, built to `target/wasm/wasm32-wasip2/plugin/<name>.wasm`.
+pub const PLUGINS: &[&str] = &["hello-scene", "hostile-scene", "bench-scene"];
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing on a non-zero exit.
+pub fn run(command: &mut Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `cargo`, as the one running xtask.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// Installs the wasm32-wasip2 target when it is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to install the wasm32-wasip2 target")?;
+    if !String::from_utf8_lossy(&installed.stdout).lines().any(|t| t == "wasm32-wasip2") {
+        eprintln!("xtask: installing the wasm32-wasip2 target");
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    Ok(())
+}
+
+/// Builds every plugin component.
+pub fn build_plugins() -> Result<()> {
+    ensure_wasm_target()?;
+    let mut build = cargo();
+    build.args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "--target-dir", "target/wasm"]);
+    for plugin in PLUGINS {
+        build.args(["-p", plugin]);
+    }
+    run(&mut build)
+}
+
+/// The built component of a plugin.
+pub fn component_path(plugin: &str) -> PathBuf {
+    root()
+        .join("target/wasm/wasm32-wasip2/plugin")
+        .join(format!("{}.wasm", plugin.replace('-', "_")))
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Task::Plugins => build_plugins(),
+        Task::Test { args } => {
+            build_plugins()?;
+            run(cargo().arg("test").args(&args))
+        }
+        Task::Demo { listen, seconds } => {
+            build_plugins()?;
+            demo::run(&listen, seconds)
+        }
+        Task::Bench { args } => {
+            build_plugins()?;
+            run(cargo().args(["bench", "-p", "linli-host", "--bench", "runtime", "--"]).args(&args))
+        }
+    }
+}
