@@ -86,7 +86,7 @@ pub use scene::adapter as __adapter;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "scene",
-        path: "/tmp/wit-patched",
+        path: "../wit",
         // Plugin crates expand the export macro, so it must be visible to them.
         pub_export_macro: true,
         default_bindings_module: "linli_sdk::bindings",
