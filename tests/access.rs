@@ -12,7 +12,11 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
     let b = host.community("garden-b").await;
     b.device("b-thermo", &["temperature"]).await;
     let b_hello = b
-        .install("hello-scene", json!({"sensor": {"kinds": ["*"]}, "store": {}}), json!({}))
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
         .await;
 
     let installation = format!("/api/v1/communities/garden-b/installations/{b_hello}");
@@ -33,28 +37,46 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
     }
 
     let writes = [
-        ("/api/v1/communities/garden-b/devices".to_owned(), json!({"id": "intruder", "kind": "x", "reading_kinds": ["door"]})),
+        (
+            "/api/v1/communities/garden-b/devices".to_owned(),
+            json!({"id": "intruder", "kind": "x", "reading_kinds": ["door"]}),
+        ),
         (
             "/api/v1/communities/garden-b/installations".to_owned(),
             json!({"plugin": "hello-scene", "version": "0.1.0", "grants": {}}),
         ),
-        ("/api/v1/communities/garden-b/plugins/hello-scene/commands/stats".to_owned(), json!({})),
-        ("/api/v1/tokens".to_owned(), json!({"role": "resident", "community": "garden-b", "subject": "mallory"})),
+        (
+            "/api/v1/communities/garden-b/plugins/hello-scene/commands/stats".to_owned(),
+            json!({}),
+        ),
+        (
+            "/api/v1/tokens".to_owned(),
+            json!({"role": "resident", "community": "garden-b", "subject": "mallory"}),
+        ),
     ];
     for (path, body) in &writes {
         let reply = a.admin.post(path, body.clone()).await;
         assert_eq!(reply.status, 403, "POST {path}: {}", reply.body);
     }
-    let patch = a.admin.patch(&installation, json!({"state": "suspended"})).await;
+    let patch = a
+        .admin
+        .patch(&installation, json!({"state": "suspended"}))
+        .await;
     assert_eq!(patch.status, 403);
-    for path in [installation.as_str(), "/api/v1/communities/garden-b/devices/b-thermo"] {
+    for path in [
+        installation.as_str(),
+        "/api/v1/communities/garden-b/devices/b-thermo",
+    ] {
         assert_eq!(a.admin.delete(path).await.status, 403, "DELETE {path}");
     }
 
     // B is untouched, and A sees only itself.
     assert_eq!(b.installation(&b_hello).await["state"], "active");
     let visible = a.admin.get("/api/v1/communities").await.expect(200);
-    assert_eq!(visible, json!([{"id": "garden-a", "name": "Community garden-a", "timezone": "Asia/Shanghai", "created_at": linli_tests::START}]));
+    assert_eq!(
+        visible,
+        json!([{"id": "garden-a", "name": "Community garden-a", "timezone": "Asia/Shanghai", "created_at": linli_tests::START}])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +86,8 @@ async fn residents_run_commands_in_their_own_community_only() {
     let a = host.community("garden-a").await;
     let b = host.community("garden-b").await;
     for c in [&a, &b] {
-        c.install("hello-scene", json!({"store": {}}), json!({})).await;
+        c.install("hello-scene", json!({"store": {}}), json!({}))
+            .await;
     }
     let resident = a
         .admin
@@ -72,10 +95,26 @@ async fn residents_run_commands_in_their_own_community_only() {
         .await
         .expect(201);
     let resident = a.admin.with_token(resident["token"].as_str().unwrap());
-    resident.post("/api/v1/communities/garden-a/plugins/hello-scene/commands/stats", json!({})).await.expect(200);
-    let refused = resident.post("/api/v1/communities/garden-b/plugins/hello-scene/commands/stats", json!({})).await;
+    resident
+        .post(
+            "/api/v1/communities/garden-a/plugins/hello-scene/commands/stats",
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let refused = resident
+        .post(
+            "/api/v1/communities/garden-b/plugins/hello-scene/commands/stats",
+            json!({}),
+        )
+        .await;
     assert_eq!(refused.status, 403);
     // Residents manage nothing.
-    let refused = resident.post("/api/v1/communities/garden-a/devices", json!({"id": "x", "kind": "x", "reading_kinds": ["door"]})).await;
+    let refused = resident
+        .post(
+            "/api/v1/communities/garden-a/devices",
+            json!({"id": "x", "kind": "x", "reading_kinds": ["door"]}),
+        )
+        .await;
     assert_eq!(refused.status, 403);
 }

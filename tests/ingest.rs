@@ -5,18 +5,27 @@ use linli_tests::TestHost;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scene_counts_exactly_them() {
+async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scene_counts_exactly_them(
+) {
     let host = TestHost::start().await;
     let block = host.community("block-a").await;
     let thermo = block.device("thermo-1", &["temperature", "humidity"]).await;
     host.publish("hello-scene").await;
     let hello = block
-        .install("hello-scene", json!({"sensor": {"kinds": ["*"]}, "store": {}}), json!({}))
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
         .await;
 
     let mut batch: Vec<Value> = (0..100)
         .map(|i| {
-            let kind = if i % 2 == 0 { "temperature" } else { "humidity" };
+            let kind = if i % 2 == 0 {
+                "temperature"
+            } else {
+                "humidity"
+            };
             thermo.reading(kind, json!(20 + i % 10))
         })
         .collect();
@@ -34,10 +43,16 @@ async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scen
         .map(|e| (e["index"].as_u64().unwrap(), e["field"].as_str().unwrap()))
         .collect();
     assert_eq!(errors, vec![(10, "device"), (50, "value"), (90, "kind")]);
-    assert!(report["errors"][2]["message"].as_str().unwrap().contains("radiation"));
+    assert!(report["errors"][2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("radiation"));
 
     block.settle(&hello).await;
-    let stats = block.command("hello-scene", "stats", json!({})).await.expect(200);
+    let stats = block
+        .command("hello-scene", "stats", json!({}))
+        .await
+        .expect(200);
     assert_eq!(stats["total"], 97);
     assert_eq!(stats["counts"]["temperature"], 47);
     assert_eq!(stats["counts"]["humidity"], 50);
@@ -85,9 +100,16 @@ async fn ingest_refuses_people_unknown_tokens_and_whole_batches_that_are_not_jso
     assert_eq!(unknown.body["error"]["code"], "unauthorized");
     let not_array = thermo.send(json!({"device": "thermo-1"})).await;
     assert_eq!(not_array.status, 400);
-    assert!(not_array.message().contains("JSON array"), "{}", not_array.message());
+    assert!(
+        not_array.message().contains("JSON array"),
+        "{}",
+        not_array.message()
+    );
 
-    let too_hot = thermo.send(json!([thermo.reading("temperature", json!(5000.0))])).await.expect(202);
+    let too_hot = thermo
+        .send(json!([thermo.reading("temperature", json!(5000.0))]))
+        .await
+        .expect(202);
     assert_eq!(too_hot["errors"][0]["field"], "value");
     let future = thermo
         .send(json!([{"device": "thermo-1", "kind": "temperature", "value": 20, "at": linli_tests::START + 3_600_000}]))

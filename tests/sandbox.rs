@@ -8,11 +8,21 @@ use serde_json::{json, Value};
 
 const HOSTILE: &str = "hostile-scene";
 
-async fn hostile(host: &TestHost, community: &str, behaviour: &str, trigger_at: f64, grants: Value) -> (Community, Device, String) {
+async fn hostile(
+    host: &TestHost,
+    community: &str,
+    behaviour: &str,
+    trigger_at: f64,
+    grants: Value,
+) -> (Community, Device, String) {
     let c = host.community(community).await;
     let sensor = c.device("probe", &["temperature"]).await;
     let id = c
-        .install(HOSTILE, grants, json!({"behaviour": behaviour, "trigger-at": trigger_at}))
+        .install(
+            HOSTILE,
+            grants,
+            json!({"behaviour": behaviour, "trigger-at": trigger_at}),
+        )
         .await;
     (c, sensor, id)
 }
@@ -30,11 +40,16 @@ async fn hostile_plugins_hurt_only_themselves() {
     let good = host.community("good").await;
     let good_sensor = good.device("thermo", &["temperature"]).await;
     let hello = good
-        .install("hello-scene", json!({"sensor": {"kinds": ["temperature"]}, "store": {}}), json!({}))
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["temperature"]}, "store": {}}),
+            json!({}),
+        )
         .await;
 
     let (spin, spin_probe, spin_id) = hostile(&host, "spin", "spin", 50.0, full_grants()).await;
-    let (bomb, bomb_probe, bomb_id) = hostile(&host, "bomb", "memory-bomb", 50.0, full_grants()).await;
+    let (bomb, bomb_probe, bomb_id) =
+        hostile(&host, "bomb", "memory-bomb", 50.0, full_grants()).await;
     let (trap, trap_probe, trap_id) = hostile(&host, "trap", "trap", 0.0, full_grants()).await;
     let (reach, reach_probe, reach_id) = hostile(
         &host,
@@ -49,14 +64,37 @@ async fn hostile_plugins_hurt_only_themselves() {
     // one; the trapping one gets six. The good community keeps sending throughout.
     let mut good_sent = 0;
     for probe in [&spin_probe, &bomb_probe, &reach_probe] {
-        probe.send(json!([probe.reading("temperature", json!(100.0))])).await.expect(202);
-        good_sensor.send(Value::Array(vec![good_sensor.reading("temperature", json!(21.0)); 10])).await.expect(202);
+        probe
+            .send(json!([probe.reading("temperature", json!(100.0))]))
+            .await
+            .expect(202);
+        good_sensor
+            .send(Value::Array(vec![
+                good_sensor
+                    .reading("temperature", json!(21.0));
+                10
+            ]))
+            .await
+            .expect(202);
         good_sent += 10;
-        probe.send(json!([probe.reading("temperature", json!(1.0))])).await.expect(202);
+        probe
+            .send(json!([probe.reading("temperature", json!(1.0))]))
+            .await
+            .expect(202);
     }
     for _ in 0..6 {
-        trap_probe.send(json!([trap_probe.reading("temperature", json!(1.0))])).await.expect(202);
-        good_sensor.send(Value::Array(vec![good_sensor.reading("temperature", json!(22.0)); 5])).await.expect(202);
+        trap_probe
+            .send(json!([trap_probe.reading("temperature", json!(1.0))]))
+            .await
+            .expect(202);
+        good_sensor
+            .send(Value::Array(vec![
+                good_sensor
+                    .reading("temperature", json!(22.0));
+                5
+            ]))
+            .await
+            .expect(202);
         good_sent += 5;
     }
 
@@ -66,21 +104,34 @@ async fn hostile_plugins_hurt_only_themselves() {
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0]["reason"], "deadline");
     assert_eq!(letters[0]["event"]["reading"]["value"], 100.0);
-    assert_eq!(spin.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 1);
+    assert_eq!(
+        spin.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
+        1
+    );
 
     // The memory bomb was stopped at its cap; the next event was handled.
     bomb.settle(&bomb_id).await;
     let letters = bomb.dead_letters(&bomb_id).await;
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0]["reason"], "memory-limit");
-    assert!(letters[0]["error"].as_str().unwrap().contains("limit"), "{}", letters[0]["error"]);
-    assert_eq!(bomb.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 1);
+    assert!(
+        letters[0]["error"].as_str().unwrap().contains("limit"),
+        "{}",
+        letters[0]["error"]
+    );
+    assert_eq!(
+        bomb.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
+        1
+    );
 
     // Trapping on every event: suspended after five, with five dead letters,
     // and the sixth reading waits in the log for a resume.
     let suspended = trap.settle(&trap_id).await;
     assert_eq!(suspended["state"], "suspended");
-    assert!(suspended["state_reason"].as_str().unwrap().contains("5 consecutive failures"));
+    assert!(suspended["state_reason"]
+        .as_str()
+        .unwrap()
+        .contains("5 consecutive failures"));
     assert_eq!(suspended["backlog"], 1);
     let letters = trap.dead_letters(&trap_id).await;
     assert_eq!(letters.len(), 5);
@@ -91,21 +142,41 @@ async fn hostile_plugins_hurt_only_themselves() {
     // Calls outside the grants came back as typed `denied` errors and were counted.
     reach.settle(&reach_id).await;
     assert!(reach.dead_letters(&reach_id).await.is_empty());
-    let report = reach.command(HOSTILE, "report", json!({})).await.expect(200);
+    let report = reach
+        .command(HOSTILE, "report", json!({}))
+        .await
+        .expect(200);
     assert_eq!(report["handled"], 2);
     let denials: Vec<String> = serde_json::from_value(report["denials"].clone()).unwrap();
     assert!(denials.iter().any(|d| d.contains("timer")), "{denials:?}");
-    assert!(denials.iter().any(|d| d.contains("heart-rate")), "{denials:?}");
-    let metrics = host.admin.get("/metrics").await.body.as_str().unwrap_or_default().to_owned();
+    assert!(
+        denials.iter().any(|d| d.contains("heart-rate")),
+        "{denials:?}"
+    );
+    let metrics = host
+        .admin
+        .get("/metrics")
+        .await
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let denied_line = metrics
         .lines()
-        .find(|l| l.starts_with("linli_denied_calls_total") && l.contains(&reach_id) && l.contains("capability=\"timer\""))
+        .find(|l| {
+            l.starts_with("linli_denied_calls_total")
+                && l.contains(&reach_id)
+                && l.contains("capability=\"timer\"")
+        })
         .unwrap_or_else(|| panic!("no denied-call metric for {reach_id}"));
     assert!(denied_line.ends_with(" 1"), "{denied_line}");
 
     // Meanwhile the good community lost nothing.
     good.settle(&hello).await;
-    let stats = good.command("hello-scene", "stats", json!({})).await.expect(200);
+    let stats = good
+        .command("hello-scene", "stats", json!({}))
+        .await
+        .expect(200);
     assert_eq!(stats["total"], good_sent);
 }
 
@@ -115,18 +186,33 @@ async fn a_suspended_installation_resumes_where_it_stopped() {
     host.publish(HOSTILE).await;
     let (c, probe, id) = hostile(&host, "flaky", "trap", 50.0, full_grants()).await;
     for _ in 0..5 {
-        probe.send(json!([probe.reading("temperature", json!(99.0))])).await.expect(202);
+        probe
+            .send(json!([probe.reading("temperature", json!(99.0))]))
+            .await
+            .expect(202);
     }
-    probe.send(Value::Array(vec![probe.reading("temperature", json!(1.0)); 3])).await.expect(202);
+    probe
+        .send(Value::Array(vec![
+            probe.reading("temperature", json!(1.0));
+            3
+        ]))
+        .await
+        .expect(202);
     assert_eq!(c.settle(&id).await["state"], "suspended");
 
     let resumed = c
         .admin
-        .patch(&format!("/api/v1/communities/flaky/installations/{id}"), json!({"state": "active"}))
+        .patch(
+            &format!("/api/v1/communities/flaky/installations/{id}"),
+            json!({"state": "active"}),
+        )
         .await
         .expect(200);
     assert_eq!(resumed["consecutive_failures"], 0);
     let settled = c.settle(&id).await;
     assert_eq!(settled["state"], "active");
-    assert_eq!(c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"], 3);
+    assert_eq!(
+        c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
+        3
+    );
 }

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 const MINUTE: i64 = 60_000;
 
 async fn stats(c: &Community) -> Value {
-    c.command("hello-scene", "stats", json!({})).await.expect(200)
+    c.command("hello-scene", "stats", json!({}))
+        .await
+        .expect(200)
 }
 
 /// Waits until the plugin has seen `tag` fire `times` times.
@@ -22,7 +24,10 @@ async fn fired(c: &Community, tag: &str, times: u64) {
         if stats["timers"][tag] == times {
             return;
         }
-        assert!(Instant::now() < deadline, "{tag} did not fire {times} times: {stats}");
+        assert!(
+            Instant::now() < deadline,
+            "{tag} did not fire {times} times: {stats}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -32,10 +37,15 @@ async fn a_repeating_reminder_follows_the_test_clock_and_stops_when_forgotten() 
     let host = TestHost::start().await;
     host.publish("hello-scene").await;
     let c = host.community("lotus-court").await;
-    c.install("hello-scene", json!({"store": {}, "timer": {}}), json!({})).await;
+    c.install("hello-scene", json!({"store": {}, "timer": {}}), json!({}))
+        .await;
 
     let scheduled = c
-        .command("hello-scene", "remind", json!({"tag": "tea", "in-ms": MINUTE, "every-ms": MINUTE}))
+        .command(
+            "hello-scene",
+            "remind",
+            json!({"tag": "tea", "in-ms": MINUTE, "every-ms": MINUTE}),
+        )
         .await
         .expect(200);
     assert_eq!(scheduled["due"], linli_tests::START + MINUTE);
@@ -49,12 +59,24 @@ async fn a_repeating_reminder_follows_the_test_clock_and_stops_when_forgotten() 
     host.advance(3 * MINUTE);
     fired(&c, "tea", 2).await;
 
-    c.command("hello-scene", "forget", json!({"tag": "tea"})).await.expect(200);
+    c.command("hello-scene", "forget", json!({"tag": "tea"}))
+        .await
+        .expect(200);
     host.advance(10 * MINUTE);
     assert_eq!(stats(&c).await["timers"]["tea"], 2);
 
-    let bad = c.command("hello-scene", "remind", json!({"tag": "x", "in-ms": 5, "every-ms": 10})).await;
-    assert_eq!(bad.status, 400, "a repeat under a second is refused: {}", bad.body);
+    let bad = c
+        .command(
+            "hello-scene",
+            "remind",
+            json!({"tag": "x", "in-ms": 5, "every-ms": 10}),
+        )
+        .await;
+    assert_eq!(
+        bad.status, 400,
+        "a repeat under a second is refused: {}",
+        bad.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,17 +84,41 @@ async fn lifecycle_events_arrive_once_per_change() {
     let host = TestHost::start().await;
     host.publish("hello-scene").await;
     let c = host.community("lotus-court").await;
-    let id = c.install("hello-scene", json!({"store": {}}), json!({})).await;
+    let id = c
+        .install("hello-scene", json!({"store": {}}), json!({}))
+        .await;
     assert_eq!(stats(&c).await["lifecycle"], json!({"installed": 1}));
 
     let path = format!("/api/v1/communities/lotus-court/installations/{id}");
-    c.admin.patch(&path, json!({"config": {"greeting": "你好"}})).await.expect(200);
-    c.admin.patch(&path, json!({"state": "suspended"})).await.expect(200);
-    assert_eq!(c.command("hello-scene", "stats", json!({})).await.status, 409);
-    c.admin.patch(&path, json!({"state": "active"})).await.expect(200);
-    assert_eq!(stats(&c).await["lifecycle"], json!({"installed": 1, "reconfigured": 1, "resumed": 1}));
+    c.admin
+        .patch(&path, json!({"config": {"greeting": "你好"}}))
+        .await
+        .expect(200);
+    c.admin
+        .patch(&path, json!({"state": "suspended"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        c.command("hello-scene", "stats", json!({})).await.status,
+        409
+    );
+    c.admin
+        .patch(&path, json!({"state": "active"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        stats(&c).await["lifecycle"],
+        json!({"installed": 1, "reconfigured": 1, "resumed": 1})
+    );
 
-    let refused = c.admin.patch(&path, json!({"config": {"greeting": 7}})).await;
+    let refused = c
+        .admin
+        .patch(&path, json!({"config": {"greeting": 7}}))
+        .await;
     assert_eq!(refused.status, 400);
-    assert!(refused.message().contains("config.greeting"), "{}", refused.message());
+    assert!(
+        refused.message().contains("config.greeting"),
+        "{}",
+        refused.message()
+    );
 }

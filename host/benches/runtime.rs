@@ -92,7 +92,10 @@ impl Fixture {
                 metrics.clone(),
             )
             .expect("the runtime starts");
-            let pre = runtime.prepare(&package).await.expect("bench-scene is a scene");
+            let pre = runtime
+                .prepare(&package)
+                .await
+                .expect("bench-scene is a scene");
             let ctx = Arc::new(InstallationContext {
                 installation: "bench-installation".to_owned(),
                 community: "bench-community".parse().expect("a valid community id"),
@@ -135,9 +138,15 @@ impl Fixture {
         self.tokio.block_on(async {
             let mut instance = self.instantiate().await;
             let initialised = instance.init("{}").await;
-            assert!(matches!(initialised, Ok(Ok(()))), "init failed: {initialised:?}");
+            assert!(
+                matches!(initialised, Ok(Ok(()))),
+                "init failed: {initialised:?}"
+            );
             let handled = instance.on_event(event).await;
-            assert!(matches!(handled, Ok(Ok(()))), "on-event failed: {handled:?}");
+            assert!(
+                matches!(handled, Ok(Ok(()))),
+                "on-event failed: {handled:?}"
+            );
             instance
         })
     }
@@ -190,7 +199,10 @@ async fn time_wasm_events(instance: &mut Instance, event: &Event, iterations: u6
     let started = Instant::now();
     for _ in 0..iterations {
         let handled = instance.on_event(black_box(event)).await;
-        assert!(matches!(handled, Ok(Ok(()))), "on-event failed: {handled:?}");
+        assert!(
+            matches!(handled, Ok(Ok(()))),
+            "on-event failed: {handled:?}"
+        );
     }
     started.elapsed()
 }
@@ -320,9 +332,7 @@ fn main() {
         let mut group = criterion.benchmark_group("on-event-native");
         configure(&mut group);
         group.bench_function("bench-scene", |b| {
-            b.iter_custom(|iterations| {
-                time_native_events(&mut native, &*clock, &event, iterations)
-            })
+            b.iter_custom(|iterations| time_native_events(&mut native, &*clock, &event, iterations))
         });
     }
     criterion.final_summary();
@@ -348,9 +358,20 @@ fn main() {
     println!(
         "summary: median of {SUMMARY_SAMPLES} samples of {SUMMARY_ITERATIONS} iterations each, per iteration"
     );
-    println!("{:<40} {:>10} {:>10} {:>6}", "figure", "median", "target", "result");
-    summary_line("instantiate (ScenePre -> Instance)", instantiate, Some(INSTANTIATE_TARGET));
-    summary_line("on-event, warm, one host call", on_event, Some(ON_EVENT_TARGET));
+    println!(
+        "{:<40} {:>10} {:>10} {:>6}",
+        "figure", "median", "target", "result"
+    );
+    summary_line(
+        "instantiate (ScenePre -> Instance)",
+        instantiate,
+        Some(INSTANTIATE_TARGET),
+    );
+    summary_line(
+        "on-event, warm, one host call",
+        on_event,
+        Some(ON_EVENT_TARGET),
+    );
     summary_line("on-event, native Rust baseline", on_event_native, None);
     println!(
         "{:<40} {:>10}",

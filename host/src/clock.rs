@@ -2,8 +2,8 @@
 //! timestamps, token and alarm times) comes from a [`Clock`], so that tests
 //! can drive time forward instead of sleeping.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;

@@ -78,7 +78,10 @@ async fn main() -> anyhow::Result<()> {
             let mut config = HostConfig::new(data_dir, listen);
             config.admin_token = admin_token;
             config.database_url = std::env::var("DATABASE_URL").ok();
-            config.default_limits = linli_host::config::Limits { memory_mib, call_timeout_ms };
+            config.default_limits = linli_host::config::Limits {
+                memory_mib,
+                call_timeout_ms,
+            };
             config
                 .default_limits
                 .check_within(&config.max_limits)
@@ -101,7 +104,8 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let wasm = wasm.unwrap_or_else(|| dir.join("plugin.wasm"));
             let package = linli_host::registry::package::pack(&dir.join("linli.toml"), &wasm)?;
-            std::fs::write(&output, &package).with_context(|| format!("writing {}", output.display()))?;
+            std::fs::write(&output, &package)
+                .with_context(|| format!("writing {}", output.display()))?;
             println!("packed {} ({} bytes)", output.display(), package.len());
         }
     }

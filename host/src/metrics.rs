@@ -29,11 +29,18 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, extra: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), &labels(extra)).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            let c =
+                IntCounterVec::new(Opts::new(name, help), &labels(extra)).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
-        let events_handled = counter("linli_events_handled_total", "Events a plugin handled successfully.", &[]);
+        let events_handled = counter(
+            "linli_events_handled_total",
+            "Events a plugin handled successfully.",
+            &[],
+        );
         let failures = counter(
             "linli_plugin_failures_total",
             "Plugin calls that failed, by reason (trap, deadline, memory-limit, plugin-error).",
@@ -44,26 +51,47 @@ impl Metrics {
             "Host calls refused because the installation lacks the grant.",
             &["capability"],
         );
-        let instantiations = counter("linli_instantiations_total", "Plugin instances created.", &[]);
+        let instantiations = counter(
+            "linli_instantiations_total",
+            "Plugin instances created.",
+            &[],
+        );
         let handler_seconds = HistogramVec::new(
-            HistogramOpts::new("linli_handler_duration_seconds", "Time spent in one plugin call.")
-                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0]),
+            HistogramOpts::new(
+                "linli_handler_duration_seconds",
+                "Time spent in one plugin call.",
+            )
+            .buckets(vec![
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0,
+            ]),
             &labels(&["call"]),
         )
         .expect("valid metric");
-        registry.register(Box::new(handler_seconds.clone())).expect("unique metric");
+        registry
+            .register(Box::new(handler_seconds.clone()))
+            .expect("unique metric");
         let readings = IntCounterVec::new(
-            Opts::new("linli_readings_ingested_total", "Readings received, by result (accepted, rejected)."),
+            Opts::new(
+                "linli_readings_ingested_total",
+                "Readings received, by result (accepted, rejected).",
+            ),
             &["result"],
         )
         .expect("valid metric");
-        registry.register(Box::new(readings.clone())).expect("unique metric");
+        registry
+            .register(Box::new(readings.clone()))
+            .expect("unique metric");
         let suspended = IntGaugeVec::new(
-            Opts::new("linli_installation_suspended", "1 while an installation is suspended."),
+            Opts::new(
+                "linli_installation_suspended",
+                "1 while an installation is suspended.",
+            ),
             INSTALLATION,
         )
         .expect("valid metric");
-        registry.register(Box::new(suspended.clone())).expect("unique metric");
+        registry
+            .register(Box::new(suspended.clone()))
+            .expect("unique metric");
         Self {
             registry,
             events_handled,
@@ -77,7 +105,12 @@ impl Metrics {
     }
 
     /// Metrics bound to one installation's labels.
-    pub fn installation(&self, community: &str, plugin: &str, installation: &str) -> InstallationMetrics {
+    pub fn installation(
+        &self,
+        community: &str,
+        plugin: &str,
+        installation: &str,
+    ) -> InstallationMetrics {
         let ids = [community, plugin, installation];
         InstallationMetrics {
             ids: ids.map(str::to_owned),
@@ -92,8 +125,12 @@ impl Metrics {
 
     /// Counts one ingested batch.
     pub fn readings_ingested(&self, accepted: usize, rejected: usize) {
-        self.readings.with_label_values(&["accepted"]).inc_by(accepted as u64);
-        self.readings.with_label_values(&["rejected"]).inc_by(rejected as u64);
+        self.readings
+            .with_label_values(&["accepted"])
+            .inc_by(accepted as u64);
+        self.readings
+            .with_label_values(&["rejected"])
+            .inc_by(rejected as u64);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -147,11 +184,15 @@ impl InstallationMetrics {
 
     /// Records how long one call (`init`, `event` or `command`) took.
     pub fn observe_call(&self, call: &str, seconds: f64) {
-        self.handler_seconds.with_label_values(&self.with(call)).observe(seconds);
+        self.handler_seconds
+            .with_label_values(&self.with(call))
+            .observe(seconds);
     }
 
     pub fn set_suspended(&self, suspended: bool) {
         let [c, p, i] = &self.ids;
-        self.suspended.with_label_values(&[c, p, i]).set(i64::from(suspended));
+        self.suspended
+            .with_label_values(&[c, p, i])
+            .set(i64::from(suspended));
     }
 }

@@ -35,7 +35,8 @@ impl Server {
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&config.data_dir));
         let db = crate::db::open(&url).await?;
-        let generated_admin_token = bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
+        let generated_admin_token =
+            bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
         let metrics = Arc::new(Metrics::new());
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
@@ -108,7 +109,11 @@ impl Server {
 /// Makes sure a platform admin can log in: stores `LINLI_ADMIN_TOKEN` if
 /// given, or, on a store with no platform admin yet, generates a token and
 /// returns it so it can be shown once.
-async fn bootstrap_admin(db: &crate::db::Db, token: Option<&str>, now: i64) -> anyhow::Result<Option<String>> {
+async fn bootstrap_admin(
+    db: &crate::db::Db,
+    token: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
     let spec = TokenSpec {
         role: Role::PlatformAdmin,
         community: None,
@@ -121,10 +126,11 @@ async fn bootstrap_admin(db: &crate::db::Db, token: Option<&str>, now: i64) -> a
         }
         return Ok(None);
     }
-    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL")
-        .bind(Role::PlatformAdmin.as_str())
-        .fetch_one(db)
-        .await?;
+    let admins: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL")
+            .bind(Role::PlatformAdmin.as_str())
+            .fetch_one(db)
+            .await?;
     if admins > 0 {
         return Ok(None);
     }

@@ -20,7 +20,13 @@ fn help_names_every_command() {
         assert!(help.contains(command), "{help}");
     }
     let serve = String::from_utf8(linli(&["serve", "--help"]).stdout).unwrap();
-    for flag in ["--data-dir", "--listen", "--admin-token", "--memory-mib", "--call-timeout-ms"] {
+    for flag in [
+        "--data-dir",
+        "--listen",
+        "--admin-token",
+        "--memory-mib",
+        "--call-timeout-ms",
+    ] {
         assert!(serve.contains(flag), "{serve}");
     }
 }
@@ -28,7 +34,13 @@ fn help_names_every_command() {
 #[test]
 fn pack_refuses_a_directory_without_a_manifest() {
     let dir = tempfile::tempdir().unwrap();
-    let out = linli(&["plugin", "pack", dir.path().to_str().unwrap(), "-o", "x.linli"]);
+    let out = linli(&[
+        "plugin",
+        "pack",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "x.linli",
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("linli.toml"), "{stderr}");
@@ -49,22 +61,35 @@ impl Drop for Serve {
 }
 
 fn serve(data_dir: &Path) -> Serve {
-    let mut child = Command::new(LINLI)
-        .args(["serve", "--data-dir", data_dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+    let child = Command::new(LINLI)
+        .args([
+            "serve",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env_remove("LINLI_ADMIN_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("linli serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = None;
+    // Owned by `Serve` from here on, so it is killed and reaped however this ends.
+    let mut serve = Serve {
+        child,
+        url: String::new(),
+        token: None,
+    };
+    let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("linli prints its address").unwrap();
-        if let Some(t) = line.strip_prefix("platform-admin token (shown once, keep it safe): ") {
-            token = Some(t.to_owned());
+        if let Some(token) = line.strip_prefix("platform-admin token (shown once, keep it safe): ")
+        {
+            serve.token = Some(token.to_owned());
         }
         if let Some(url) = line.strip_prefix("linli listening on ") {
-            return Serve { child, url: url.to_owned(), token };
+            serve.url = url.to_owned();
+            return serve;
         }
     }
 }
@@ -75,8 +100,15 @@ async fn first_start_prints_an_admin_token_once_and_the_store_survives_a_restart
     let http = reqwest::Client::new();
 
     let first = serve(data.path());
-    let token = first.token.clone().expect("a first start prints the admin token");
-    let health = http.get(format!("{}/healthz", first.url)).send().await.unwrap();
+    let token = first
+        .token
+        .clone()
+        .expect("a first start prints the admin token");
+    let health = http
+        .get(format!("{}/healthz", first.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let created = http
         .post(format!("{}/api/v1/communities", first.url))
@@ -89,7 +121,10 @@ async fn first_start_prints_an_admin_token_once_and_the_store_survives_a_restart
     drop(first);
 
     let second = serve(data.path());
-    assert!(second.token.is_none(), "the admin token is printed only on the first start");
+    assert!(
+        second.token.is_none(),
+        "the admin token is printed only on the first start"
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
     let community = http
         .get(format!("{}/api/v1/communities/willow-court", second.url))
@@ -98,7 +133,11 @@ async fn first_start_prints_an_admin_token_once_and_the_store_survives_a_restart
         .await
         .unwrap();
     assert_eq!(community.status(), 200);
-    let spec = http.get(format!("{}/api/v1/openapi.json", second.url)).send().await.unwrap();
+    let spec = http
+        .get(format!("{}/api/v1/openapi.json", second.url))
+        .send()
+        .await
+        .unwrap();
     let spec: serde_json::Value = spec.json().await.unwrap();
     assert!(spec["paths"]["/api/v1/ingest"]["post"].is_object());
 }

@@ -31,7 +31,10 @@ pub fn component(plugin: &str) -> Vec<u8> {
         .join("target/wasm/wasm32-wasip2/plugin")
         .join(format!("{}.wasm", plugin.replace('-', "_")));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build the plugins first with `cargo xtask plugins`", path.display())
+        panic!(
+            "{}: {e}; build the plugins first with `cargo xtask plugins`",
+            path.display()
+        )
     })
 }
 
@@ -43,15 +46,18 @@ pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        builder.append_data(&mut header, name, *bytes).expect("tar entry");
+        builder
+            .append_data(&mut header, name, *bytes)
+            .expect("tar entry");
     }
     builder.into_inner().expect("tar archive")
 }
 
 /// A package of an example plugin with its manifest edited (and not checked, so tests can break it).
 pub fn package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) -> Vec<u8> {
-    let manifest = std::fs::read_to_string(workspace().join("examples").join(plugin).join("linli.toml"))
-        .expect("example manifest");
+    let manifest =
+        std::fs::read_to_string(workspace().join("examples").join(plugin).join("linli.toml"))
+            .expect("example manifest");
     tar(&[
         ("linli.toml", edit_manifest(manifest).as_bytes()),
         ("plugin.wasm", &component(plugin)),
@@ -74,13 +80,21 @@ impl Reply {
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// The error message of a JSON error body.
     pub fn message(&self) -> String {
-        self.body["error"]["message"].as_str().unwrap_or_default().to_owned()
+        self.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -107,23 +121,30 @@ impl Client {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.bearer_auth(&self.token).send().await.expect("request sent");
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request sent");
         let status = response.status();
         let bytes = response.bytes().await.expect("response body");
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         Reply { status, body }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
@@ -137,11 +158,13 @@ impl Client {
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body)).await
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.send(self.http.delete(format!("{}{path}", self.base))).await
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
     }
 }
 
@@ -179,7 +202,9 @@ impl TestHost {
         config.admin_token = Some("test-platform-admin".to_owned());
         configure(&mut config);
         let clock = ManualClock::new(START);
-        let server = Server::start(config, Arc::new(clock.clone())).await.expect("host starts");
+        let server = Server::start(config, Arc::new(clock.clone()))
+            .await
+            .expect("host starts");
         let admin = Client::new(&server.url(), "test-platform-admin");
         Self {
             server,
@@ -192,7 +217,10 @@ impl TestHost {
     /// Creates community `id` and a community-admin token for it.
     pub async fn community(&self, id: &str) -> Community {
         self.admin
-            .post("/api/v1/communities", json!({"id": id, "name": format!("Community {id}")}))
+            .post(
+                "/api/v1/communities",
+                json!({"id": id, "name": format!("Community {id}")}),
+            )
             .await
             .expect(201);
         let token = self
@@ -205,14 +233,23 @@ impl TestHost {
             .expect(201);
         Community {
             id: id.to_owned(),
-            admin: self.admin.with_token(token["token"].as_str().expect("token")),
+            admin: self
+                .admin
+                .with_token(token["token"].as_str().expect("token")),
         }
     }
 
     /// Uploads an example plugin as the platform admin.
     pub async fn publish(&self, plugin: &str) {
-        let status = self.admin.post_bytes("/api/v1/plugins", package(plugin)).await.status;
-        assert!(status == 201 || status == 200, "publishing {plugin}: {status}");
+        let status = self
+            .admin
+            .post_bytes("/api/v1/plugins", package(plugin))
+            .await
+            .status;
+        assert!(
+            status == 201 || status == 200,
+            "publishing {plugin}: {status}"
+        );
     }
 
     /// Moves the clock and lets every installation see it.
@@ -235,7 +272,9 @@ impl Community {
             .expect(201);
         Device {
             id: id.to_owned(),
-            client: self.admin.with_token(registered["token"].as_str().expect("device token")),
+            client: self
+                .admin
+                .with_token(registered["token"].as_str().expect("device token")),
         }
     }
 
@@ -255,7 +294,10 @@ impl Community {
     /// The installation's current record.
     pub async fn installation(&self, id: &str) -> Value {
         self.admin
-            .get(&format!("/api/v1/communities/{}/installations/{id}", self.id))
+            .get(&format!(
+                "/api/v1/communities/{}/installations/{id}",
+                self.id
+            ))
             .await
             .expect(200)
     }
@@ -268,7 +310,10 @@ impl Community {
             if installation["backlog"] == 0 || installation["state"] == "suspended" {
                 return installation;
             }
-            assert!(Instant::now() < deadline, "installation {id} did not settle: {installation}");
+            assert!(
+                Instant::now() < deadline,
+                "installation {id} did not settle: {installation}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -276,7 +321,13 @@ impl Community {
     /// Runs a plugin command as this community's admin.
     pub async fn command(&self, plugin: &str, name: &str, input: Value) -> Reply {
         self.admin
-            .post(&format!("/api/v1/communities/{}/plugins/{plugin}/commands/{name}", self.id), input)
+            .post(
+                &format!(
+                    "/api/v1/communities/{}/plugins/{plugin}/commands/{name}",
+                    self.id
+                ),
+                input,
+            )
             .await
     }
 
@@ -284,7 +335,10 @@ impl Community {
     pub async fn dead_letters(&self, id: &str) -> Vec<Value> {
         let body = self
             .admin
-            .get(&format!("/api/v1/communities/{}/installations/{id}/dead-letters", self.id))
+            .get(&format!(
+                "/api/v1/communities/{}/installations/{id}/dead-letters",
+                self.id
+            ))
             .await
             .expect(200);
         body.as_array().expect("a list").clone()

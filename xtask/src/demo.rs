@@ -28,7 +28,10 @@ impl Api {
         };
         match response {
             Ok(r) => Ok(r.into_json().unwrap_or(Value::Null)),
-            Err(ureq::Error::Status(code, r)) => bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => bail!(
+                "{method} {path}: {code} {}",
+                r.into_string().unwrap_or_default()
+            ),
             Err(e) => Err(e).context(format!("{method} {path}")),
         }
     }
@@ -82,10 +85,19 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
             .spawn()
             .context("starting the host")?,
     );
-    let admin = Api { base: format!("http://{listen}"), token: token.clone() };
+    let admin = Api {
+        base: format!("http://{listen}"),
+        token: token.clone(),
+    };
     wait_healthy(&admin)?;
 
-    admin.call("POST", "/api/v1/communities", Some(json!({"id": COMMUNITY, "name": "阳光花园 Sunny Garden", "timezone": "Asia/Shanghai"})))?;
+    admin.call(
+        "POST",
+        "/api/v1/communities",
+        Some(
+            json!({"id": COMMUNITY, "name": "阳光花园 Sunny Garden", "timezone": "Asia/Shanghai"}),
+        ),
+    )?;
     let mut feeds = Vec::new();
     for (id, kinds) in [
         ("b1-lobby-thermo", json!(["temperature", "humidity"])),
@@ -98,7 +110,13 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
             &format!("/api/v1/communities/{COMMUNITY}/devices"),
             Some(json!({"id": id, "kind": "sensor", "reading_kinds": kinds})),
         )?;
-        feeds.push((id, Api { base: admin.base.clone(), token: device["token"].as_str().unwrap_or_default().to_owned() }));
+        feeds.push((
+            id,
+            Api {
+                base: admin.base.clone(),
+                token: device["token"].as_str().unwrap_or_default().to_owned(),
+            },
+        ));
     }
     admin.upload(std::fs::read(&package)?)?;
     admin.call(
@@ -112,7 +130,10 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
     println!("  platform-admin token: {token}");
     println!("  community: {COMMUNITY}, with hello-scene counting readings from 4 devices");
     println!("  try: curl -s -X POST -H 'Authorization: Bearer {token}' {}/api/v1/communities/{COMMUNITY}/plugins/hello-scene/commands/stats", admin.base);
-    println!("  API description: {}/api/v1/openapi.json   metrics: {}/metrics", admin.base, admin.base);
+    println!(
+        "  API description: {}/api/v1/openapi.json   metrics: {}/metrics",
+        admin.base, admin.base
+    );
     println!("  Ctrl-C stops the demo.");
     println!();
 
@@ -123,9 +144,18 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
         for (id, device) in &feeds {
             device.call("POST", "/api/v1/ingest", Some(simulated_readings(id, tick)))?;
         }
-        if tick % 5 == 0 {
-            let stats = admin.call("POST", &format!("/api/v1/communities/{COMMUNITY}/plugins/hello-scene/commands/stats"), Some(json!({})))?;
-            println!("[{:>4}s] hello-scene has counted {} readings: {}", started.elapsed().as_secs(), stats["total"], stats["counts"]);
+        if tick.is_multiple_of(5) {
+            let stats = admin.call(
+                "POST",
+                &format!("/api/v1/communities/{COMMUNITY}/plugins/hello-scene/commands/stats"),
+                Some(json!({})),
+            )?;
+            println!(
+                "[{:>4}s] hello-scene has counted {} readings: {}",
+                started.elapsed().as_secs(),
+                stats["total"],
+                stats["counts"]
+            );
         }
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -147,10 +177,24 @@ fn wait_healthy(api: &Api) -> Result<()> {
 fn simulated_readings(device: &str, tick: u64) -> Value {
     let wave = ((tick as f64) / 10.0).sin();
     let readings = match device {
-        "b1-lobby-thermo" => vec![("temperature", json!(22.0 + 2.0 * wave)), ("humidity", json!(55.0 + 10.0 * wave))],
-        "b2-stair-smoke" => vec![("smoke", json!(0.2 + 0.1 * wave.abs())), ("battery", json!(100.0 - (tick as f64 / 100.0).min(80.0)))],
-        "b3-101-door" => vec![("door", json!(tick % 7 == 0))],
-        _ => vec![("heart-rate", json!(72.0 + 6.0 * wave)), ("steps", json!(tick * 3))],
+        "b1-lobby-thermo" => vec![
+            ("temperature", json!(22.0 + 2.0 * wave)),
+            ("humidity", json!(55.0 + 10.0 * wave)),
+        ],
+        "b2-stair-smoke" => vec![
+            ("smoke", json!(0.2 + 0.1 * wave.abs())),
+            ("battery", json!(100.0 - (tick as f64 / 100.0).min(80.0))),
+        ],
+        "b3-101-door" => vec![("door", json!(tick.is_multiple_of(7)))],
+        _ => vec![
+            ("heart-rate", json!(72.0 + 6.0 * wave)),
+            ("steps", json!(tick * 3)),
+        ],
     };
-    Value::Array(readings.into_iter().map(|(kind, value)| json!({"device": device, "kind": kind, "value": value})).collect())
+    Value::Array(
+        readings
+            .into_iter()
+            .map(|(kind, value)| json!({"device": device, "kind": kind, "value": value}))
+            .collect(),
+    )
 }

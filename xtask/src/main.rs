@@ -84,7 +84,10 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("rustup is needed to install the wasm32-wasip2 target")?;
-    if !String::from_utf8_lossy(&installed.stdout).lines().any(|t| t == "wasm32-wasip2") {
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|t| t == "wasm32-wasip2")
+    {
         eprintln!("xtask: installing the wasm32-wasip2 target");
         run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
     }
@@ -95,7 +98,15 @@ fn ensure_wasm_target() -> Result<()> {
 pub fn build_plugins() -> Result<()> {
     ensure_wasm_target()?;
     let mut build = cargo();
-    build.args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "--target-dir", "target/wasm"]);
+    build.args([
+        "build",
+        "--profile",
+        "plugin",
+        "--target",
+        "wasm32-wasip2",
+        "--target-dir",
+        "target/wasm",
+    ]);
     for plugin in PLUGINS {
         build.args(["-p", plugin]);
     }
@@ -122,7 +133,9 @@ fn main() -> Result<()> {
         }
         Task::Bench { args } => {
             build_plugins()?;
-            run(cargo().args(["bench", "-p", "linli-host", "--bench", "runtime", "--"]).args(&args))
+            run(cargo()
+                .args(["bench", "-p", "linli-host", "--bench", "runtime", "--"])
+                .args(&args))
         }
     }
 }

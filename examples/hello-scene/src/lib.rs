@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use linli_sdk::{export_scene, log, parse_input, state, timer, Caller, Error, Event, Lifecycle, Scene};
+use linli_sdk::{
+    export_scene, log, parse_input, state, timer, Caller, Error, Event, Lifecycle, Scene,
+};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
@@ -65,7 +67,10 @@ impl Scene for HelloScene {
         match event {
             Event::Reading(reading) => {
                 if count(&format!("{COUNT_PREFIX}{}", reading.kind))? == 1 {
-                    log::info(&format!("{}: first {} reading", config.greeting, reading.kind));
+                    log::info(&format!(
+                        "{}: first {} reading",
+                        config.greeting, reading.kind
+                    ));
                 }
             }
             Event::TimerFired(fired) => {

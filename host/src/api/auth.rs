@@ -175,7 +175,8 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<Principal>, sq
     let community: Option<String> = row.try_get("community_id")?;
     Ok(Some(Principal {
         token_id: row.try_get("id")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         community: community.and_then(|c| c.parse().ok()),
         subject: row.try_get("subject")?,
         person: row.try_get("person_id")?,

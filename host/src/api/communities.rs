@@ -1,7 +1,7 @@
 //! Communities: created by platform admins, visible to their own people.
 
-use axum::http::StatusCode;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -43,7 +43,9 @@ fn check_timezone(tz: &str) -> Result<(), ApiError> {
     let plausible = tz == "UTC"
         || (tz.contains('/')
             && tz.len() <= 64
-            && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
+            && tz
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
     if plausible {
         Ok(())
     } else {
@@ -106,7 +108,10 @@ async fn create_community(
     .execute(&state.db)
     .await?;
     if inserted.rows_affected() == 0 {
-        return Err(ApiError::conflict(format!("community {} already exists", community.id)));
+        return Err(ApiError::conflict(format!(
+            "community {} already exists",
+            community.id
+        )));
     }
     tracing::info!(community = %community.id, "community created");
     Ok((StatusCode::CREATED, Json(community)))
@@ -127,7 +132,10 @@ async fn list_communities(
         .map(community_from_row)
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .filter(|c| principal.role == super::auth::Role::PlatformAdmin || principal.community.as_ref() == Some(&c.id))
+        .filter(|c| {
+            principal.role == super::auth::Role::PlatformAdmin
+                || principal.community.as_ref() == Some(&c.id)
+        })
         .collect();
     Ok(Json(communities))
 }

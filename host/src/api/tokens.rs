@@ -122,7 +122,10 @@ async fn list_tokens(
             Some(c.clone())
         }
         (None, _) => {
-            let own = principal.community.clone().ok_or_else(|| ApiError::forbidden("this token may not list tokens"))?;
+            let own = principal
+                .community
+                .clone()
+                .ok_or_else(|| ApiError::forbidden("this token may not list tokens"))?;
             principal.require_community_admin(&own)?;
             Some(own)
         }
@@ -166,7 +169,8 @@ async fn revoke_token(
             .bind(&id)
             .fetch_optional(&state.db)
             .await?;
-    let community = community.ok_or_else(|| ApiError::not_found(format!("token {id} does not exist")))?;
+    let community =
+        community.ok_or_else(|| ApiError::not_found(format!("token {id} does not exist")))?;
     match community.and_then(|c| c.parse::<CommunityId>().ok()) {
         Some(c) => principal.require_community_admin(&c)?,
         None => principal.require_platform_admin()?,

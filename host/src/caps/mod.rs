@@ -113,7 +113,9 @@ impl InstallationContext {
     /// Logs a store failure and builds the error the plugin gets; the details stay in the host log.
     pub fn internal(&self, capability: &str, error: impl std::fmt::Display) -> WitError {
         tracing::error!(installation = %self.installation, capability, "host call failed: {error}");
-        WitError::Internal(format!("{capability}: the host could not complete the call"))
+        WitError::Internal(format!(
+            "{capability}: the host could not complete the call"
+        ))
     }
 }
 

@@ -41,7 +41,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Splits a request body into items: a JSON array, or one JSON value per line.
-fn split_items(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<Result<serde_json::Value, String>>> {
+fn split_items(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Vec<Result<serde_json::Value, String>>> {
     let ndjson = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -85,7 +88,10 @@ async fn ingest(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
-            format!("a batch holds at most {MAX_BATCH} readings, got {}", items.len()),
+            format!(
+                "a batch holds at most {MAX_BATCH} readings, got {}",
+                items.len()
+            ),
         ));
     }
     let sender = Sender::load(&state.db, &community, &principal.subject).await?;

@@ -94,13 +94,21 @@ impl Sender {
     }
 
     /// Validates item `index` of a batch received at `now`.
-    pub fn validate(&self, index: usize, item: &Value, now: Millis) -> Result<ValidReading, ItemError> {
+    pub fn validate(
+        &self,
+        index: usize,
+        item: &Value,
+        now: Millis,
+    ) -> Result<ValidReading, ItemError> {
         let error = |field: &str, message: String| ItemError::new(index, field, message);
         let object = item
             .as_object()
             .ok_or_else(|| error("", "a reading must be a JSON object".to_owned()))?;
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(error(unknown, format!("unknown field; a reading has {}", FIELDS.join(", "))));
+            return Err(error(
+                unknown,
+                format!("unknown field; a reading has {}", FIELDS.join(", ")),
+            ));
         }
         let text = |field: &str| -> Result<&str, ItemError> {
             match object.get(field) {
@@ -114,14 +122,20 @@ impl Sender {
         let reported = self.devices.get(device).ok_or_else(|| {
             error(
                 "device",
-                format!("device {device:?} is not registered behind this token ({})", self.token_device),
+                format!(
+                    "device {device:?} is not registered behind this token ({})",
+                    self.token_device
+                ),
             )
         })?;
         let kind_name = text("kind")?;
         let kind = catalogue::kind(kind_name)
             .ok_or_else(|| error("kind", format!("unknown reading kind {kind_name:?}")))?;
         if !reported.iter().any(|k| k == kind.name) {
-            return Err(error("kind", format!("device {device:?} does not report {kind_name:?}")));
+            return Err(error(
+                "kind",
+                format!("device {device:?} does not report {kind_name:?}"),
+            ));
         }
 
         let value = match (kind.value, object.get("value")) {
@@ -133,21 +147,35 @@ impl Sender {
                     .ok_or_else(|| error("value", "must be a finite number".to_owned()))?;
                 if let Some((lo, hi)) = kind.range {
                     if !(lo..=hi).contains(&n) {
-                        return Err(error("value", format!("{n} is outside {lo}..={hi} for {}", kind.name)));
+                        return Err(error(
+                            "value",
+                            format!("{n} is outside {lo}..={hi} for {}", kind.name),
+                        ));
                     }
                 }
                 ReadingValue::Number(n)
             }
             (ValueType::Number, Some(_)) => {
-                return Err(error("value", format!("must be a finite number for {}", kind.name)))
+                return Err(error(
+                    "value",
+                    format!("must be a finite number for {}", kind.name),
+                ))
             }
             (ValueType::Flag, Some(Value::Bool(b))) => ReadingValue::Flag(*b),
             (ValueType::Flag, Some(_)) => {
-                return Err(error("value", format!("must be true or false for {}", kind.name)))
+                return Err(error(
+                    "value",
+                    format!("must be true or false for {}", kind.name),
+                ))
             }
-            (ValueType::Text, Some(Value::String(s))) if s.len() <= 1024 => ReadingValue::Text(s.clone()),
+            (ValueType::Text, Some(Value::String(s))) if s.len() <= 1024 => {
+                ReadingValue::Text(s.clone())
+            }
             (ValueType::Text, Some(_)) => {
-                return Err(error("value", format!("must be a string of at most 1024 bytes for {}", kind.name)))
+                return Err(error(
+                    "value",
+                    format!("must be a string of at most 1024 bytes for {}", kind.name),
+                ))
             }
         };
 
@@ -160,20 +188,36 @@ impl Sender {
 
         let at = match object.get("at") {
             None | Some(Value::Null) => now,
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .ok_or_else(|| error("at", "must be whole milliseconds since the epoch".to_owned()))?,
-            Some(_) => return Err(error("at", "must be whole milliseconds since the epoch".to_owned())),
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+                error(
+                    "at",
+                    "must be whole milliseconds since the epoch".to_owned(),
+                )
+            })?,
+            Some(_) => {
+                return Err(error(
+                    "at",
+                    "must be whole milliseconds since the epoch".to_owned(),
+                ))
+            }
         };
         if at > now + MAX_FUTURE_MS {
-            return Err(error("at", format!("is {} ms ahead of the host clock; check the device clock", at - now)));
+            return Err(error(
+                "at",
+                format!(
+                    "is {} ms ahead of the host clock; check the device clock",
+                    at - now
+                ),
+            ));
         }
         if at < now - MAX_AGE_MS {
             return Err(error("at", "is more than 30 days old".to_owned()));
         }
 
         Ok(ValidReading {
-            device: device.parse().map_err(|e: crate::ids::InvalidId| error("device", e.to_string()))?,
+            device: device
+                .parse()
+                .map_err(|e: crate::ids::InvalidId| error("device", e.to_string()))?,
             kind: kind.name,
             value,
             unit,
@@ -189,33 +233,75 @@ mod tests {
 
     fn sender() -> Sender {
         Sender {
-            devices: HashMap::from([("t1".to_owned(), vec!["temperature".to_owned(), "door".to_owned()])]),
+            devices: HashMap::from([(
+                "t1".to_owned(),
+                vec!["temperature".to_owned(), "door".to_owned()],
+            )]),
             token_device: "t1".to_owned(),
         }
     }
 
     fn field_of(item: Value) -> String {
-        sender().validate(0, &item, 1_000_000_000).unwrap_err().field
+        sender()
+            .validate(0, &item, 1_000_000_000)
+            .unwrap_err()
+            .field
     }
 
     #[test]
     fn each_bad_field_is_named() {
-        assert_eq!(field_of(json!({"kind": "temperature", "value": 1})), "device");
-        assert_eq!(field_of(json!({"device": "zz", "kind": "temperature", "value": 1})), "device");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "nonsense", "value": 1})), "kind");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "smoke", "value": 1})), "kind");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "temperature", "value": "NaN"})), "value");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "temperature", "value": 5000})), "value");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "door", "value": 1})), "value");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "unit": "K"})), "unit");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "at": 2_000_000_000})), "at");
-        assert_eq!(field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "extra": 1})), "extra");
+        assert_eq!(
+            field_of(json!({"kind": "temperature", "value": 1})),
+            "device"
+        );
+        assert_eq!(
+            field_of(json!({"device": "zz", "kind": "temperature", "value": 1})),
+            "device"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "nonsense", "value": 1})),
+            "kind"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "smoke", "value": 1})),
+            "kind"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "temperature", "value": "NaN"})),
+            "value"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "temperature", "value": 5000})),
+            "value"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "door", "value": 1})),
+            "value"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "unit": "K"})),
+            "unit"
+        );
+        assert_eq!(
+            field_of(
+                json!({"device": "t1", "kind": "temperature", "value": 1, "at": 2_000_000_000})
+            ),
+            "at"
+        );
+        assert_eq!(
+            field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "extra": 1})),
+            "extra"
+        );
     }
 
     #[test]
     fn units_are_canonicalised() {
         let r = sender()
-            .validate(0, &json!({"device": "t1", "kind": "temperature", "value": 21.5, "unit": "C"}), 1_000)
+            .validate(
+                0,
+                &json!({"device": "t1", "kind": "temperature", "value": 21.5, "unit": "C"}),
+                1_000,
+            )
             .unwrap();
         assert_eq!(r.unit, Some("°C"));
         assert_eq!(r.at, 1_000);

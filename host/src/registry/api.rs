@@ -29,7 +29,9 @@ async fn upload_plugin(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<PluginInfo>)> {
     if !matches!(principal.role, Role::PlatformAdmin | Role::Vendor) {
-        return Err(ApiError::forbidden("only vendors and platform admins upload plugins"));
+        return Err(ApiError::forbidden(
+            "only vendors and platform admins upload plugins",
+        ));
     }
     let package = package::unpack(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
     let manifest = &package.manifest;
@@ -44,16 +46,17 @@ async fn upload_plugin(
         .prepare(&package)
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
-    let status = match super::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
-        Stored::New => StatusCode::CREATED,
-        Stored::AlreadyPublished => StatusCode::OK,
-        Stored::Conflict => {
-            return Err(ApiError::conflict(format!(
-                "{} {} is already published with different contents; bump the version",
-                manifest.id, manifest.version
-            )))
-        }
-    };
+    let status =
+        match super::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
+            Stored::New => StatusCode::CREATED,
+            Stored::AlreadyPublished => StatusCode::OK,
+            Stored::Conflict => {
+                return Err(ApiError::conflict(format!(
+                    "{} {} is already published with different contents; bump the version",
+                    manifest.id, manifest.version
+                )))
+            }
+        };
     tracing::info!(plugin = %manifest.id, version = %manifest.version, digest = %package.digest, "plugin published");
     let info = super::info(&state.db, &manifest.id, &manifest.version)
         .await?
@@ -64,7 +67,10 @@ async fn upload_plugin(
 /// List published plugin versions.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
     responses((status = 200, body = Vec<PluginInfo>)), security(("bearer" = [])))]
-async fn list_plugins(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PluginInfo>>> {
+async fn list_plugins(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<PluginInfo>>> {
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot list plugins"));
     }
@@ -83,7 +89,8 @@ async fn get_plugin(
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot read plugins"));
     }
-    let version = semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
+    let version =
+        semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
     super::info(&state.db, &plugin, &version)
         .await?
         .map(Json)

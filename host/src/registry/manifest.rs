@@ -43,7 +43,8 @@ pub struct ManifestError(pub String);
 impl Manifest {
     /// Parses and checks manifest text.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError(e.message().to_owned()))?;
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError(e.message().to_owned()))?;
         manifest.check()?;
         Ok(manifest)
     }
@@ -60,11 +61,17 @@ impl Manifest {
             return fail(format!(
                 "api {} is not supported by this host (supported: {})",
                 self.api,
-                SUPPORTED_APIS.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                SUPPORTED_APIS
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if let Some(sensor) = &self.capabilities.sensor {
-            sensor.check_kinds().map_err(|e| ManifestError(format!("capabilities.sensor: {e}")))?;
+            sensor
+                .check_kinds()
+                .map_err(|e| ManifestError(format!("capabilities.sensor: {e}")))?;
         }
         self.config_validator()?;
         Ok(())
@@ -84,7 +91,11 @@ impl Manifest {
             .take(5)
             .map(|e| {
                 let path = e.instance_path.to_string();
-                let path = if path.is_empty() { "config".to_owned() } else { format!("config{}", path.replace('/', ".")) };
+                let path = if path.is_empty() {
+                    "config".to_owned()
+                } else {
+                    format!("config{}", path.replace('/', "."))
+                };
                 format!("{path}: {e}")
             })
             .collect();
@@ -122,7 +133,9 @@ type = "number"
         assert_eq!(m.version, semver::Version::new(1, 2, 3));
         assert!(m.capabilities.store.is_some());
         assert!(m.check_config(&serde_json::json!({"threshold": 3})).is_ok());
-        let err = m.check_config(&serde_json::json!({"threshold": "x"})).unwrap_err();
+        let err = m
+            .check_config(&serde_json::json!({"threshold": "x"}))
+            .unwrap_err();
         assert!(err.contains("config.threshold"), "{err}");
         assert!(m.check_config(&serde_json::json!({})).is_err());
     }

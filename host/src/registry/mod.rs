@@ -46,7 +46,12 @@ pub enum Stored {
 }
 
 /// Stores a package that the runtime has accepted.
-pub async fn store(db: &Db, package: &Package, uploaded_by: &str, now: Millis) -> Result<Stored, sqlx::Error> {
+pub async fn store(
+    db: &Db,
+    package: &Package,
+    uploaded_by: &str,
+    now: Millis,
+) -> Result<Stored, sqlx::Error> {
     let m = &package.manifest;
     let inserted = sqlx::query(
         "INSERT INTO plugins (id, version, vendor, api, description, manifest, component, digest, uploaded_by, uploaded_at) \
@@ -73,11 +78,13 @@ pub async fn store(db: &Db, package: &Package, uploaded_by: &str, now: Millis) -
             .bind(m.version.to_string())
             .fetch_one(db)
             .await?;
-    Ok(if digest == package.digest && manifest == package.manifest_text {
-        Stored::AlreadyPublished
-    } else {
-        Stored::Conflict
-    })
+    Ok(
+        if digest == package.digest && manifest == package.manifest_text {
+            Stored::AlreadyPublished
+        } else {
+            Stored::Conflict
+        },
+    )
 }
 
 const INFO_COLUMNS: &str = "manifest, digest, LENGTH(component) AS size, uploaded_by, uploaded_at";
@@ -95,24 +102,36 @@ fn info_from_row(row: &sqlx::any::AnyRow) -> Result<PluginInfo, sqlx::Error> {
 
 /// Every published version, newest upload last.
 pub async fn list(db: &Db) -> Result<Vec<PluginInfo>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM plugins ORDER BY id, uploaded_at"))
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {INFO_COLUMNS} FROM plugins ORDER BY id, uploaded_at"
+    ))
+    .fetch_all(db)
+    .await?;
     rows.iter().map(info_from_row).collect()
 }
 
 /// One published version's info.
-pub async fn info(db: &Db, id: &PluginId, version: &semver::Version) -> Result<Option<PluginInfo>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM plugins WHERE id = $1 AND version = $2"))
-        .bind(id.as_str())
-        .bind(version.to_string())
-        .fetch_optional(db)
-        .await?;
+pub async fn info(
+    db: &Db,
+    id: &PluginId,
+    version: &semver::Version,
+) -> Result<Option<PluginInfo>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {INFO_COLUMNS} FROM plugins WHERE id = $1 AND version = $2"
+    ))
+    .bind(id.as_str())
+    .bind(version.to_string())
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(info_from_row).transpose()
 }
 
 /// One published version with its component.
-pub async fn load(db: &Db, id: &PluginId, version: &semver::Version) -> Result<Option<StoredPlugin>, sqlx::Error> {
+pub async fn load(
+    db: &Db,
+    id: &PluginId,
+    version: &semver::Version,
+) -> Result<Option<StoredPlugin>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {INFO_COLUMNS}, component FROM plugins WHERE id = $1 AND version = $2"
     ))

@@ -32,14 +32,19 @@ pub enum PackageError {
     Missing(&'static str),
     #[error("{name} is larger than {max} bytes")]
     TooLarge { name: &'static str, max: u64 },
-    #[error("the package holds an unexpected entry {0:?}; it must hold only linli.toml and plugin.wasm")]
+    #[error(
+        "the package holds an unexpected entry {0:?}; it must hold only linli.toml and plugin.wasm"
+    )]
     Unexpected(String),
     #[error("linli.toml is not UTF-8")]
     NotUtf8,
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn read_limited(entry: impl Read, name: &'static str, max: u64) -> Result<Vec<u8>, PackageError> {
@@ -60,16 +65,22 @@ pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
     let (mut manifest, mut component) = (None, None);
     for entry in archive.entries().map_err(PackageError::NotTar)? {
         let entry = entry.map_err(PackageError::NotTar)?;
-        let path = entry.path().map_err(PackageError::NotTar)?.to_string_lossy().into_owned();
+        let path = entry
+            .path()
+            .map_err(PackageError::NotTar)?
+            .to_string_lossy()
+            .into_owned();
         match path.trim_start_matches("./") {
             "linli.toml" => manifest = Some(read_limited(entry, "linli.toml", MAX_MANIFEST_BYTES)?),
-            "plugin.wasm" => component = Some(read_limited(entry, "plugin.wasm", MAX_COMPONENT_BYTES)?),
+            "plugin.wasm" => {
+                component = Some(read_limited(entry, "plugin.wasm", MAX_COMPONENT_BYTES)?)
+            }
             "" | "." => {}
             other => return Err(PackageError::Unexpected(other.to_owned())),
         }
     }
-    let manifest_text =
-        String::from_utf8(manifest.ok_or(PackageError::Missing("linli.toml"))?).map_err(|_| PackageError::NotUtf8)?;
+    let manifest_text = String::from_utf8(manifest.ok_or(PackageError::Missing("linli.toml"))?)
+        .map_err(|_| PackageError::NotUtf8)?;
     let component = component.ok_or(PackageError::Missing("plugin.wasm"))?;
     Ok(Package {
         manifest: Manifest::parse(&manifest_text)?,
@@ -125,6 +136,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_package() {
-        assert!(matches!(unpack(b"hello"), Err(PackageError::NotTar(_) | PackageError::Missing(_))));
+        assert!(matches!(
+            unpack(b"hello"),
+            Err(PackageError::NotTar(_) | PackageError::Missing(_))
+        ));
     }
 }

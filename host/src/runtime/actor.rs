@@ -77,7 +77,9 @@ impl From<WitError> for PluginError {
 /// What the actor is asked to do.
 pub enum Message {
     /// First start of a new installation: instantiate, `init`, deliver `installed`.
-    Install { reply: oneshot::Sender<Result<(), String>> },
+    Install {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Run a command for a person.
     Command {
         caller: Caller,
@@ -117,7 +119,9 @@ impl Source {
     fn to_json(&self) -> serde_json::Value {
         match self {
             Source::Reading(r) => json!({ "reading": r }),
-            Source::Timer { tag, schedule } => json!({ "timer-fired": { "tag": tag, "due": schedule.due_at } }),
+            Source::Timer { tag, schedule } => {
+                json!({ "timer-fired": { "tag": tag, "due": schedule.due_at } })
+            }
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
         }
     }
@@ -142,9 +146,15 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn new(installation: Installation, pre: ScenePre<InstanceState>, shared: Shared, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        installation: Installation,
+        pre: ScenePre<InstanceState>,
+        shared: Shared,
+        wake: Arc<Notify>,
+    ) -> Self {
         let ctx = context(&installation, &shared);
-        ctx.metrics.set_suspended(installation.state == InstallationState::Suspended);
+        ctx.metrics
+            .set_suspended(installation.state == InstallationState::Suspended);
         Self {
             installation,
             pre,
@@ -167,7 +177,11 @@ impl Actor {
                 tokio::task::yield_now().await;
                 continue;
             }
-            let next_timer = if self.active() { self.next_timer().await } else { None };
+            let next_timer = if self.active() {
+                self.next_timer().await
+            } else {
+                None
+            };
             let timer = async {
                 match next_timer {
                     Some(at) => self.shared.clock.sleep_until(at).await,
@@ -199,10 +213,19 @@ impl Actor {
                 }
                 let _ = reply.send(ready);
             }
-            Message::Command { caller, name, input, reply } => {
+            Message::Command {
+                caller,
+                name,
+                input,
+                reply,
+            } => {
                 let _ = reply.send(self.command(&caller, &name, &input).await);
             }
-            Message::Reload { installation, lifecycle, pre } => {
+            Message::Reload {
+                installation,
+                lifecycle,
+                pre,
+            } => {
                 self.installation = *installation;
                 self.pre = pre;
                 self.ctx = context(&self.installation, &self.shared);
@@ -232,13 +255,19 @@ impl Actor {
             let config = self.installation.config.to_string();
             let started = Instant::now();
             let init = instance.init(&config).await;
-            self.ctx.metrics.observe_call("init", started.elapsed().as_secs_f64());
+            self.ctx
+                .metrics
+                .observe_call("init", started.elapsed().as_secs_f64());
             match init {
                 Ok(Ok(())) => {
                     // init may write state; it commits like any handler.
-                    self.commit(&mut instance, None).await.map_err(|e| format!("store: {e}"))?;
+                    self.commit(&mut instance, None)
+                        .await
+                        .map_err(|e| format!("store: {e}"))?;
                 }
-                Ok(Err(e)) => return Err(format!("init refused the config: {}", PluginError::from(e))),
+                Ok(Err(e)) => {
+                    return Err(format!("init refused the config: {}", PluginError::from(e)))
+                }
                 Err(failure) => return Err(format!("init failed: {failure}")),
             }
             self.instance = Some(instance);
@@ -333,12 +362,14 @@ impl Actor {
     }
 
     async fn next_timer(&mut self) -> Option<Millis> {
-        sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(due_at) FROM timers WHERE installation_id = $1")
-            .bind(&self.installation.id)
-            .fetch_one(&self.shared.db)
-            .await
-            .ok()
-            .flatten()
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MIN(due_at) FROM timers WHERE installation_id = $1",
+        )
+        .bind(&self.installation.id)
+        .fetch_one(&self.shared.db)
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Delivers one event and records the outcome.
@@ -349,7 +380,9 @@ impl Actor {
             Ok(instance) => instance.on_event(&event).await,
             Err(message) => Err(CallFailure::Instantiate(message)),
         };
-        self.ctx.metrics.observe_call("event", started.elapsed().as_secs_f64());
+        self.ctx
+            .metrics
+            .observe_call("event", started.elapsed().as_secs_f64());
         let recorded = match outcome {
             Ok(Ok(())) => {
                 let mut instance = self.instance.take().expect("an instance handled the event");
@@ -366,14 +399,20 @@ impl Actor {
                     instance.caps().discard();
                 }
                 self.ctx.metrics.failed("plugin-error");
-                self.dead_letter(&source, "plugin-error", &PluginError::from(error).to_string(), false)
-                    .await
+                self.dead_letter(
+                    &source,
+                    "plugin-error",
+                    &PluginError::from(error).to_string(),
+                    false,
+                )
+                .await
             }
             Err(failure) => {
                 self.instance = None;
                 self.ctx.metrics.failed(failure.reason());
                 tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
-                self.dead_letter(&source, failure.reason(), &failure.to_string(), true).await
+                self.dead_letter(&source, failure.reason(), &failure.to_string(), true)
+                    .await
             }
         };
         if let Err(e) = recorded {
@@ -385,7 +424,11 @@ impl Actor {
     }
 
     /// Commits an instance's effects, with the advance of `source` if given.
-    async fn commit(&mut self, instance: &mut Instance, source: Option<&Source>) -> Result<(), sqlx::Error> {
+    async fn commit(
+        &mut self,
+        instance: &mut Instance,
+        source: Option<&Source>,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.shared.db.begin().await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
@@ -412,13 +455,17 @@ impl Actor {
             }
             Source::Timer { tag, schedule } => {
                 match schedule.next_after(self.shared.clock.now()) {
-                    Some(next) => sqlx::query("UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3")
-                        .bind(next)
-                        .bind(&self.installation.id)
-                        .bind(tag),
-                    None => sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
-                        .bind(&self.installation.id)
-                        .bind(tag),
+                    Some(next) => sqlx::query(
+                        "UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3",
+                    )
+                    .bind(next)
+                    .bind(&self.installation.id)
+                    .bind(tag),
+                    None => {
+                        sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
+                            .bind(&self.installation.id)
+                            .bind(tag)
+                    }
                 }
                 .execute(&mut **tx)
                 .await?;
@@ -430,7 +477,13 @@ impl Actor {
 
     /// Records a failed event and moves past it; an instance-ending failure
     /// counts towards suspension.
-    async fn dead_letter(&mut self, source: &Source, reason: &str, error: &str, counts: bool) -> Result<(), sqlx::Error> {
+    async fn dead_letter(
+        &mut self,
+        source: &Source,
+        reason: &str,
+        error: &str,
+        counts: bool,
+    ) -> Result<(), sqlx::Error> {
         let failures = self.installation.consecutive_failures + i64::from(counts);
         let suspend = failures >= SUSPEND_AFTER_FAILURES;
         let mut tx = self.shared.db.begin().await?;
@@ -443,7 +496,8 @@ impl Actor {
             .execute(&mut *tx)
             .await?;
         self.advance(&mut tx, source).await?;
-        let state_reason = suspend.then(|| format!("suspended after {failures} consecutive failures; last: {error}"));
+        let state_reason = suspend
+            .then(|| format!("suspended after {failures} consecutive failures; last: {error}"));
         sqlx::query(
             "UPDATE installations SET consecutive_failures = $1, \
              state = CASE WHEN $2 = 1 THEN 'suspended' ELSE state END, \
@@ -469,10 +523,18 @@ impl Actor {
         Ok(())
     }
 
-    async fn command(&mut self, caller: &Caller, name: &str, input: &str) -> Result<String, CommandError> {
+    async fn command(
+        &mut self,
+        caller: &Caller,
+        name: &str,
+        input: &str,
+    ) -> Result<String, CommandError> {
         if !self.active() {
             return Err(CommandError::Suspended(
-                self.installation.state_reason.clone().unwrap_or_else(|| "by an admin".to_owned()),
+                self.installation
+                    .state_reason
+                    .clone()
+                    .unwrap_or_else(|| "by an admin".to_owned()),
             ));
         }
         let started = Instant::now();
@@ -480,7 +542,9 @@ impl Actor {
             Ok(instance) => instance.on_command(caller, name, input).await,
             Err(message) => Err(CallFailure::Instantiate(message)),
         };
-        self.ctx.metrics.observe_call("command", started.elapsed().as_secs_f64());
+        self.ctx
+            .metrics
+            .observe_call("command", started.elapsed().as_secs_f64());
         match outcome {
             Ok(Ok(output)) => {
                 let mut instance = self.instance.take().expect("an instance ran the command");

@@ -76,25 +76,35 @@ pub struct DeadLetterPage {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_installation, list_installations))
-        .routes(routes!(get_installation, change_installation, delete_installation))
+        .routes(routes!(
+            get_installation,
+            change_installation,
+            delete_installation
+        ))
         .routes(routes!(list_dead_letters))
         .routes(routes!(run_command))
 }
 
 async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<InstallationView>> {
     let backlog = installation::backlog(&state.db, &installation).await?;
-    Ok(Json(InstallationView { installation, backlog }))
+    Ok(Json(InstallationView {
+        installation,
+        backlog,
+    }))
 }
 
 async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Installation> {
     installation::get(&state.db, id)
         .await?
         .filter(|i| &i.community == community)
-        .ok_or_else(|| ApiError::not_found(format!("installation {id} does not exist in {community}")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("installation {id} does not exist in {community}"))
+        })
 }
 
 async fn published(state: &AppState, plugin: &PluginId, version: &str) -> ApiResult<PluginInfo> {
-    let version = semver::Version::parse(version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
+    let version =
+        semver::Version::parse(version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
     registry::info(&state.db, plugin, &version)
         .await?
         .ok_or_else(|| ApiError::invalid(format!("plugin: {plugin} {version} is not published")))
@@ -105,8 +115,13 @@ fn check_against(state: &AppState, plugin: &PluginInfo, i: &Installation) -> Api
     i.grants
         .check_within(&plugin.manifest.capabilities)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
-    plugin.manifest.check_config(&i.config).map_err(ApiError::invalid)?;
-    i.limits.check_within(&state.config.max_limits).map_err(ApiError::invalid)
+    plugin
+        .manifest
+        .check_config(&i.config)
+        .map_err(ApiError::invalid)?;
+    i.limits
+        .check_within(&state.config.max_limits)
+        .map_err(ApiError::invalid)
 }
 
 /// Enable a plugin in a community.
@@ -123,7 +138,10 @@ async fn create_installation(
     principal.require_community_admin(&community)?;
     crate::api::communities::load(&state, &community).await?;
     let plugin = published(&state, &new.plugin, &new.version).await?;
-    if installation::find(&state.db, &community, &new.plugin).await?.is_some() {
+    if installation::find(&state.db, &community, &new.plugin)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::conflict(format!(
             "{} is already installed in {community}; change that installation instead",
             new.plugin
@@ -150,12 +168,21 @@ async fn create_installation(
     let stored = installation::get(&state.db, &installation.id)
         .await?
         .ok_or_else(|| ApiError::internal("a new installation vanished"))?;
-    if let Err(refusal) = state.runtime.install(stored.clone()).await.map_err(ApiError::internal)? {
+    if let Err(refusal) = state
+        .runtime
+        .install(stored.clone())
+        .await
+        .map_err(ApiError::internal)?
+    {
         installation::delete(&state.db, &stored.id).await?;
-        return Err(ApiError::invalid(format!("the plugin did not start: {refusal}")));
+        return Err(ApiError::invalid(format!(
+            "the plugin did not start: {refusal}"
+        )));
     }
     tracing::info!(%community, installation = %stored.id, plugin = %stored.plugin, version = %stored.version, "plugin installed");
-    let current = installation::get(&state.db, &stored.id).await?.unwrap_or(stored);
+    let current = installation::get(&state.db, &stored.id)
+        .await?
+        .unwrap_or(stored);
     Ok((StatusCode::CREATED, view(&state, current).await?))
 }
 
@@ -217,15 +244,24 @@ async fn change_installation(
     }
     check_against(&state, &plugin, &after)?;
     after.updated_at = state.clock.now();
-    let lifecycle = if before.state == InstallationState::Suspended && after.state == InstallationState::Active {
+    let lifecycle = if before.state == InstallationState::Suspended
+        && after.state == InstallationState::Active
+    {
         Some(Lifecycle::Resumed)
-    } else if before.config != after.config || before.version != after.version || before.grants != after.grants {
+    } else if before.config != after.config
+        || before.version != after.version
+        || before.grants != after.grants
+    {
         Some(Lifecycle::Reconfigured)
     } else {
         None
     };
     installation::update(&state.db, &after).await?;
-    state.runtime.reload(after.clone(), lifecycle).await.map_err(ApiError::internal)?;
+    state
+        .runtime
+        .reload(after.clone(), lifecycle)
+        .await
+        .map_err(ApiError::internal)?;
     tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
     let current = installation::get(&state.db, &id).await?.unwrap_or(after);
     view(&state, current).await
@@ -261,7 +297,9 @@ async fn list_dead_letters(
     principal.require_community_admin(&community)?;
     load(&state, &community, &id).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(installation::dead_letters(&state.db, &id, page.after.unwrap_or(0), limit).await?))
+    Ok(Json(
+        installation::dead_letters(&state.db, &id, page.after.unwrap_or(0), limit).await?,
+    ))
 }
 
 fn wit_role(role: Role) -> Option<WitRole> {
@@ -278,11 +316,15 @@ fn wit_role(role: Role) -> Option<WitRole> {
 fn check_command_name(name: &str) -> ApiResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid("name: a command name is 1-64 characters of a-z, 0-9, '-' or '_'"))
+        Err(ApiError::invalid(
+            "name: a command name is 1-64 characters of a-z, 0-9, '-' or '_'",
+        ))
     }
 }
 
@@ -303,7 +345,9 @@ impl From<DispatchError> for ApiError {
                 PluginError::NotFound(m) => ApiError::not_found(m),
                 PluginError::Invalid(m) => ApiError::invalid(m),
                 PluginError::Limit(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", m),
-                PluginError::Internal(m) => ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", m),
+                PluginError::Internal(m) => {
+                    ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", m)
+                }
             },
         }
     }
@@ -336,11 +380,19 @@ async fn run_command(
     let input: serde_json::Value = if body.is_empty() {
         empty_object()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: not JSON: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid(format!("body: not JSON: {e}")))?
     };
     let input = input.to_string();
-    let output = state.runtime.command(&installation.id, caller, name, input).await?;
+    let output = state
+        .runtime
+        .command(&installation.id, caller, name, input)
+        .await?;
     serde_json::from_str(&output).map(Json).map_err(|e| {
-        ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", format!("the plugin answered with invalid JSON: {e}"))
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "plugin-failed",
+            format!("the plugin answered with invalid JSON: {e}"),
+        )
     })
 }

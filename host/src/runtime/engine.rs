@@ -77,7 +77,12 @@ impl ComponentCache {
     }
 
     /// The compiled component for `bytes` (whose SHA-256 is `digest`), from the cache or freshly compiled.
-    pub fn load_or_compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
         let name = format!("{digest}-{:016x}.cwasm", self.compatibility);
         if let Ok(compiled) = self.dir.read(&name) {
             // SAFETY: the cache holds only artifacts this host serialized; the

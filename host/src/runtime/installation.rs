@@ -55,7 +55,8 @@ pub struct Installation {
     pub updated_at: Millis,
 }
 
-const COLUMNS: &str = "id, community_id, plugin_id, plugin_version, grants, config, limits, state, state_reason, \
+const COLUMNS: &str =
+    "id, community_id, plugin_id, plugin_version, grants, config, limits, state, state_reason, \
                        consecutive_failures, cursor, created_at, updated_at";
 
 fn decode<E: std::error::Error + Send + Sync + 'static>(e: E) -> sqlx::Error {
@@ -69,13 +70,26 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Installation, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(Installation {
         id: row.try_get("id")?,
-        community: row.try_get::<String, _>("community_id")?.parse().map_err(decode)?,
-        plugin: row.try_get::<String, _>("plugin_id")?.parse().map_err(decode)?,
-        version: row.try_get::<String, _>("plugin_version")?.parse().map_err(decode)?,
+        community: row
+            .try_get::<String, _>("community_id")?
+            .parse()
+            .map_err(decode)?,
+        plugin: row
+            .try_get::<String, _>("plugin_id")?
+            .parse()
+            .map_err(decode)?,
+        version: row
+            .try_get::<String, _>("plugin_version")?
+            .parse()
+            .map_err(decode)?,
         grants: serde_json::from_value(json("grants")?).map_err(decode)?,
         config: json("config")?,
         limits: serde_json::from_value(json("limits")?).map_err(decode)?,
-        state: if state == "suspended" { InstallationState::Suspended } else { InstallationState::Active },
+        state: if state == "suspended" {
+            InstallationState::Suspended
+        } else {
+            InstallationState::Active
+        },
         state_reason: row.try_get("state_reason")?,
         consecutive_failures: row.try_get("consecutive_failures")?,
         cursor: row.try_get("cursor")?,
@@ -133,15 +147,21 @@ pub async fn update(db: &Db, i: &Installation) -> Result<(), sqlx::Error> {
 
 /// One installation by id.
 pub async fn get(db: &Db, id: &str) -> Result<Option<Installation>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM installations WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM installations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The installation of `plugin` in `community`.
-pub async fn find(db: &Db, community: &CommunityId, plugin: &PluginId) -> Result<Option<Installation>, sqlx::Error> {
+pub async fn find(
+    db: &Db,
+    community: &CommunityId,
+    plugin: &PluginId,
+) -> Result<Option<Installation>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE community_id = $1 AND plugin_id = $2"
     ))
@@ -153,7 +173,10 @@ pub async fn find(db: &Db, community: &CommunityId, plugin: &PluginId) -> Result
 }
 
 /// Installations of one community, or of every community.
-pub async fn list(db: &Db, community: Option<&CommunityId>) -> Result<Vec<Installation>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    community: Option<&CommunityId>,
+) -> Result<Vec<Installation>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE ($1 IS NULL OR community_id = $1) ORDER BY community_id, plugin_id"
     ))
@@ -182,7 +205,10 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("DELETE FROM installations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM installations WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
@@ -200,7 +226,12 @@ pub struct DeadLetter {
 }
 
 /// Dead letters of an installation, oldest first, after id `after`.
-pub async fn dead_letters(db: &Db, installation: &str, after: i64, limit: i64) -> Result<Vec<DeadLetter>, sqlx::Error> {
+pub async fn dead_letters(
+    db: &Db,
+    installation: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<DeadLetter>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, event, reason, error, at FROM dead_letters WHERE installation_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )

@@ -62,7 +62,12 @@ struct MemoryLimitExceeded {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             return Err(MemoryLimitExceeded {
                 desired,
@@ -73,7 +78,12 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -155,12 +165,12 @@ impl Instance {
             }
         });
         store.set_epoch_deadline(1);
-        let scene = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| match CallFailure::classify(e) {
-                CallFailure::Trap(msg) => CallFailure::Instantiate(msg),
-                other => other,
+        let scene =
+            pre.instantiate_async(&mut store).await.map_err(|e| {
+                match CallFailure::classify(e) {
+                    CallFailure::Trap(msg) => CallFailure::Instantiate(msg),
+                    other => other,
+                }
             })?;
         Ok(Self { store, scene })
     }
@@ -187,7 +197,9 @@ impl Instance {
         match tokio::time::timeout(backstop, call).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(error)) => Err(CallFailure::classify(error)),
-            Err(_) => Err(CallFailure::Deadline(format!("no answer within {backstop:?}"))),
+            Err(_) => Err(CallFailure::Deadline(format!(
+                "no answer within {backstop:?}"
+            ))),
         }
     }
 
@@ -206,12 +218,18 @@ impl Instance {
     }
 
     /// Calls `on-command`.
-    pub async fn on_command(&mut self, caller: &Caller, name: &str, input: &str) -> CallResult<String> {
+    pub async fn on_command(
+        &mut self,
+        caller: &Caller,
+        name: &str,
+        input: &str,
+    ) -> CallResult<String> {
         self.start_call();
         let backstop = self.backstop();
         Self::guard(
             backstop,
-            self.scene.call_on_command(&mut self.store, caller, name, input),
+            self.scene
+                .call_on_command(&mut self.store, caller, name, input),
         )
         .await
     }
@@ -274,7 +292,11 @@ impl LineWriter {
 }
 
 impl tokio::io::AsyncWrite for LineWriter {
-    fn poll_write(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         for &byte in buf {
             if byte == b'\n' || self.line.len() >= MAX_LINE {
                 self.emit();

@@ -44,7 +44,9 @@ const COMMAND_WAIT: Duration = Duration::from_secs(30);
 pub enum PrepareError {
     #[error("plugin.wasm is not WebAssembly")]
     NotWasm,
-    #[error("plugin.wasm is a core WebAssembly module, not a component; build it for wasm32-wasip2")]
+    #[error(
+        "plugin.wasm is a core WebAssembly module, not a component; build it for wasm32-wasip2"
+    )]
     CoreModule,
     #[error("plugin.wasm does not compile: {0}")]
     Compile(String),
@@ -119,11 +121,20 @@ impl Runtime {
 
     /// Compiles (or loads from cache) and checks a package's component
     /// against its manifest and the scene world.
-    pub async fn prepare(&self, package: &Package) -> Result<ScenePre<InstanceState>, PrepareError> {
-        self.pre(&package.manifest, &package.digest, &package.component).await
+    pub async fn prepare(
+        &self,
+        package: &Package,
+    ) -> Result<ScenePre<InstanceState>, PrepareError> {
+        self.pre(&package.manifest, &package.digest, &package.component)
+            .await
     }
 
-    async fn pre(&self, manifest: &Manifest, digest: &str, bytes: &[u8]) -> Result<ScenePre<InstanceState>, PrepareError> {
+    async fn pre(
+        &self,
+        manifest: &Manifest,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<ScenePre<InstanceState>, PrepareError> {
         if let Some(pre) = self.pres.lock().expect("pres lock").get(digest) {
             return Ok(pre.clone());
         }
@@ -134,10 +145,12 @@ impl Runtime {
         }
         let (engine, cache) = (self.shared.engine.clone(), self.cache.clone());
         let (digest_owned, bytes_owned) = (digest.to_owned(), bytes.to_vec());
-        let component = tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &digest_owned, &bytes_owned))
-            .await
-            .map_err(|e| PrepareError::Compile(e.to_string()))?
-            .map_err(|e| PrepareError::Compile(format!("{e:#}")))?;
+        let component = tokio::task::spawn_blocking(move || {
+            cache.load_or_compile(&engine, &digest_owned, &bytes_owned)
+        })
+        .await
+        .map_err(|e| PrepareError::Compile(e.to_string()))?
+        .map_err(|e| PrepareError::Compile(format!("{e:#}")))?;
         let api = format!("@{}", manifest.api);
         for (name, _) in component.component_type().imports(&self.shared.engine) {
             if name.starts_with("linli:platform/") && !name.ends_with(&api) {
@@ -152,16 +165,35 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| PrepareError::UnknownImport(format!("{e:#}")))?;
         let pre = ScenePre::new(pre).map_err(|e| PrepareError::NotAScene(format!("{e:#}")))?;
-        self.pres.lock().expect("pres lock").insert(digest.to_owned(), pre.clone());
+        self.pres
+            .lock()
+            .expect("pres lock")
+            .insert(digest.to_owned(), pre.clone());
         Ok(pre)
     }
 
     /// The pre-instantiated component of an installation's plugin version.
-    async fn pre_for(&self, installation: &Installation) -> anyhow::Result<ScenePre<InstanceState>> {
-        let stored = crate::registry::load(&self.shared.db, &installation.plugin, &installation.version)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("plugin {} {} is not published", installation.plugin, installation.version))?;
-        Ok(self.pre(&stored.info.manifest, &stored.info.digest, &stored.component).await?)
+    async fn pre_for(
+        &self,
+        installation: &Installation,
+    ) -> anyhow::Result<ScenePre<InstanceState>> {
+        let stored =
+            crate::registry::load(&self.shared.db, &installation.plugin, &installation.version)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "plugin {} {} is not published",
+                        installation.plugin,
+                        installation.version
+                    )
+                })?;
+        Ok(self
+            .pre(
+                &stored.info.manifest,
+                &stored.info.digest,
+                &stored.component,
+            )
+            .await?)
     }
 
     /// Starts the actor of an installation already in the store.
@@ -196,7 +228,9 @@ impl Runtime {
         self.start(installation).await?;
         let (reply, answer) = oneshot::channel();
         self.send(&id, Message::Install { reply }).await?;
-        let outcome = answer.await.unwrap_or_else(|_| Err("the installation stopped".to_owned()));
+        let outcome = answer
+            .await
+            .unwrap_or_else(|_| Err("the installation stopped".to_owned()));
         if outcome.is_err() {
             self.stop(&id).await;
         }
@@ -204,7 +238,11 @@ impl Runtime {
     }
 
     /// Hands a changed installation to its actor, which restarts its instance.
-    pub async fn reload(&self, installation: Installation, lifecycle: Option<Lifecycle>) -> anyhow::Result<()> {
+    pub async fn reload(
+        &self,
+        installation: Installation,
+        lifecycle: Option<Lifecycle>,
+    ) -> anyhow::Result<()> {
         let pre = self.pre_for(&installation).await?;
         let id = installation.id.clone();
         self.send(
@@ -227,7 +265,10 @@ impl Runtime {
             .get(id)
             .map(|a| a.mailbox.clone())
             .ok_or(DispatchError::NotRunning)?;
-        mailbox.send(message).await.map_err(|_| DispatchError::NotRunning)
+        mailbox
+            .send(message)
+            .await
+            .map_err(|_| DispatchError::NotRunning)
     }
 
     /// Stops an installation's actor after its current event.
@@ -241,7 +282,13 @@ impl Runtime {
 
     /// Stops every actor.
     pub async fn shutdown(&self) {
-        let ids: Vec<String> = self.actors.lock().expect("actors lock").keys().cloned().collect();
+        let ids: Vec<String> = self
+            .actors
+            .lock()
+            .expect("actors lock")
+            .keys()
+            .cloned()
+            .collect();
         for id in ids {
             self.stop(&id).await;
         }
@@ -264,7 +311,13 @@ impl Runtime {
     }
 
     /// Runs a command on an installation for `caller`.
-    pub async fn command(&self, id: &str, caller: Caller, name: String, input: String) -> Result<String, DispatchError> {
+    pub async fn command(
+        &self,
+        id: &str,
+        caller: Caller,
+        name: String,
+        input: String,
+    ) -> Result<String, DispatchError> {
         let mailbox = self
             .actors
             .lock()
@@ -273,7 +326,12 @@ impl Runtime {
             .map(|a| a.mailbox.clone())
             .ok_or(DispatchError::NotRunning)?;
         let (reply, answer) = oneshot::channel();
-        let message = Message::Command { caller, name, input, reply };
+        let message = Message::Command {
+            caller,
+            name,
+            input,
+            reply,
+        };
         mailbox.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => DispatchError::Busy,
             mpsc::error::TrySendError::Closed(_) => DispatchError::NotRunning,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{catalogue, Reading, READING_COLUMNS, MAX_HISTORY};
+use super::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
 use crate::api::auth::{self, Principal, Role, TokenSpec};
 use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use crate::api::AppState;
@@ -82,7 +82,9 @@ fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device, sqlx::Error> {
     let gateway: Option<String> = row.try_get("gateway")?;
     let kinds: String = row.try_get("reading_kinds")?;
     Ok(Device {
-        id: id.parse().map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
+        id: id
+            .parse()
+            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
         kind: row.try_get("kind")?,
         name: row.try_get("name")?,
         reading_kinds: serde_json::from_str(&kinds).map_err(|e| decode(e.to_string()))?,
@@ -107,7 +109,11 @@ pub async fn list_devices(db: &Db, community: &CommunityId) -> Result<Vec<Device
     rows.iter().map(device_from_row).collect()
 }
 
-async fn load_device(state: &AppState, community: &CommunityId, id: &DeviceId) -> ApiResult<Device> {
+async fn load_device(
+    state: &AppState,
+    community: &CommunityId,
+    id: &DeviceId,
+) -> ApiResult<Device> {
     let row = sqlx::query(&format!(
         "SELECT {DEVICE_COLUMNS} FROM devices WHERE community_id = $1 AND id = $2"
     ))
@@ -124,13 +130,23 @@ fn check_new_device(new: &NewDevice) -> ApiResult<()> {
         return Err(ApiError::invalid("kind: must be 1-64 characters"));
     }
     if new.reading_kinds.is_empty() {
-        return Err(ApiError::invalid("reading_kinds: name at least one reading kind"));
+        return Err(ApiError::invalid(
+            "reading_kinds: name at least one reading kind",
+        ));
     }
-    if let Some(unknown) = new.reading_kinds.iter().find(|k| catalogue::kind(k).is_none()) {
-        return Err(ApiError::invalid(format!("reading_kinds: unknown reading kind {unknown:?}")));
+    if let Some(unknown) = new
+        .reading_kinds
+        .iter()
+        .find(|k| catalogue::kind(k).is_none())
+    {
+        return Err(ApiError::invalid(format!(
+            "reading_kinds: unknown reading kind {unknown:?}"
+        )));
     }
     if new.gateway.as_ref() == Some(&new.id) {
-        return Err(ApiError::invalid("gateway: a device cannot be its own gateway"));
+        return Err(ApiError::invalid(
+            "gateway: a device cannot be its own gateway",
+        ));
     }
     Ok(())
 }
@@ -150,20 +166,28 @@ async fn register_device(
     crate::api::communities::load(&state, &community).await?;
     check_new_device(&new)?;
     if let Some(gateway) = &new.gateway {
-        load_device(&state, &community, gateway).await.map_err(|_| {
-            ApiError::invalid(format!("gateway: device {gateway} is not registered in {community}"))
-        })?;
+        load_device(&state, &community, gateway)
+            .await
+            .map_err(|_| {
+                ApiError::invalid(format!(
+                    "gateway: device {gateway} is not registered in {community}"
+                ))
+            })?;
     }
     let now = state.clock.now();
     let secret = auth::new_secret();
     let mut tx = state.db.begin().await?;
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM devices WHERE community_id = $1 AND id = $2")
-        .bind(community.as_str())
-        .bind(new.id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM devices WHERE community_id = $1 AND id = $2")
+            .bind(community.as_str())
+            .bind(new.id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
     if exists.is_some() {
-        return Err(ApiError::conflict(format!("device {} already exists in {community}", new.id)));
+        return Err(ApiError::conflict(format!(
+            "device {} already exists in {community}",
+            new.id
+        )));
     }
     let spec = TokenSpec {
         role: Role::Device,
@@ -199,7 +223,13 @@ async fn register_device(
     .await?;
     tx.commit().await?;
     tracing::info!(%community, device = %device.id, "device registered");
-    Ok((StatusCode::CREATED, Json(RegisteredDevice { device, token: secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisteredDevice {
+            device,
+            token: secret,
+        }),
+    ))
 }
 
 /// List a community's devices.
@@ -289,6 +319,9 @@ async fn device_readings(
     .bind(limit)
     .fetch_all(&state.db)
     .await?;
-    let readings = rows.iter().map(Reading::from_row).collect::<Result<_, _>>()?;
+    let readings = rows
+        .iter()
+        .map(Reading::from_row)
+        .collect::<Result<_, _>>()?;
     Ok(Json(readings))
 }

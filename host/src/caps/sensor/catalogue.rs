@@ -50,7 +50,12 @@ const fn flag(name: &'static str) -> ReadingKind {
 
 /// Every kind, by name.
 pub const CATALOGUE: &[ReadingKind] = &[
-    number("temperature", "°C", &["C", "celsius", "degC"], (-60.0, 1200.0)),
+    number(
+        "temperature",
+        "°C",
+        &["C", "celsius", "degC"],
+        (-60.0, 1200.0),
+    ),
     number("humidity", "%", &["percent", "%RH"], (0.0, 100.0)),
     number("smoke", "%/m", &["%obs/m"], (0.0, 100.0)),
     number("gas", "%LEL", &["LEL"], (0.0, 100.0)),

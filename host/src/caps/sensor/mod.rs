@@ -86,7 +86,8 @@ pub struct Reading {
 }
 
 /// Columns that [`Reading::from_row`] reads, for readings joined with their device.
-pub const READING_COLUMNS: &str = "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, d.location";
+pub const READING_COLUMNS: &str =
+    "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, d.location";
 
 impl Reading {
     /// Reads a row selected with [`READING_COLUMNS`].
@@ -137,11 +138,10 @@ impl SensorHost {
     }
 
     fn scope(&self) -> Result<&SensorScope, Error> {
-        self.ctx
-            .grants
-            .sensor
-            .as_ref()
-            .ok_or_else(|| self.ctx.deny("sensor", "sensor was not granted to this installation"))
+        self.ctx.grants.sensor.as_ref().ok_or_else(|| {
+            self.ctx
+                .deny("sensor", "sensor was not granted to this installation")
+        })
     }
 
     fn check_kind(&self, kind: &str) -> Result<(), Error> {
@@ -189,7 +189,11 @@ impl SensorHost {
 }
 
 impl Host for SensorHost {
-    async fn latest(&mut self, device: String, kind: String) -> Result<Option<wit::Reading>, Error> {
+    async fn latest(
+        &mut self,
+        device: String,
+        kind: String,
+    ) -> Result<Option<wit::Reading>, Error> {
         self.check_kind(&kind)?;
         Ok(self
             .readings(&device, &kind, Millis::MIN, Millis::MAX, 1, true)
@@ -209,7 +213,8 @@ impl Host for SensorHost {
         if start >= end {
             return Err(Error::Invalid("start must be before end".to_owned()));
         }
-        self.readings(&device, &kind, start, end, limit, false).await
+        self.readings(&device, &kind, start, end, limit, false)
+            .await
     }
 
     async fn devices(&mut self, kind: Option<String>) -> Result<Vec<wit::Device>, Error> {
@@ -253,9 +258,13 @@ mod tests {
     #[test]
     fn grants_stay_within_the_request() {
         assert!(scope(&["temperature"]).within(&scope(&["*"])).is_ok());
-        assert!(scope(&["temperature"]).within(&scope(&["temperature", "smoke"])).is_ok());
+        assert!(scope(&["temperature"])
+            .within(&scope(&["temperature", "smoke"]))
+            .is_ok());
         assert!(scope(&["*"]).within(&scope(&["temperature"])).is_err());
-        let err = scope(&["smoke"]).within(&scope(&["temperature"])).unwrap_err();
+        let err = scope(&["smoke"])
+            .within(&scope(&["temperature"]))
+            .unwrap_err();
         assert!(err.contains("smoke"), "{err}");
         assert!(scope(&["nonsense"]).within(&scope(&["*"])).is_err());
     }

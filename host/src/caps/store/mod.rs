@@ -51,7 +51,9 @@ impl StoreHost {
 
     fn check(&self, key: &str) -> Result<(), Error> {
         if self.ctx.grants.store.is_none() {
-            return Err(self.ctx.deny("store", "store was not granted to this installation"));
+            return Err(self
+                .ctx
+                .deny("store", "store was not granted to this installation"));
         }
         if key.is_empty() || key.len() > MAX_KEY_BYTES {
             return Err(Error::Invalid(format!(
@@ -141,7 +143,9 @@ impl Host for StoreHost {
         limit: u32,
     ) -> Result<Vec<String>, Error> {
         if self.ctx.grants.store.is_none() {
-            return Err(self.ctx.deny("store", "store was not granted to this installation"));
+            return Err(self
+                .ctx
+                .deny("store", "store was not granted to this installation"));
         }
         let limit = limit.min(MAX_LIST) as usize;
         let after = start_after.unwrap_or_default();

@@ -66,10 +66,14 @@ impl TimerHost {
 
     fn check(&self, tag: &str) -> Result<(), Error> {
         if self.ctx.grants.timer.is_none() {
-            return Err(self.ctx.deny("timer", "timer was not granted to this installation"));
+            return Err(self
+                .ctx
+                .deny("timer", "timer was not granted to this installation"));
         }
         if tag.is_empty() || tag.len() > MAX_TAG_BYTES {
-            return Err(Error::Invalid(format!("tag must be 1-{MAX_TAG_BYTES} bytes")));
+            return Err(Error::Invalid(format!(
+                "tag must be 1-{MAX_TAG_BYTES} bytes"
+            )));
         }
         Ok(())
     }
@@ -121,29 +125,48 @@ impl Host for TimerHost {
         self.ctx.clock.now()
     }
 
-    async fn schedule(&mut self, tag: String, at: Millis, every_ms: Option<u64>) -> Result<(), Error> {
+    async fn schedule(
+        &mut self,
+        tag: String,
+        at: Millis,
+        every_ms: Option<u64>,
+    ) -> Result<(), Error> {
         self.check(&tag)?;
         if at < 0 {
             return Err(Error::Invalid("at must not be before 1970".to_owned()));
         }
         let every_ms = match every_ms {
             Some(every) if every < MIN_EVERY_MS => {
-                return Err(Error::Invalid(format!("every-ms must be at least {MIN_EVERY_MS}")));
+                return Err(Error::Invalid(format!(
+                    "every-ms must be at least {MIN_EVERY_MS}"
+                )));
             }
-            Some(every) => Some(i64::try_from(every).map_err(|_| Error::Invalid("every-ms is too large".to_owned()))?),
+            Some(every) => Some(
+                i64::try_from(every)
+                    .map_err(|_| Error::Invalid("every-ms is too large".to_owned()))?,
+            ),
             None => None,
         };
         if !self.exists(&tag).await? {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE installation_id = $1")
-                .bind(&self.ctx.installation)
-                .fetch_one(&self.ctx.db)
-                .await
-                .map_err(|e| self.ctx.internal("timer", e))?;
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE installation_id = $1")
+                    .bind(&self.ctx.installation)
+                    .fetch_one(&self.ctx.db)
+                    .await
+                    .map_err(|e| self.ctx.internal("timer", e))?;
             if count + self.pending.len() as i64 >= MAX_TIMERS {
-                return Err(Error::Limit(format!("an installation may have at most {MAX_TIMERS} timers")));
+                return Err(Error::Limit(format!(
+                    "an installation may have at most {MAX_TIMERS} timers"
+                )));
             }
         }
-        self.pending.insert(tag, Some(Schedule { due_at: at, every_ms }));
+        self.pending.insert(
+            tag,
+            Some(Schedule {
+                due_at: at,
+                every_ms,
+            }),
+        );
         Ok(())
     }
 
@@ -161,10 +184,16 @@ mod tests {
 
     #[test]
     fn repeating_timers_skip_missed_beats() {
-        let s = Schedule { due_at: 1_000, every_ms: Some(100) };
+        let s = Schedule {
+            due_at: 1_000,
+            every_ms: Some(100),
+        };
         assert_eq!(s.next_after(1_000), Some(1_100));
         assert_eq!(s.next_after(1_350), Some(1_400));
-        let once = Schedule { due_at: 1_000, every_ms: None };
+        let once = Schedule {
+            due_at: 1_000,
+            every_ms: None,
+        };
         assert_eq!(once.next_after(5_000), None);
     }
 }
