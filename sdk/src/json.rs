@@ -6,6 +6,7 @@
 //! `serde_path_to_error` and the message names the field path.
 
 use serde::de::{DeserializeOwned, Deserializer};
+use serde_path_to_error::Segment;
 
 use crate::Error;
 
@@ -50,12 +51,21 @@ where
     T: DeserializeOwned,
 {
     serde_path_to_error::deserialize(deserializer).map_err(|failure| {
-        let path = failure.path().to_string();
-        // An empty path prints as "."; a root-level failure needs no location.
-        if path == "." {
-            Error::Invalid(format!("{what}: {}", failure.inner()))
+        // A failure at the root, or inside JSON too broken to name a field
+        // (every segment unknown), has no useful location: the inner message
+        // already gives the line and column.
+        let located = failure
+            .path()
+            .iter()
+            .any(|segment| !matches!(segment, Segment::Unknown));
+        if located {
+            Error::Invalid(format!(
+                "{what} at `{}`: {}",
+                failure.path(),
+                failure.inner()
+            ))
         } else {
-            Error::Invalid(format!("{what} at `{path}`: {}", failure.inner()))
+            Error::Invalid(format!("{what}: {}", failure.inner()))
         }
     })
 }

@@ -133,8 +133,8 @@ impl InstanceCaps {
         Self {
             sensor: sensor::SensorHost::new(ctx.clone()),
             store: store::StoreHost::new(ctx.clone()),
-            timer: timer::TimerHost::new(ctx.clone()),
-            log: log::LogHost::new(ctx),
+            timer: timer::TimerHost::new(ctx),
+            log: log::LogHost,
         }
     }
 

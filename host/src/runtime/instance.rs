@@ -141,8 +141,8 @@ impl Instance {
         limits: Limits,
     ) -> Result<Self, CallFailure> {
         let wasi = WasiCtxBuilder::new()
-            .stdout(LogStream::new(ctx.clone(), "stdout"))
-            .stderr(LogStream::new(ctx.clone(), "stderr"))
+            .stdout(LogStream::new("stdout"))
+            .stderr(LogStream::new("stderr"))
             .build();
         let state = InstanceState {
             caps: InstanceCaps::new(ctx),
@@ -237,16 +237,12 @@ impl Instance {
 
 /// Plugin stdout or stderr, written line by line to the host log.
 struct LogStream {
-    log: Arc<LogHost>,
     stream: &'static str,
 }
 
 impl LogStream {
-    fn new(ctx: Arc<InstallationContext>, stream: &'static str) -> Self {
-        Self {
-            log: Arc::new(LogHost::new(ctx)),
-            stream,
-        }
+    fn new(stream: &'static str) -> Self {
+        Self { stream }
     }
 }
 
@@ -259,7 +255,6 @@ impl IsTerminal for LogStream {
 impl StdoutStream for LogStream {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
         Box::new(LineWriter {
-            log: self.log.clone(),
             stream: self.stream,
             line: Vec::new(),
         })
@@ -270,7 +265,6 @@ impl StdoutStream for LogStream {
 const MAX_LINE: usize = 4096;
 
 struct LineWriter {
-    log: Arc<LogHost>,
     stream: &'static str,
     line: Vec<u8>,
 }
@@ -286,7 +280,7 @@ impl LineWriter {
         } else {
             super::bindings::linli::platform::log::Level::Info
         };
-        self.log.line(level, text.trim_end(), self.stream);
+        LogHost::line(level, text.trim_end(), &format!("stream={}", self.stream));
         self.line.clear();
     }
 }

@@ -2,35 +2,25 @@
 //! output, tagged with the installation. Always available; no grant needed.
 //! Plugin stdout and stderr end up here too (see `runtime::instance`).
 
-use std::sync::Arc;
-
-use super::InstallationContext;
 use crate::runtime::bindings::linli::platform::log::{Host, Level};
 
 /// Longest message kept; longer ones are cut so a plugin cannot flood the log.
 const MAX_MESSAGE_BYTES: usize = 4096;
 
-/// Per-instance `log` state.
-pub struct LogHost {
-    ctx: Arc<InstallationContext>,
-}
+/// Per-instance `log` state. Plugin lines are emitted inside the
+/// installation actor's span, which names the installation, plugin and community.
+#[derive(Debug, Default)]
+pub struct LogHost;
 
 impl LogHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
-        Self { ctx }
-    }
-
-    /// Emits one plugin line at `level`.
-    pub fn line(&self, level: Level, message: &str, fields: &str) {
+    /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after the message.
+    /// The installation, plugin and community come from the actor's span.
+    pub fn line(level: Level, message: &str, fields: &str) {
         let message = truncate(message, MAX_MESSAGE_BYTES);
-        let (installation, plugin, community) = (
-            &self.ctx.installation,
-            self.ctx.plugin.as_str(),
-            self.ctx.community.as_str(),
-        );
+        let separator = if fields.is_empty() { "" } else { " " };
         macro_rules! emit {
             ($lvl:ident) => {
-                tracing::$lvl!(target: "plugin", installation, plugin, community, fields, "{message}")
+                tracing::$lvl!(target: "plugin", "{message}{separator}{fields}")
             };
         }
         match level {
@@ -61,7 +51,7 @@ impl Host for LogHost {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        self.line(level, &message, &fields);
+        Self::line(level, &message, &fields);
     }
 }
 
