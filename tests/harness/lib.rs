@@ -2,6 +2,11 @@
 //! dir and a random port, driven over real HTTP, with real wasm plugins built
 //! from `examples/` by `cargo xtask plugins`, and a clock the test moves.
 //!
+//! With `LINLI_TEST_POSTGRES` set to a PostgreSQL URL (e.g.
+//! `postgres://127.0.0.1:5432/test`), every host gets a fresh database on
+//! that server instead of the embedded SQLite store, so the same scenarios
+//! run against both stores; the database is dropped with the host.
+//!
 //! Scenarios read like what they protect: start a [`TestHost`], make a
 //! community with [`TestHost::community`], register devices, enable plugins,
 //! send readings, and ask plugins through commands.
@@ -174,7 +179,66 @@ pub struct TestHost {
     pub clock: ManualClock,
     /// A platform-admin client.
     pub admin: Client,
+    postgres: Option<PostgresDatabase>,
     _dir: tempfile::TempDir,
+}
+
+/// A throwaway database on the PostgreSQL server named by `LINLI_TEST_POSTGRES`.
+struct PostgresDatabase {
+    server: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    /// Creates a fresh database when `LINLI_TEST_POSTGRES` is set.
+    async fn create() -> Option<Self> {
+        use sqlx::Connection;
+        let server = std::env::var("LINLI_TEST_POSTGRES").ok()?;
+        let name = format!("linli_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("LINLI_TEST_POSTGRES={server}: {e}"));
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
+        Some(Self { server, name })
+    }
+
+    /// The URL of the test database on the same server.
+    fn url(&self) -> String {
+        let base = self.server.split('?').next().unwrap_or(&self.server);
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        format!("{server}/{}", self.name)
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on itself.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(async {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&server)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    sqlx::Executor::execute(
+                        &mut admin,
+                        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                    )
+                    .await
+                    .map_err(std::io::Error::other)?;
+                    Ok::<_, std::io::Error>(())
+                })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
 }
 
 /// A community in a test, with its admin.
@@ -200,6 +264,8 @@ impl TestHost {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = HostConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
         config.admin_token = Some("test-platform-admin".to_owned());
+        let postgres = PostgresDatabase::create().await;
+        config.database_url = postgres.as_ref().map(PostgresDatabase::url);
         configure(&mut config);
         let clock = ManualClock::new(START);
         let server = Server::start(config, Arc::new(clock.clone()))
@@ -210,6 +276,7 @@ impl TestHost {
             server,
             clock,
             admin,
+            postgres,
             _dir: dir,
         }
     }

@@ -1,14 +1,17 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask plugins` builds every plugin to a wasm component.
-//! - `cargo xtask test` builds the plugins and runs every test.
+//! - `cargo xtask test` builds the plugins and runs every test, then the
+//!   end-to-end tests again on PostgreSQL.
 //! - `cargo xtask demo` runs a host with a scripted demo community.
 //! - `cargo xtask bench` runs the benchmarks in release mode.
 
 mod demo;
 
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -25,7 +28,7 @@ struct Cli {
 enum Task {
     /// Build every plugin (examples/ and plugins/) to wasm32-wasip2 components.
     Plugins,
-    /// Build the plugins, then run every test in the workspace.
+    /// Build the plugins, run every test, then the end-to-end tests again on PostgreSQL.
     Test {
         /// Extra arguments for `cargo test` (e.g. a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -120,12 +123,46 @@ pub fn component_path(plugin: &str) -> PathBuf {
         .join(format!("{}.wasm", plugin.replace('-', "_")))
 }
 
+/// The PostgreSQL server the end-to-end tests run against a second time.
+const DEFAULT_POSTGRES: &str = "postgres://127.0.0.1:5432/test";
+
+/// Runs the end-to-end tests again with every host on a fresh PostgreSQL
+/// database. Without a reachable server this is skipped with a warning,
+/// except in CI, where it is an error.
+fn test_on_postgres(args: &[String]) -> Result<()> {
+    let url = std::env::var("LINLI_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    let address = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.rsplit('@').next())
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432");
+    let reachable = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
+    if !reachable {
+        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+            bail!("no PostgreSQL server at {address}; CI runs every end-to-end test on PostgreSQL too");
+        }
+        eprintln!("xtask: WARNING: no PostgreSQL server at {address}; skipping the PostgreSQL pass (set LINLI_TEST_POSTGRES)");
+        return Ok(());
+    }
+    eprintln!("xtask: running the end-to-end tests again on PostgreSQL ({address})");
+    run(cargo()
+        .args(["test", "-p", "linli-tests"])
+        .args(args)
+        .env("LINLI_TEST_POSTGRES", &url))
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Task::Plugins => build_plugins(),
         Task::Test { args } => {
             build_plugins()?;
-            run(cargo().arg("test").args(&args))
+            run(cargo().arg("test").args(&args))?;
+            test_on_postgres(&args)
         }
         Task::Demo { listen, seconds } => {
             build_plugins()?;

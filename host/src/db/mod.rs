@@ -24,7 +24,7 @@ pub enum OpenError {
     Connect { url: String, source: sqlx::Error },
     #[error("cannot apply the store migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: use sqlite: or postgres:")]
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
     Unsupported(String),
 }
 
@@ -33,19 +33,29 @@ pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("linli.db").display())
 }
 
+/// `url` without its credentials, for messages and logs.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the store at `url` and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Db, OpenError> {
     sqlx::any::install_default_drivers();
     let connect_err = |source| OpenError::Connect {
-        url: url.to_owned(),
+        url: redacted(url),
         source,
     };
     let options = AnyConnectOptions::from_str(url)
         .map_err(connect_err)?
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     let is_sqlite = url.starts_with("sqlite:");
-    if !is_sqlite && !url.starts_with("postgres") {
-        return Err(OpenError::Unsupported(url.to_owned()));
+    if !is_sqlite && !url.starts_with("postgres:") && !url.starts_with("postgresql:") {
+        return Err(OpenError::Unsupported(redacted(url)));
     }
     let pool = AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })
@@ -69,7 +79,22 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
     if is_sqlite {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
     } else {
-        return Err(OpenError::Unsupported(url.to_owned()));
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
     }
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            super::redacted("postgres://linli:s3cret@db:5432/linli"),
+            "postgres://…@db:5432/linli"
+        );
+        assert_eq!(
+            super::redacted("sqlite:///data/linli.db"),
+            "sqlite:///data/linli.db"
+        );
+    }
 }
