@@ -179,7 +179,8 @@ pub struct TestHost {
     pub clock: ManualClock,
     /// A platform-admin client.
     pub admin: Client,
-    postgres: Option<PostgresDatabase>,
+    /// Dropped after the server, so the server's connections go first.
+    _postgres: Option<PostgresDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -276,7 +277,7 @@ impl TestHost {
             server,
             clock,
             admin,
-            postgres,
+            _postgres: postgres,
             _dir: dir,
         }
     }
