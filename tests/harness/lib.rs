@@ -181,7 +181,7 @@ pub struct TestHost {
     pub admin: Client,
     /// Dropped after the server, so the server's connections go first.
     _postgres: Option<PostgresDatabase>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A throwaway database on the PostgreSQL server named by `LINLI_TEST_POSTGRES`.
@@ -278,7 +278,7 @@ impl TestHost {
             clock,
             admin,
             _postgres: postgres,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -318,6 +318,11 @@ impl TestHost {
             status == 201 || status == 200,
             "publishing {plugin}: {status}"
         );
+    }
+
+    /// The host's data dir (store file, compiled-component cache).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Moves the clock and lets every installation see it.
