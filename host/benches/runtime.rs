@@ -35,6 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use linli_host::caps::ledger::checkpoint::HostKey;
+use linli_host::caps::ledger::log::LedgerService;
 use linli_host::caps::InstallationContext;
 use linli_host::clock::{Clock, Millis, SharedClock};
 use linli_host::metrics::Metrics;
@@ -44,6 +46,7 @@ use linli_host::runtime::bindings::linli::platform::sensor::{Reading, Value};
 use linli_host::runtime::bindings::ScenePre;
 use linli_host::runtime::instance::{Instance, InstanceState};
 use linli_host::runtime::Runtime;
+use linli_host::server::LEDGER_KEY_FILE;
 use linli_host::{HostConfig, SystemClock};
 use tokio::runtime::Runtime as Tokio;
 
@@ -80,6 +83,9 @@ impl Fixture {
         let package = package::unpack(&bench_scene_package()).expect("bench-scene unpacks");
         let clock: SharedClock = Arc::new(SystemClock);
         let metrics = Arc::new(Metrics::new());
+        let key = HostKey::load_or_create(&config.data_dir.join(LEDGER_KEY_FILE))
+            .expect("the ledger key is created");
+        let ledger = Arc::new(LedgerService::new(key));
         let (runtime, pre, ctx) = tokio.block_on(async {
             let db = linli_host::db::open(&linli_host::db::sqlite_url(&config.data_dir))
                 .await
@@ -90,6 +96,7 @@ impl Fixture {
                 db.clone(),
                 clock.clone(),
                 metrics.clone(),
+                ledger.clone(),
             )
             .expect("the runtime starts");
             let pre = runtime
@@ -108,6 +115,7 @@ impl Fixture {
                     package.manifest.id.as_str(),
                     "bench-installation",
                 ),
+                ledger,
             });
             (runtime, pre, ctx)
         });

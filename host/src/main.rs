@@ -1,5 +1,6 @@
 //! `linli`: the host binary. `linli serve` runs a host; `linli plugin pack`
-//! builds a plugin package.
+//! builds a plugin package; `linli ledger verify|audit` checks the ledger
+//! without trusting a server.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use linli_host::caps::ledger::checkpoint::HostKey;
+use linli_host::caps::ledger::log::Receipt;
 use linli_host::{HostConfig, Server, SystemClock};
 
 /// linli (邻里): a WebAssembly plugin platform for smart residential communities.
@@ -41,6 +44,32 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Check the community ledger without trusting the server.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Verify an entry's receipt (from GET …/ledger/entries/{index}/receipt) offline.
+    Verify {
+        /// The receipt, a JSON file ("-" reads standard input).
+        receipt: PathBuf,
+        /// The host's public key, hex (from GET /api/v1/ledger/public-key).
+        #[arg(long)]
+        key: String,
+    },
+    /// Recompute every community's ledger from the store and check it against the signed checkpoints.
+    Audit {
+        /// The host's data dir.
+        #[arg(long, env = "LINLI_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The host's public key, hex; read from the data dir's key file when absent.
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 
@@ -108,6 +137,75 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", output.display()))?;
             println!("packed {} ({} bytes)", output.display(), package.len());
         }
+        Command::Ledger {
+            command: LedgerCommand::Verify { receipt, key },
+        } => verify_receipt(&receipt, &key)?,
+        Command::Ledger {
+            command: LedgerCommand::Audit { data_dir, key },
+        } => audit(&data_dir, key.as_deref()).await?,
     }
     Ok(())
+}
+
+/// `linli ledger verify`: exits 1 when the receipt does not check out.
+fn verify_receipt(path: &std::path::Path, key: &str) -> anyhow::Result<()> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let receipt: Receipt =
+        serde_json::from_str(&text).context("the file is not a linli ledger receipt")?;
+    let checkpoint = &receipt.checkpoint.checkpoint;
+    match receipt.verify(&parse_key(key)?) {
+        Ok(()) => println!(
+            "verified: entry {} is in {} ({} entries, signed at {} ms)",
+            receipt.entry.index, checkpoint.origin, checkpoint.size, checkpoint.timestamp_ms
+        ),
+        Err(e) => {
+            eprintln!("NOT verified: {e}");
+            std::process::exit(1);
+        }
+    }
+    Ok(())
+}
+
+/// `linli ledger audit`: exits 1 when any community's log disagrees with its signed checkpoints.
+async fn audit(data_dir: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
+    let key = match key {
+        Some(key) => parse_key(key)?,
+        None => {
+            let path = data_dir.join(linli_host::server::LEDGER_KEY_FILE);
+            anyhow::ensure!(
+                path.exists(),
+                "no ledger key at {}; pass --key",
+                path.display()
+            );
+            HostKey::load_or_create(&path)?.verifying_key()
+        }
+    };
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| linli_host::db::sqlite_url(data_dir));
+    let db = linli_host::db::open(&url).await?;
+    let (checked, findings) = linli_host::caps::ledger::log::audit(&db, &key).await?;
+    if findings.is_empty() {
+        println!("audit passed: {checked} entries match their signed checkpoints");
+        return Ok(());
+    }
+    for f in &findings {
+        eprintln!(
+            "audit FAILED: community {}: first bad entry {}: {}",
+            f.community, f.first_bad_index, f.reason
+        );
+    }
+    std::process::exit(1);
+}
+
+/// Parses a hex Ed25519 public key.
+fn parse_key(hex_key: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--key must be 64 hex digits (an Ed25519 public key)")?;
+    Ok(ed25519_dalek::VerifyingKey::from_bytes(&bytes)?)
 }

@@ -98,7 +98,7 @@ pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, PersonId, Role, Severity, Timestamp,
 };
-pub use bindings::linli::platform::{sensor, store, timer};
+pub use bindings::linli::platform::{ledger, sensor, store, timer};
 
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].

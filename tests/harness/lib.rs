@@ -30,6 +30,17 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// The `linli` binary built beside the tests (`cargo test` builds it with the host).
+pub fn linli_binary() -> PathBuf {
+    let path = workspace().join("target/debug/linli");
+    assert!(
+        path.exists(),
+        "{} is missing; build it with `cargo build -p linli-host`",
+        path.display()
+    );
+    path
+}
+
 /// The built component of an example plugin.
 pub fn component(plugin: &str) -> Vec<u8> {
     let path = workspace()
@@ -179,9 +190,42 @@ pub struct TestHost {
     pub clock: ManualClock,
     /// A platform-admin client.
     pub admin: Client,
+    server_store_url: String,
     /// Dropped after the server, so the server's connections go first.
     _postgres: Option<PostgresDatabase>,
     dir: tempfile::TempDir,
+}
+
+/// What is left of a stopped host: its data dir and its store.
+pub struct StoppedHost {
+    store_url: String,
+    _postgres: Option<PostgresDatabase>,
+    dir: tempfile::TempDir,
+}
+
+impl StoppedHost {
+    /// The data dir.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The store's URL, for `DATABASE_URL`.
+    pub fn store_url(&self) -> &str {
+        &self.store_url
+    }
+
+    /// Runs one SQL statement on the store, as someone with database access could.
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.store_url)
+            .await
+            .expect("store opens");
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect("statement runs");
+        pool.close().await;
+    }
 }
 
 /// A throwaway database on the PostgreSQL server named by `LINLI_TEST_POSTGRES`.
@@ -267,6 +311,10 @@ impl TestHost {
         config.admin_token = Some("test-platform-admin".to_owned());
         let postgres = PostgresDatabase::create().await;
         config.database_url = postgres.as_ref().map(PostgresDatabase::url);
+        let server_store_url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| linli_host::db::sqlite_url(&config.data_dir));
         configure(&mut config);
         let clock = ManualClock::new(START);
         let server = Server::start(config, Arc::new(clock.clone()))
@@ -277,6 +325,7 @@ impl TestHost {
             server,
             clock,
             admin,
+            server_store_url,
             _postgres: postgres,
             dir,
         }
@@ -318,6 +367,16 @@ impl TestHost {
             status == 201 || status == 200,
             "publishing {plugin}: {status}"
         );
+    }
+
+    /// Stops the host and keeps its data dir and store for inspection.
+    pub async fn stop(self) -> StoppedHost {
+        self.server.shutdown().await.expect("host stops");
+        StoppedHost {
+            store_url: self.server_store_url,
+            _postgres: self._postgres,
+            dir: self.dir,
+        }
     }
 
     /// The host's data dir (store file, compiled-component cache).

@@ -52,7 +52,12 @@ enum Task {
 }
 
 /// The plugin crates, built to `target/wasm/wasm32-wasip2/plugin/<name>.wasm`.
-pub const PLUGINS: &[&str] = &["hello-scene", "hostile-scene", "bench-scene"];
+pub const PLUGINS: &[&str] = &[
+    "hello-scene",
+    "hostile-scene",
+    "bench-scene",
+    "points-scene",
+];
 
 /// The workspace root.
 pub fn root() -> PathBuf {

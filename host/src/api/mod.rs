@@ -23,6 +23,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::db::Db;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
     pub config: Arc<HostConfig>,
+    pub ledger: Arc<LedgerService>,
 }
 
 #[derive(OpenApi)]
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(communities::routes())
         .merge(tokens::routes())
         .merge(crate::caps::sensor::api::routes())
+        .merge(crate::caps::ledger::api::routes())
         .merge(crate::ingest::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())

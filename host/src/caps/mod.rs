@@ -11,6 +11,7 @@
 //! to the plugin (never a trap) and is counted in
 //! `linli_denied_calls_total`.
 
+pub mod ledger;
 pub mod log;
 pub mod sensor;
 pub mod store;
@@ -42,6 +43,9 @@ pub struct CapabilitySet {
     /// Timers on the host clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer: Option<timer::TimerScope>,
+    /// Ledger namespaces the installation writes and reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<ledger::LedgerScope>,
 }
 
 /// A grant that asks for more than the manifest requested.
@@ -81,6 +85,7 @@ impl CapabilitySet {
         check_grant("sensor", &self.sensor, &requested.sensor)?;
         check_grant("store", &self.store, &requested.store)?;
         check_grant("timer", &self.timer, &requested.timer)?;
+        check_grant("ledger", &self.ledger, &requested.ledger)?;
         Ok(())
     }
 }
@@ -95,6 +100,8 @@ pub struct InstallationContext {
     pub db: Db,
     pub clock: SharedClock,
     pub metrics: InstallationMetrics,
+    /// The host's ledger: signing key and per-community writer locks.
+    pub ledger: Arc<ledger::log::LedgerService>,
 }
 
 impl InstallationContext {
@@ -124,6 +131,7 @@ pub struct InstanceCaps {
     pub sensor: sensor::SensorHost,
     pub store: store::StoreHost,
     pub timer: timer::TimerHost,
+    pub ledger: ledger::LedgerHost,
     pub log: log::LogHost,
 }
 
@@ -133,22 +141,30 @@ impl InstanceCaps {
         Self {
             sensor: sensor::SensorHost::new(ctx.clone()),
             store: store::StoreHost::new(ctx.clone()),
-            timer: timer::TimerHost::new(ctx),
+            timer: timer::TimerHost::new(ctx.clone()),
+            ledger: ledger::LedgerHost::new(ctx),
             log: log::LogHost,
         }
     }
 
     /// Writes the effects of the handler that just succeeded into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), ledger::log::LedgerError> {
         self.store.commit(tx).await?;
         self.timer.commit(tx).await?;
+        self.ledger.commit(tx).await?;
         Ok(())
+    }
+
+    /// Called once `tx` has committed: lets go of what the handler held.
+    pub fn committed(&mut self) {
+        self.ledger.release();
     }
 
     /// Forgets the effects of a handler that failed.
     pub fn discard(&mut self) {
         self.store.discard();
         self.timer.discard();
+        self.ledger.release();
     }
 }
 
@@ -163,5 +179,8 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     wit::store::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.store)?;
     wit::timer::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.timer)?;
     wit::log::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
+    wit::ledger::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
+        &mut s.caps.ledger
+    })?;
     Ok(())
 }

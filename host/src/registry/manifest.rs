@@ -73,6 +73,11 @@ impl Manifest {
                 .check_kinds()
                 .map_err(|e| ManifestError(format!("capabilities.sensor: {e}")))?;
         }
+        if let Some(ledger) = &self.capabilities.ledger {
+            ledger
+                .check_namespaces()
+                .map_err(|e| ManifestError(format!("capabilities.ledger: {e}")))?;
+        }
         self.config_validator()?;
         Ok(())
     }

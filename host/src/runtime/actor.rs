@@ -22,6 +22,7 @@ use super::bindings::linli::platform::types::{Caller, Error as WitError};
 use super::bindings::ScenePre;
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
 use super::instance::{CallFailure, Instance, InstanceState};
+use crate::caps::ledger::log::{LedgerError, LedgerService};
 use crate::caps::sensor::{Reading, READING_COLUMNS};
 use crate::caps::timer::Schedule;
 use crate::caps::InstallationContext;
@@ -134,6 +135,7 @@ pub struct Shared {
     pub db: Db,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
+    pub ledger: Arc<LedgerService>,
 }
 
 pub struct Actor {
@@ -406,6 +408,7 @@ impl Actor {
                     false,
                 )
                 .await
+                .map_err(LedgerError::from)
             }
             Err(failure) => {
                 self.instance = None;
@@ -413,6 +416,7 @@ impl Actor {
                 tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
                 self.dead_letter(&source, failure.reason(), &failure.to_string(), true)
                     .await
+                    .map_err(LedgerError::from)
             }
         };
         if let Err(e) = recorded {
@@ -428,7 +432,20 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), LedgerError> {
+        let written = self.write_effects(instance, source).await;
+        match &written {
+            Ok(()) => instance.caps().committed(),
+            Err(_) => instance.caps().discard(),
+        }
+        written
+    }
+
+    async fn write_effects(
+        &mut self,
+        instance: &mut Instance,
+        source: Option<&Source>,
+    ) -> Result<(), LedgerError> {
         let mut tx = self.shared.db.begin().await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
@@ -440,7 +457,7 @@ impl Actor {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await.inspect_err(|_| instance.caps().discard())
+        Ok(tx.commit().await?)
     }
 
     /// Moves past `source`: the cursor for a reading, the schedule for a timer.
@@ -585,5 +602,6 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
             installation.plugin.as_str(),
             &installation.id,
         ),
+        ledger: shared.ledger.clone(),
     })
 }

@@ -94,6 +94,7 @@ impl Runtime {
         db: crate::db::Db,
         clock: crate::clock::SharedClock,
         metrics: Arc<crate::metrics::Metrics>,
+        ledger: Arc<crate::caps::ledger::log::LedgerService>,
     ) -> anyhow::Result<Self> {
         let engine = engine::new_engine(max_memory_bytes)?;
         let mut linker = Linker::new(&engine);
@@ -106,6 +107,7 @@ impl Runtime {
                 db,
                 clock,
                 metrics,
+                ledger,
             },
             linker,
             cache,

@@ -1,0 +1,291 @@
+//! The ledger over HTTP: the host's public key, checkpoints, consistency
+//! proofs, accounts, entries, inclusion proofs and receipts. Admins and
+//! operators see the whole community ledger; residents see their own
+//! accounts (an account is a person's when its last `/` segment is their
+//! person id) and the entries that touch them.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::checkpoint::SignedCheckpoint;
+use super::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
+use super::merkle::{ConsistencyProof, InclusionProof};
+use crate::api::auth::{Principal, Role};
+use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use crate::api::AppState;
+use crate::ids::CommunityId;
+
+impl From<LedgerError> for ApiError {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Proof(e) => ApiError::invalid(e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The key that verifies this host's checkpoints.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PublicKey {
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EntryPage {
+    /// Only entries moving this account.
+    pub account: Option<String>,
+    /// Only entries after this index.
+    pub after: Option<u64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AccountQuery {
+    /// The account's full name, e.g. `timebank/wang-li`.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ProofQuery {
+    /// Tree size to prove against; the latest checkpoint's when absent.
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ConsistencyQuery {
+    pub from: u64,
+    pub to: u64,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(public_key))
+        .routes(routes!(checkpoint))
+        .routes(routes!(consistency))
+        .routes(routes!(list_accounts))
+        .routes(routes!(get_account))
+        .routes(routes!(list_entries))
+        .routes(routes!(get_entry))
+        .routes(routes!(entry_proof))
+        .routes(routes!(entry_receipt))
+}
+
+/// Whether the caller sees the whole community ledger (not only their own accounts).
+fn sees_everything(principal: &Principal, community: &CommunityId) -> ApiResult<bool> {
+    principal.require_member(community)?;
+    Ok(principal.role != Role::Resident)
+}
+
+/// Whether `account` belongs to the caller.
+fn owns(principal: &Principal, account: &str) -> bool {
+    principal
+        .person
+        .as_deref()
+        .is_some_and(|person| account.rsplit('/').next() == Some(person))
+}
+
+fn check_entry_visible(
+    principal: &Principal,
+    community: &CommunityId,
+    entry: &StoredEntry,
+) -> ApiResult<()> {
+    if sees_everything(principal, community)?
+        || super::entry_namespaces(&entry.body)
+            .iter()
+            .any(|a| owns(principal, a))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "residents see only entries that touch their own accounts",
+        ))
+    }
+}
+
+async fn load_entry(
+    state: &AppState,
+    community: &CommunityId,
+    index: u64,
+) -> ApiResult<StoredEntry> {
+    log::entry(&state.db, community, index)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("the ledger of {community} has no entry {index}"))
+        })
+}
+
+/// The Ed25519 public key that verifies this host's checkpoints (no token needed).
+#[utoipa::path(get, path = "/api/v1/ledger/public-key", tag = "ledger", responses((status = 200, body = PublicKey)))]
+async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
+    Json(PublicKey {
+        public_key: state.ledger.public_key_hex(),
+    })
+}
+
+/// The latest signed checkpoint of the community's ledger.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/checkpoint", tag = "ledger",
+    params(("community" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn checkpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<SignedCheckpoint>> {
+    principal.require_member(&community)?;
+    log::latest_checkpoint(&state.db, &community)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("the ledger of {community} is empty")))
+}
+
+/// Proof that the log at size `from` is a prefix of the log at size `to`.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/consistency", tag = "ledger",
+    params(("community" = String, Path), ConsistencyQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn consistency(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyProof>> {
+    principal.require_member(&community)?;
+    let size = log::size(&state.db, &community).await?;
+    if q.to > size {
+        return Err(ApiError::invalid(format!(
+            "to: the log holds {size} entries"
+        )));
+    }
+    Ok(Json(
+        log::consistency_proof(&state.db, &community, q.from, q.to).await?,
+    ))
+}
+
+/// Every account of the community (admins and operators).
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/accounts", tag = "ledger",
+    params(("community" = String, Path)), responses((status = 200, body = Vec<AccountRow>)), security(("bearer" = [])))]
+async fn list_accounts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<Vec<AccountRow>>> {
+    if !sees_everything(&principal, &community)? {
+        return Err(ApiError::forbidden(
+            "residents read their own accounts with ledger/account?name=",
+        ));
+    }
+    Ok(Json(log::accounts(&state.db, &community).await?))
+}
+
+/// One account's balance: any account for admins and operators, their own for residents.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/account", tag = "ledger",
+    params(("community" = String, Path), AccountQuery),
+    responses((status = 200, body = AccountRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(q): Query<AccountQuery>,
+) -> ApiResult<Json<AccountRow>> {
+    if !sees_everything(&principal, &community)? && !owns(&principal, &q.name) {
+        return Err(ApiError::forbidden(
+            "residents read only their own accounts",
+        ));
+    }
+    log::account(&state.db, &community, &q.name)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no account {:?} in {community}", q.name)))
+}
+
+/// Entries, oldest first: all for admins and operators; residents must name an account of their own.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/entries", tag = "ledger",
+    params(("community" = String, Path), EntryPage),
+    responses((status = 200, body = Vec<StoredEntry>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_entries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(page): Query<EntryPage>,
+) -> ApiResult<Json<Vec<StoredEntry>>> {
+    if !sees_everything(&principal, &community)?
+        && !page.account.as_deref().is_some_and(|a| owns(&principal, a))
+    {
+        return Err(ApiError::forbidden(
+            "residents list entries of their own accounts (?account=)",
+        ));
+    }
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        log::entries(
+            &state.db,
+            &community,
+            page.account.as_deref(),
+            page.after,
+            limit,
+        )
+        .await?,
+    ))
+}
+
+/// One entry.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/entries/{index}", tag = "ledger",
+    params(("community" = String, Path), ("index" = u64, Path)),
+    responses((status = 200, body = StoredEntry), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, index)): Path<(CommunityId, u64)>,
+) -> ApiResult<Json<StoredEntry>> {
+    let entry = load_entry(&state, &community, index).await?;
+    check_entry_visible(&principal, &community, &entry)?;
+    Ok(Json(entry))
+}
+
+/// The inclusion proof of one entry.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/entries/{index}/proof", tag = "ledger",
+    params(("community" = String, Path), ("index" = u64, Path), ProofQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn entry_proof(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, index)): Path<(CommunityId, u64)>,
+    Query(q): Query<ProofQuery>,
+) -> ApiResult<Json<InclusionProof>> {
+    let entry = load_entry(&state, &community, index).await?;
+    check_entry_visible(&principal, &community, &entry)?;
+    let size = match q.size {
+        Some(size) => size,
+        None => log::latest_checkpoint(&state.db, &community)
+            .await?
+            .map_or(index + 1, |c| c.checkpoint.size),
+    };
+    let log_size = log::size(&state.db, &community).await?;
+    if size > log_size {
+        return Err(ApiError::invalid(format!(
+            "size: the log holds {log_size} entries"
+        )));
+    }
+    Ok(Json(
+        log::inclusion_proof(&state.db, &community, index, size).await?,
+    ))
+}
+
+/// One entry's receipt: the entry, its inclusion proof and the signed checkpoint it leads to, verifiable offline with `linli ledger verify`.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/entries/{index}/receipt", tag = "ledger",
+    params(("community" = String, Path), ("index" = u64, Path)),
+    responses((status = 200, body = Receipt), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn entry_receipt(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, index)): Path<(CommunityId, u64)>,
+) -> ApiResult<Json<Receipt>> {
+    let entry = load_entry(&state, &community, index).await?;
+    check_entry_visible(&principal, &community, &entry)?;
+    log::receipt(&state.db, &community, index)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("entry {index} has no checkpoint yet")))
+}

@@ -1,0 +1,586 @@
+//! The community ledger in the store: entries, double-entry movements,
+//! account balances, the Merkle tree's complete subtrees and signed
+//! checkpoints — written in one transaction per commit batch, read for
+//! balances, proofs and receipts.
+//!
+//! One writer per community at a time: [`LedgerService::lock`] is held from a
+//! handler's first ledger write until its transaction commits, so the log
+//! indices a handler is told are the ones that land.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use tokio::sync::OwnedMutexGuard;
+
+use super::checkpoint::{Checkpoint, CheckpointError, HostKey, SignedCheckpoint};
+use super::merkle::{self, ConsistencyProof, Hash, InclusionProof, NodeId, ProofError};
+use crate::clock::Millis;
+use crate::db::{Db, Tx};
+use crate::ids::CommunityId;
+
+/// The host's ledger: its signing key and the per-community writer locks.
+pub struct LedgerService {
+    key: HostKey,
+    locks: Mutex<HashMap<CommunityId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Why a ledger read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("stored ledger data is malformed: {0}")]
+    Malformed(String),
+}
+
+/// One entry of the log, as stored and as hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredEntry {
+    pub index: u64,
+    /// `open`, `transfer` or `record`.
+    pub kind: String,
+    /// Canonical JSON; the Merkle leaf is SHA-256(0x00 || body).
+    pub body: String,
+    /// Hex leaf hash.
+    pub leaf_hash: String,
+    pub at: Millis,
+}
+
+/// An entry with everything needed to check it offline: the inclusion proof
+/// up to a signed checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub entry: StoredEntry,
+    #[schema(value_type = Object)]
+    pub proof: InclusionProof,
+    #[schema(value_type = Object)]
+    pub checkpoint: SignedCheckpoint,
+}
+
+/// Why a receipt does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("the entry's body does not hash to its leaf hash")]
+    LeafMismatch,
+    #[error("the proof is for tree size {proof} but the checkpoint is for {checkpoint}")]
+    SizeMismatch { proof: u64, checkpoint: u64 },
+    #[error("the proof is for entry {proof} but the entry is {entry}")]
+    IndexMismatch { proof: u64, entry: u64 },
+    #[error("the inclusion proof does not lead to the checkpoint's root: {0}")]
+    Inclusion(#[from] merkle::VerifyError),
+    #[error("the checkpoint's signature does not verify: {0}")]
+    Signature(#[from] CheckpointError),
+}
+
+impl Receipt {
+    /// Checks the receipt against the host's public key, with no server.
+    pub fn verify(&self, key: &ed25519_dalek::VerifyingKey) -> Result<(), ReceiptError> {
+        let leaf = merkle::leaf_hash(self.entry.body.as_bytes());
+        if hex::encode(leaf) != self.entry.leaf_hash {
+            return Err(ReceiptError::LeafMismatch);
+        }
+        if self.proof.leaf_index != self.entry.index {
+            return Err(ReceiptError::IndexMismatch {
+                proof: self.proof.leaf_index,
+                entry: self.entry.index,
+            });
+        }
+        if self.proof.tree_size != self.checkpoint.checkpoint.size {
+            return Err(ReceiptError::SizeMismatch {
+                proof: self.proof.tree_size,
+                checkpoint: self.checkpoint.checkpoint.size,
+            });
+        }
+        merkle::verify_inclusion(&leaf, &self.proof, &self.checkpoint.checkpoint.root)?;
+        self.checkpoint.verify(key)?;
+        Ok(())
+    }
+}
+
+/// A write waiting for its handler to succeed.
+#[derive(Debug, Clone)]
+pub struct PendingEntry {
+    pub kind: &'static str,
+    pub body: String,
+    pub leaf: Hash,
+    pub plugin: String,
+    pub idempotency_key: String,
+    pub at: Millis,
+    /// Balance changes: two that sum to zero for a transfer, none otherwise.
+    pub movements: Vec<(String, i64)>,
+    /// The account an `open` entry creates, with its floor.
+    pub opens: Option<(String, Option<i64>)>,
+}
+
+/// The log name a community's checkpoints are signed for.
+pub fn origin(community: &CommunityId) -> String {
+    format!("linli/ledger/{community}")
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or_default()
+}
+
+fn hash_of(bytes: Vec<u8>) -> Result<Hash, LedgerError> {
+    bytes
+        .try_into()
+        .map_err(|_| LedgerError::Malformed("a stored hash is not 32 bytes".to_owned()))
+}
+
+impl LedgerService {
+    pub fn new(key: HostKey) -> Self {
+        Self {
+            key,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The public key that verifies this host's checkpoints, hex.
+    pub fn public_key_hex(&self) -> String {
+        self.key.public_key_hex()
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Takes the community's writer lock.
+    pub async fn lock(&self, community: &CommunityId) -> OwnedMutexGuard<()> {
+        let lock = self
+            .locks
+            .lock()
+            .expect("ledger locks")
+            .entry(community.clone())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+
+    /// Appends `entries` after the first `base` and signs a checkpoint over
+    /// the new size, inside `tx`. The caller holds the community's lock.
+    pub async fn append(
+        &self,
+        tx: &mut Tx,
+        community: &CommunityId,
+        base: u64,
+        entries: &[PendingEntry],
+        now: Millis,
+    ) -> Result<SignedCheckpoint, LedgerError> {
+        let c = community.as_str();
+        let new_size = base + entries.len() as u64;
+        let mut wanted: Vec<NodeId> = (0..entries.len() as u64)
+            .flat_map(|i| merkle::append_nodes(base + i))
+            .chain(merkle::root_nodes(new_size))
+            .filter(|n| (n.index + 1) << n.level <= base)
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut nodes = fetch_nodes(tx, community, &wanted).await?;
+        for (i, entry) in entries.iter().enumerate() {
+            let idx = base + i as u64;
+            sqlx::query(
+                "INSERT INTO ledger_entries (community_id, idx, kind, body, leaf_hash, plugin_id, idempotency_key, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(c)
+            .bind(idx as i64)
+            .bind(entry.kind)
+            .bind(&entry.body)
+            .bind(entry.leaf.as_slice())
+            .bind(&entry.plugin)
+            .bind(&entry.idempotency_key)
+            .bind(entry.at)
+            .execute(&mut **tx)
+            .await?;
+            if let Some((name, floor)) = &entry.opens {
+                sqlx::query(
+                    "INSERT INTO ledger_accounts (community_id, name, balance, floor, opened_at) VALUES ($1, $2, 0, $3, $4)",
+                )
+                .bind(c)
+                .bind(name)
+                .bind(*floor)
+                .bind(entry.at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            for (account, amount) in &entry.movements {
+                sqlx::query("INSERT INTO ledger_movements (community_id, idx, account, amount) VALUES ($1, $2, $3, $4)")
+                    .bind(c)
+                    .bind(idx as i64)
+                    .bind(account)
+                    .bind(*amount)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE community_id = $2 AND name = $3")
+                    .bind(*amount)
+                    .bind(c)
+                    .bind(account)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for (node, hash) in merkle::nodes_completed_by_append(idx, entry.leaf, &nodes)? {
+                sqlx::query("INSERT INTO ledger_nodes (community_id, level, idx, hash) VALUES ($1, $2, $3, $4)")
+                    .bind(c)
+                    .bind(i64::from(node.level))
+                    .bind(node.index as i64)
+                    .bind(hash.as_slice())
+                    .execute(&mut **tx)
+                    .await?;
+                nodes.insert(node, hash);
+            }
+        }
+        let root = merkle::root(new_size, &nodes)?;
+        let signed = Checkpoint {
+            origin: origin(community),
+            size: new_size,
+            root,
+            timestamp_ms: now,
+        }
+        .sign(self.key.signing_key())?;
+        sqlx::query(
+            "INSERT INTO ledger_checkpoints (community_id, size, root, signed, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(c)
+        .bind(new_size as i64)
+        .bind(root.as_slice())
+        .bind(serde_json::to_string(&signed).map_err(|e| LedgerError::Malformed(e.to_string()))?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(signed)
+    }
+}
+
+/// Reads the nodes `ids` of a community's tree.
+async fn fetch_nodes(
+    conn: &mut sqlx::AnyConnection,
+    community: &CommunityId,
+    ids: &[NodeId],
+) -> Result<HashMap<NodeId, Hash>, LedgerError> {
+    let mut nodes = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT hash FROM ledger_nodes WHERE community_id = $1 AND level = $2 AND idx = $3",
+        )
+        .bind(community.as_str())
+        .bind(i64::from(id.level))
+        .bind(id.index as i64)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(hash) = hash {
+            nodes.insert(*id, hash_of(hash)?);
+        }
+    }
+    Ok(nodes)
+}
+
+/// The number of entries in a community's log.
+pub async fn size<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    community: &CommunityId,
+) -> Result<u64, sqlx::Error> {
+    let next: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries WHERE community_id = $1",
+    )
+    .bind(community.as_str())
+    .fetch_one(executor)
+    .await?;
+    Ok(to_u64(next))
+}
+
+/// The newest signed checkpoint of a community.
+pub async fn latest_checkpoint(
+    db: &Db,
+    community: &CommunityId,
+) -> Result<Option<SignedCheckpoint>, LedgerError> {
+    let signed: Option<String> = sqlx::query_scalar(
+        "SELECT signed FROM ledger_checkpoints WHERE community_id = $1 ORDER BY size DESC LIMIT 1",
+    )
+    .bind(community.as_str())
+    .fetch_optional(db)
+    .await?;
+    signed
+        .map(|s| serde_json::from_str(&s).map_err(|e| LedgerError::Malformed(e.to_string())))
+        .transpose()
+}
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<StoredEntry, LedgerError> {
+    Ok(StoredEntry {
+        index: to_u64(row.try_get("idx")?),
+        kind: row.try_get("kind")?,
+        body: row.try_get("body")?,
+        leaf_hash: hex::encode(row.try_get::<Vec<u8>, _>("leaf_hash")?),
+        at: row.try_get("at")?,
+    })
+}
+
+const ENTRY_COLUMNS: &str = "e.idx, e.kind, e.body, e.leaf_hash, e.at";
+
+/// One entry by index.
+pub async fn entry(
+    db: &Db,
+    community: &CommunityId,
+    index: u64,
+) -> Result<Option<StoredEntry>, LedgerError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.community_id = $1 AND e.idx = $2"
+    ))
+    .bind(community.as_str())
+    .bind(index as i64)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(entry_from_row).transpose()
+}
+
+/// The entry written with `key` by `plugin`, if any.
+pub async fn entry_by_key(
+    db: &Db,
+    community: &CommunityId,
+    plugin: &str,
+    key: &str,
+) -> Result<Option<StoredEntry>, LedgerError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.community_id = $1 AND e.plugin_id = $2 AND e.idempotency_key = $3"
+    ))
+    .bind(community.as_str())
+    .bind(plugin)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(entry_from_row).transpose()
+}
+
+/// Entries after `after` (all when `None`), oldest first; only those moving
+/// `account` when given, only those whose accounts or record kinds satisfy
+/// `visible` otherwise is left to the caller.
+pub async fn entries(
+    db: &Db,
+    community: &CommunityId,
+    account: Option<&str>,
+    after: Option<u64>,
+    limit: u32,
+) -> Result<Vec<StoredEntry>, LedgerError> {
+    let after = after.map_or(-1, |a| a as i64);
+    let rows = match account {
+        Some(account) => {
+            sqlx::query(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries e JOIN ledger_movements m \
+                 ON m.community_id = e.community_id AND m.idx = e.idx \
+                 WHERE e.community_id = $1 AND m.account = $2 AND e.idx > $3 ORDER BY e.idx LIMIT $4"
+            ))
+            .bind(community.as_str())
+            .bind(account)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.community_id = $1 AND e.idx > $2 ORDER BY e.idx LIMIT $3"
+            ))
+            .bind(community.as_str())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?
+        }
+    };
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccountRow {
+    pub name: String,
+    pub balance: i64,
+    pub floor: Option<i64>,
+    pub opened_at: Millis,
+}
+
+/// One account.
+pub async fn account(
+    db: &Db,
+    community: &CommunityId,
+    name: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as::<_, (String, i64, Option<i64>, i64)>(
+        "SELECT name, balance, floor, opened_at FROM ledger_accounts WHERE community_id = $1 AND name = $2",
+    )
+    .bind(community.as_str())
+    .bind(name)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(|(name, balance, floor, opened_at)| AccountRow { name, balance, floor, opened_at }))
+}
+
+/// Every account of a community, by name.
+pub async fn accounts(db: &Db, community: &CommunityId) -> Result<Vec<AccountRow>, sqlx::Error> {
+    let rows = sqlx::query_as::<_, (String, i64, Option<i64>, i64)>(
+        "SELECT name, balance, floor, opened_at FROM ledger_accounts WHERE community_id = $1 ORDER BY name",
+    )
+    .bind(community.as_str())
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, balance, floor, opened_at)| AccountRow {
+            name,
+            balance,
+            floor,
+            opened_at,
+        })
+        .collect())
+}
+
+/// The inclusion proof of entry `index` in the tree of `size` entries.
+pub async fn inclusion_proof(
+    db: &Db,
+    community: &CommunityId,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProof, LedgerError> {
+    let ids = merkle::inclusion_nodes(index, size)?;
+    let nodes = fetch_nodes(&mut *db.acquire().await?, community, &ids).await?;
+    Ok(merkle::inclusion_proof(index, size, &nodes)?)
+}
+
+/// The consistency proof between two tree sizes.
+pub async fn consistency_proof(
+    db: &Db,
+    community: &CommunityId,
+    old: u64,
+    new: u64,
+) -> Result<ConsistencyProof, LedgerError> {
+    let ids = merkle::consistency_nodes(old, new)?;
+    let nodes = fetch_nodes(&mut *db.acquire().await?, community, &ids).await?;
+    Ok(merkle::consistency_proof(old, new, &nodes)?)
+}
+
+/// The receipt of entry `index`, proven up to the latest checkpoint.
+pub async fn receipt(
+    db: &Db,
+    community: &CommunityId,
+    index: u64,
+) -> Result<Option<Receipt>, LedgerError> {
+    let (Some(entry), Some(checkpoint)) = (
+        entry(db, community, index).await?,
+        latest_checkpoint(db, community).await?,
+    ) else {
+        return Ok(None);
+    };
+    let proof = inclusion_proof(db, community, index, checkpoint.checkpoint.size).await?;
+    Ok(Some(Receipt {
+        entry,
+        proof,
+        checkpoint,
+    }))
+}
+
+/// What an audit found wrong in one community's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    pub community: String,
+    /// The first entry index where the stored data and the signed checkpoints disagree.
+    pub first_bad_index: u64,
+    pub reason: String,
+}
+
+/// Recomputes every community's log from its stored entries and checks it
+/// against the stored leaf hashes, tree nodes and signed checkpoints.
+pub async fn audit(
+    db: &Db,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<(u64, Vec<AuditFinding>), LedgerError> {
+    let communities: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT community_id FROM ledger_entries ORDER BY community_id",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut checked = 0;
+    let mut findings = Vec::new();
+    for community in communities {
+        let rows = sqlx::query(
+            "SELECT idx, body, leaf_hash FROM ledger_entries WHERE community_id = $1 ORDER BY idx",
+        )
+        .bind(&community)
+        .fetch_all(db)
+        .await?;
+        let stored_nodes: BTreeMap<u64, Vec<u8>> = sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT idx, hash FROM ledger_nodes WHERE community_id = $1 AND level = 0",
+        )
+        .bind(&community)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|(i, h)| (to_u64(i), h))
+        .collect();
+        let mut log = merkle::MemoryLog::new();
+        let mut finding = None;
+        for row in &rows {
+            let index = to_u64(row.try_get("idx")?);
+            let body: String = row.try_get("body")?;
+            let stored: Vec<u8> = row.try_get("leaf_hash")?;
+            let leaf = merkle::leaf_hash(body.as_bytes());
+            if finding.is_none() && index != log.size() {
+                finding = Some((log.size(), "an entry is missing from the log".to_owned()));
+            }
+            if finding.is_none()
+                && (leaf.as_slice() != stored
+                    || stored_nodes.get(&index).map(Vec::as_slice) != Some(leaf.as_slice()))
+            {
+                finding = Some((
+                    index,
+                    "the entry's body does not match its recorded hash".to_owned(),
+                ));
+            }
+            log.append(leaf);
+            checked += 1;
+        }
+        let checkpoints: Vec<String> = sqlx::query_scalar(
+            "SELECT signed FROM ledger_checkpoints WHERE community_id = $1 ORDER BY size",
+        )
+        .bind(&community)
+        .fetch_all(db)
+        .await?;
+        let mut verified_up_to = 0;
+        for signed in checkpoints {
+            let signed: SignedCheckpoint =
+                serde_json::from_str(&signed).map_err(|e| LedgerError::Malformed(e.to_string()))?;
+            let cp = &signed.checkpoint;
+            let bad = if signed.verify(key).is_err() {
+                Some("a checkpoint's signature does not verify with this host's key")
+            } else if cp.origin != format!("linli/ledger/{community}") {
+                Some("a checkpoint names another log")
+            } else if log.root_at(cp.size).ok() != Some(cp.root) {
+                Some("the recomputed log does not match a signed checkpoint")
+            } else {
+                None
+            };
+            match bad {
+                Some(reason) => {
+                    if finding.is_none() {
+                        finding = Some((verified_up_to, reason.to_owned()));
+                    }
+                    break;
+                }
+                None => verified_up_to = cp.size,
+            }
+        }
+        if let Some((first_bad_index, reason)) = finding {
+            findings.push(AuditFinding {
+                community,
+                first_bad_index,
+                reason,
+            });
+        }
+    }
+    Ok((checked, findings))
+}

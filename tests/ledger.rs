@@ -1,0 +1,299 @@
+//! The community ledger as residents rely on it: points move once per
+//! idempotency key, balances never pass their floor and always sum to zero,
+//! every entry has a receipt that verifies offline after the server is gone,
+//! and a single edited row is caught by the audit.
+
+use std::process::Command;
+
+use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
+use linli_host::caps::ledger::log::Receipt;
+use linli_host::caps::ledger::merkle::{self, ConsistencyProof};
+use linli_tests::{linli_binary, Community, TestHost};
+use serde_json::{json, Value};
+
+const POINTS: &str = "points-scene";
+
+async fn points_community(host: &TestHost) -> Community {
+    host.publish(POINTS).await;
+    let c = host.community("plum-garden").await;
+    c.install(
+        POINTS,
+        json!({"ledger": {"namespaces": ["points"]}}),
+        json!({}),
+    )
+    .await;
+    for person in ["wang", "li"] {
+        c.command(POINTS, "join", json!({"person": person}))
+            .await
+            .expect(200);
+    }
+    c
+}
+
+async fn balance(c: &Community, person: &str) -> i64 {
+    c.command(POINTS, "balance", json!({"person": person}))
+        .await
+        .expect(200)["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_move_once_per_key_never_below_the_floor_and_always_sum_to_zero() {
+    let host = TestHost::start().await;
+    let c = points_community(&host).await;
+
+    let award = json!({"to": "wang", "amount": 90, "key": "award-1", "note": "escort to clinic"});
+    let first = c.command(POINTS, "award", award.clone()).await.expect(200);
+    let again = c.command(POINTS, "award", award).await.expect(200);
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["index"], first["index"]);
+    assert_eq!(
+        balance(&c, "wang").await,
+        90,
+        "the same award twice moves the points once"
+    );
+
+    c.command(
+        POINTS,
+        "give",
+        json!({"from": "wang", "to": "li", "amount": 30, "key": "gift-1"}),
+    )
+    .await
+    .expect(200);
+    let overdraw = c
+        .command(
+            POINTS,
+            "give",
+            json!({"from": "li", "to": "wang", "amount": 31, "key": "gift-2"}),
+        )
+        .await;
+    assert_eq!(overdraw.status, 400);
+    assert!(
+        overdraw.message().contains("may not go below 0"),
+        "{}",
+        overdraw.message()
+    );
+    let reused = c
+        .command(
+            POINTS,
+            "award",
+            json!({"to": "wang", "amount": 5, "key": "award-1"}),
+        )
+        .await;
+    assert_eq!(reused.status, 400);
+    assert!(
+        reused.message().contains("already used"),
+        "{}",
+        reused.message()
+    );
+
+    let accounts = c
+        .admin
+        .get("/api/v1/communities/plum-garden/ledger/accounts")
+        .await
+        .expect(200);
+    let balances: Vec<(String, i64)> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["balance"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        balances,
+        vec![
+            ("points/li".into(), 30),
+            ("points/pool".into(), -90),
+            ("points/wang".into(), 60)
+        ]
+    );
+    assert_eq!(balances.iter().map(|(_, b)| b).sum::<i64>(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts() {
+    let host = TestHost::start().await;
+    let c = points_community(&host).await;
+    let ledger = "/api/v1/communities/plum-garden/ledger";
+    let before: SignedCheckpoint = serde_json::from_value(
+        c.admin
+            .get(&format!("{ledger}/checkpoint"))
+            .await
+            .expect(200),
+    )
+    .unwrap();
+    for i in 0..5 {
+        c.command(
+            POINTS,
+            "award",
+            json!({"to": "li", "amount": 10, "key": format!("a{i}")}),
+        )
+        .await
+        .expect(200);
+    }
+    c.command(
+        POINTS,
+        "record",
+        json!({"kind": "service-proof", "body": {"minutes": 90}, "key": "proof-1"}),
+    )
+    .await
+    .expect(200);
+    let after: SignedCheckpoint = serde_json::from_value(
+        c.admin
+            .get(&format!("{ledger}/checkpoint"))
+            .await
+            .expect(200),
+    )
+    .unwrap();
+    assert_eq!(after.checkpoint.size, before.checkpoint.size + 6);
+    let proof: ConsistencyProof = serde_json::from_value(
+        c.admin
+            .get(&format!(
+                "{ledger}/consistency?from={}&to={}",
+                before.checkpoint.size, after.checkpoint.size
+            ))
+            .await
+            .expect(200),
+    )
+    .unwrap();
+    merkle::verify_consistency(&before.checkpoint.root, &after.checkpoint.root, &proof)
+        .expect("the log only grew");
+
+    let token = c
+        .admin
+        .post("/api/v1/tokens", json!({"role": "resident", "community": "plum-garden", "subject": "Li", "person": "li"}))
+        .await
+        .expect(201);
+    let li = c.admin.with_token(token["token"].as_str().unwrap());
+    assert_eq!(
+        li.get(&format!("{ledger}/account?name=points/li"))
+            .await
+            .expect(200)["balance"],
+        50
+    );
+    assert_eq!(
+        li.get(&format!("{ledger}/account?name=points/wang"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(li.get(&format!("{ledger}/accounts")).await.status, 403);
+    let mine = li
+        .get(&format!("{ledger}/entries?account=points/li"))
+        .await
+        .expect(200);
+    assert_eq!(mine.as_array().unwrap().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_an_edited_entry() {
+    let host = TestHost::start().await;
+    let c = points_community(&host).await;
+    let gift = c
+        .command(
+            POINTS,
+            "award",
+            json!({"to": "wang", "amount": 90, "key": "award-1"}),
+        )
+        .await
+        .expect(200);
+    for i in 0..3 {
+        c.command(
+            POINTS,
+            "award",
+            json!({"to": "li", "amount": 1, "key": format!("later-{i}")}),
+        )
+        .await
+        .expect(200);
+    }
+    let index = gift["index"].as_u64().unwrap();
+    let receipt: Value = c
+        .admin
+        .get(&format!(
+            "/api/v1/communities/plum-garden/ledger/entries/{index}/receipt"
+        ))
+        .await
+        .expect(200);
+    let key = host
+        .admin
+        .get("/api/v1/ledger/public-key")
+        .await
+        .expect(200)["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parsed: Receipt = serde_json::from_value(receipt.clone()).unwrap();
+    assert!(parsed.entry.body.contains("\"amount\":90"));
+
+    let stopped = host.stop().await;
+    let receipt_file = stopped.data_dir().join("receipt.json");
+    std::fs::write(&receipt_file, receipt.to_string()).unwrap();
+    let verify = Command::new(linli_binary())
+        .args([
+            "ledger",
+            "verify",
+            receipt_file.to_str().unwrap(),
+            "--key",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("verified"));
+
+    let forged = receipt
+        .to_string()
+        .replace("\\\"amount\\\":90", "\\\"amount\\\":900");
+    assert_ne!(forged, receipt.to_string());
+    std::fs::write(&receipt_file, forged).unwrap();
+    let refused = Command::new(linli_binary())
+        .args([
+            "ledger",
+            "verify",
+            receipt_file.to_str().unwrap(),
+            "--key",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a forged receipt must not verify"
+    );
+
+    let audit = |data_dir: &std::path::Path| {
+        Command::new(linli_binary())
+            .args(["ledger", "audit", "--data-dir", data_dir.to_str().unwrap()])
+            .env("DATABASE_URL", stopped.store_url())
+            .output()
+            .unwrap()
+    };
+    let clean = audit(stopped.data_dir());
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+
+    stopped
+        .execute(&format!(
+            "UPDATE ledger_entries SET body = REPLACE(body, '\"amount\":90', '\"amount\":900') WHERE idx = {index}"
+        ))
+        .await;
+    let tampered = audit(stopped.data_dir());
+    assert!(!tampered.status.success());
+    let report = String::from_utf8_lossy(&tampered.stderr);
+    assert!(
+        report.contains(&format!("first bad entry {index}")),
+        "{report}"
+    );
+}
