@@ -183,22 +183,45 @@ impl LedgerService {
         wanted.sort();
         wanted.dedup();
         let mut nodes = fetch_nodes(tx, community, &wanted).await?;
+        // Everything the batch writes, gathered first and inserted a few
+        // statements per batch: per-row statements would cap appends at a
+        // few thousand a second.
+        let mut new_nodes = Vec::with_capacity(entries.len() * 2);
+        let mut movements = Vec::new();
+        let mut deltas: BTreeMap<&str, i64> = BTreeMap::new();
         for (i, entry) in entries.iter().enumerate() {
             let idx = base + i as u64;
-            sqlx::query(
-                "INSERT INTO ledger_entries (community_id, idx, kind, body, leaf_hash, plugin_id, idempotency_key, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(c)
-            .bind(idx as i64)
-            .bind(entry.kind)
-            .bind(&entry.body)
-            .bind(entry.leaf.as_slice())
-            .bind(&entry.plugin)
-            .bind(&entry.idempotency_key)
-            .bind(entry.at)
-            .execute(&mut **tx)
-            .await?;
+            for (account, amount) in &entry.movements {
+                movements.push((idx, account.as_str(), *amount));
+                *deltas.entry(account.as_str()).or_default() += amount;
+            }
+            for (node, hash) in merkle::nodes_completed_by_append(idx, entry.leaf, &nodes)? {
+                nodes.insert(node, hash);
+                new_nodes.push((node, hash));
+            }
+        }
+        for (chunk_no, chunk) in entries.chunks(INSERT_CHUNK).enumerate() {
+            let first = base + (chunk_no * INSERT_CHUNK) as u64;
+            let sql = multi_row_insert(
+                "ledger_entries (community_id, idx, kind, body, leaf_hash, plugin_id, idempotency_key, at)",
+                8,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for (i, entry) in chunk.iter().enumerate() {
+                query = query
+                    .bind(c)
+                    .bind((first + i as u64) as i64)
+                    .bind(entry.kind)
+                    .bind(&entry.body)
+                    .bind(entry.leaf.as_slice())
+                    .bind(&entry.plugin)
+                    .bind(&entry.idempotency_key)
+                    .bind(entry.at);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        for entry in entries {
             if let Some((name, floor)) = &entry.opens {
                 sqlx::query(
                     "INSERT INTO ledger_accounts (community_id, name, balance, floor, opened_at) VALUES ($1, $2, 0, $3, $4)",
@@ -210,32 +233,28 @@ impl LedgerService {
                 .execute(&mut **tx)
                 .await?;
             }
-            for (account, amount) in &entry.movements {
-                sqlx::query("INSERT INTO ledger_movements (community_id, idx, account, amount) VALUES ($1, $2, $3, $4)")
-                    .bind(c)
-                    .bind(idx as i64)
-                    .bind(account)
-                    .bind(*amount)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE community_id = $2 AND name = $3")
-                    .bind(*amount)
-                    .bind(c)
-                    .bind(account)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            for (node, hash) in merkle::nodes_completed_by_append(idx, entry.leaf, &nodes)? {
-                sqlx::query("INSERT INTO ledger_nodes (community_id, level, idx, hash) VALUES ($1, $2, $3, $4)")
-                    .bind(c)
-                    .bind(i64::from(node.level))
-                    .bind(node.index as i64)
-                    .bind(hash.as_slice())
-                    .execute(&mut **tx)
-                    .await?;
-                nodes.insert(node, hash);
-            }
         }
+        for chunk in movements.chunks(INSERT_CHUNK) {
+            let sql = multi_row_insert(
+                "ledger_movements (community_id, idx, account, amount)",
+                4,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for (idx, account, amount) in chunk {
+                query = query.bind(c).bind(*idx as i64).bind(*account).bind(*amount);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        for (account, delta) in deltas {
+            sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE community_id = $2 AND name = $3")
+                .bind(delta)
+                .bind(c)
+                .bind(account)
+                .execute(&mut **tx)
+                .await?;
+        }
+        insert_nodes(tx, community, &new_nodes).await?;
         let root = merkle::root(new_size, &nodes)?;
         let signed = Checkpoint {
             origin: origin(community),
@@ -258,6 +277,50 @@ impl LedgerService {
     }
 }
 
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind limits.
+const INSERT_CHUNK: usize = 500;
+
+/// `INSERT INTO <table> VALUES ($1, …), (…), …` for `rows` rows of `columns` values.
+fn multi_row_insert(table: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Stores completed tree nodes of a community.
+pub async fn insert_nodes(
+    tx: &mut Tx,
+    community: &CommunityId,
+    nodes: &[(NodeId, Hash)],
+) -> Result<(), sqlx::Error> {
+    for chunk in nodes.chunks(INSERT_CHUNK) {
+        let sql = multi_row_insert(
+            "ledger_nodes (community_id, level, idx, hash)",
+            4,
+            chunk.len(),
+        );
+        let mut query = sqlx::query(&sql);
+        for (node, hash) in chunk {
+            query = query
+                .bind(community.as_str())
+                .bind(i64::from(node.level))
+                .bind(node.index as i64)
+                .bind(hash.as_slice());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Reads the nodes `ids` of a community's tree.
 async fn fetch_nodes(
     conn: &mut sqlx::AnyConnection,
@@ -265,17 +328,29 @@ async fn fetch_nodes(
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, Hash>, LedgerError> {
     let mut nodes = HashMap::with_capacity(ids.len());
-    for id in ids {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT hash FROM ledger_nodes WHERE community_id = $1 AND level = $2 AND idx = $3",
-        )
-        .bind(community.as_str())
-        .bind(i64::from(id.level))
-        .bind(id.index as i64)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(hash) = hash {
-            nodes.insert(*id, hash_of(hash)?);
+    // One round trip for the whole plan: a proof needs O(log n) nodes.
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut sql =
+            "SELECT level, idx, hash FROM ledger_nodes WHERE community_id = $1 AND (".to_owned();
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str(&format!(
+                "(level = ${} AND idx = ${})",
+                2 * i + 2,
+                2 * i + 3
+            ));
+        }
+        sql.push(')');
+        let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql).bind(community.as_str());
+        for id in chunk {
+            query = query.bind(i64::from(id.level)).bind(id.index as i64);
+        }
+        for (level, index, hash) in query.fetch_all(&mut *conn).await? {
+            let level = u8::try_from(level)
+                .map_err(|_| LedgerError::Malformed(format!("node level {level}")))?;
+            nodes.insert(NodeId::new(level, to_u64(index)), hash_of(hash)?);
         }
     }
     Ok(nodes)

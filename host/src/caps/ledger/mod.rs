@@ -451,3 +451,125 @@ pub fn entry_namespaces(body: &str) -> Vec<String> {
         .filter_map(|field| value.get(*field).and_then(Value::as_str).map(str::to_owned))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::log::LedgerService;
+    use super::*;
+    use crate::caps::CapabilitySet;
+    use crate::clock::ManualClock;
+    use crate::db::Db;
+
+    /// A store with one community and a ledger context granted namespace `t`.
+    async fn fixture(dir: &std::path::Path) -> (Arc<InstallationContext>, Db) {
+        let db = crate::db::open(&crate::db::sqlite_url(dir)).await.unwrap();
+        sqlx::query(
+            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let key = super::checkpoint::HostKey::load_or_create(&dir.join("key")).unwrap();
+        let ctx = Arc::new(InstallationContext {
+            installation: "i".to_owned(),
+            community: "c".parse().unwrap(),
+            plugin: "p".parse().unwrap(),
+            grants: CapabilitySet {
+                ledger: Some(LedgerScope {
+                    namespaces: vec!["t".to_owned()],
+                }),
+                ..CapabilitySet::default()
+            },
+            db: db.clone(),
+            clock: Arc::new(ManualClock::new(1_000)),
+            metrics: crate::metrics::Metrics::new().installation("c", "p", "i"),
+            ledger: Arc::new(LedgerService::new(key)),
+        });
+        (ctx, db)
+    }
+
+    /// Commits the handler's writes as the actor does.
+    async fn commit(host: &mut LedgerHost, db: &Db) {
+        let mut tx = db.begin().await.unwrap();
+        host.commit(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        host.release();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// After any sequence of transfers — some refused, some in handlers
+        /// that fail, some replayed — balances sum to zero, none is under its
+        /// floor, every entry's movements sum to zero, and each balance is
+        /// the sum of its movements.
+        #[test]
+        fn balances_sum_to_zero_and_never_pass_their_floor(
+            floors in prop::collection::vec(prop::option::of(-300i64..=0), 2..6),
+            moves in prop::collection::vec((0usize..6, 0usize..6, 1i64..200, 0u8..4), 1..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+                let (ctx, db) = fixture(dir.path()).await;
+                let mut host = LedgerHost::new(ctx);
+                let n = floors.len();
+                for (i, floor) in floors.iter().enumerate() {
+                    host.open_account(format!("t/a{i}"), *floor, format!("open-{i}")).await.unwrap();
+                }
+                commit(&mut host, &db).await;
+                let mut committed: Vec<(usize, usize, i64, String)> = Vec::new();
+                for (step, (from, to, amount, fate)) in moves.into_iter().enumerate() {
+                    let (from, to) = (from % n, to % n);
+                    // fate 3 replays an earlier committed transfer with its key.
+                    let (from, to, amount, key) = match (fate, committed.last()) {
+                        (3, Some(earlier)) => earlier.clone(),
+                        _ => (from, to, amount, format!("move-{step}")),
+                    };
+                    let result = host
+                        .transfer(format!("t/a{from}"), format!("t/a{to}"), amount, String::new(), None, key.clone())
+                        .await;
+                    match result {
+                        Ok(entry) if fate == 2 && !entry.replayed => host.release(),
+                        Ok(entry) => {
+                            commit(&mut host, &db).await;
+                            if !entry.replayed {
+                                committed.push((from, to, amount, key));
+                            }
+                        }
+                        Err(LedgerError::InsufficientFunds(_)) | Err(LedgerError::Invalid(_)) => host.release(),
+                        Err(other) => panic!("unexpected ledger error: {other:?}"),
+                    }
+                }
+                let accounts = log::accounts(&db, &"c".parse().unwrap()).await.unwrap();
+                assert_eq!(accounts.iter().map(|a| a.balance).sum::<i64>(), 0);
+                for account in &accounts {
+                    assert!(account.balance >= account.floor.unwrap_or(0), "{account:?}");
+                    let moved: Option<i64> = sqlx::query_scalar(
+                        "SELECT SUM(amount) FROM ledger_movements WHERE community_id = 'c' AND account = $1",
+                    )
+                    .bind(&account.name)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                    assert_eq!(moved.unwrap_or(0), account.balance);
+                }
+                let unbalanced: Vec<i64> = sqlx::query_scalar(
+                    "SELECT idx FROM ledger_movements GROUP BY idx HAVING SUM(amount) <> 0",
+                )
+                .fetch_all(&db)
+                .await
+                .unwrap();
+                assert!(unbalanced.is_empty());
+                let transfers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'transfer'")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                assert_eq!(transfers as usize, committed.len(), "replays and failed handlers wrote nothing");
+            });
+        }
+    }
+}
