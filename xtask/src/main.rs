@@ -43,7 +43,7 @@ enum Task {
         #[arg(long)]
         seconds: Option<u64>,
     },
-    /// Build the plugins and run the benchmarks in release mode; figures go to stdout.
+    /// Build the plugins and run the runtime and ledger benchmarks in release mode; figures go to stdout.
     Bench {
         /// Extra arguments for the benchmark harness (e.g. a benchmark name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -176,7 +176,16 @@ fn main() -> Result<()> {
         Task::Bench { args } => {
             build_plugins()?;
             run(cargo()
-                .args(["bench", "-p", "linli-host", "--bench", "runtime", "--"])
+                .args([
+                    "bench",
+                    "-p",
+                    "linli-host",
+                    "--bench",
+                    "runtime",
+                    "--bench",
+                    "ledger",
+                    "--",
+                ])
                 .args(&args))
         }
     }
