@@ -57,18 +57,7 @@ async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scen
     assert_eq!(stats["counts"]["temperature"], 47);
     assert_eq!(stats["counts"]["humidity"], 50);
 
-    let metrics = host
-        .admin
-        .get("/metrics")
-        .await
-        .body
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let handled = metrics
-        .lines()
-        .find(|l| l.starts_with("linli_events_handled_total") && l.contains(&hello))
-        .unwrap_or_else(|| panic!("no handled-events metric for {hello}"));
+    let handled = host.metric("linli_events_handled_total", &[&hello]).await;
     assert!(
         handled.ends_with(" 98"),
         "97 readings and the installed event: {handled}"

@@ -153,22 +153,12 @@ async fn hostile_plugins_hurt_only_themselves() {
         denials.iter().any(|d| d.contains("heart-rate")),
         "{denials:?}"
     );
-    let metrics = host
-        .admin
-        .get("/metrics")
-        .await
-        .body
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let denied_line = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("linli_denied_calls_total")
-                && l.contains(&reach_id)
-                && l.contains("capability=\"timer\"")
-        })
-        .unwrap_or_else(|| panic!("no denied-call metric for {reach_id}"));
+    let denied_line = host
+        .metric(
+            "linli_denied_calls_total",
+            &[&reach_id, "capability=\"timer\""],
+        )
+        .await;
     assert!(denied_line.ends_with(" 1"), "{denied_line}");
 
     // Meanwhile the good community lost nothing.

@@ -379,6 +379,16 @@ impl TestHost {
         }
     }
 
+    /// The line of Prometheus metric `name` whose labels mention every one of `labels`.
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> String {
+        let metrics = self.admin.get("/metrics").await.body;
+        let text = metrics.as_str().expect("metrics are text");
+        text.lines()
+            .find(|l| l.starts_with(name) && labels.iter().all(|label| l.contains(label)))
+            .unwrap_or_else(|| panic!("no {name} metric for {labels:?}"))
+            .to_owned()
+    }
+
     /// The host's data dir (store file, compiled-component cache).
     pub fn data_dir(&self) -> &std::path::Path {
         self.dir.path()

@@ -259,15 +259,18 @@ impl Runtime {
         Ok(())
     }
 
-    async fn send(&self, id: &str, message: Message) -> Result<(), DispatchError> {
-        let mailbox = self
-            .actors
+    /// The mailbox of a running installation.
+    fn mailbox(&self, id: &str) -> Result<mpsc::Sender<Message>, DispatchError> {
+        self.actors
             .lock()
             .expect("actors lock")
             .get(id)
             .map(|a| a.mailbox.clone())
-            .ok_or(DispatchError::NotRunning)?;
-        mailbox
+            .ok_or(DispatchError::NotRunning)
+    }
+
+    async fn send(&self, id: &str, message: Message) -> Result<(), DispatchError> {
+        self.mailbox(id)?
             .send(message)
             .await
             .map_err(|_| DispatchError::NotRunning)
@@ -320,13 +323,7 @@ impl Runtime {
         name: String,
         input: String,
     ) -> Result<String, DispatchError> {
-        let mailbox = self
-            .actors
-            .lock()
-            .expect("actors lock")
-            .get(id)
-            .map(|a| a.mailbox.clone())
-            .ok_or(DispatchError::NotRunning)?;
+        let mailbox = self.mailbox(id)?;
         let (reply, answer) = oneshot::channel();
         let message = Message::Command {
             caller,
