@@ -203,6 +203,7 @@ impl LedgerService {
         for (chunk_no, chunk) in entries.chunks(INSERT_CHUNK).enumerate() {
             let first = base + (chunk_no * INSERT_CHUNK) as u64;
             let sql = multi_row_insert(
+                tx,
                 "ledger_entries (community_id, idx, kind, body, leaf_hash, plugin_id, idempotency_key, at)",
                 8,
                 chunk.len(),
@@ -236,6 +237,7 @@ impl LedgerService {
         }
         for chunk in movements.chunks(INSERT_CHUNK) {
             let sql = multi_row_insert(
+                tx,
                 "ledger_movements (community_id, idx, account, amount)",
                 4,
                 chunk.len(),
@@ -281,7 +283,13 @@ impl LedgerService {
 const INSERT_CHUNK: usize = 500;
 
 /// `INSERT INTO <table> VALUES ($1, …), (…), …` for `rows` rows of `columns` values.
-fn multi_row_insert(table: &str, columns: usize, rows: usize) -> String {
+fn multi_row_insert(
+    conn: &sqlx::AnyConnection,
+    table: &str,
+    columns: usize,
+    rows: usize,
+) -> String {
+    let mut placeholders = Placeholders::for_backend(conn);
     let mut sql = format!("INSERT INTO {table} VALUES ");
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -289,11 +297,38 @@ fn multi_row_insert(table: &str, columns: usize, rows: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * columns + column + 1));
+            sql.push_str(&placeholders.next());
         }
         sql.push(')');
     }
     sql
+}
+
+/// Bind placeholders for statements with many parameters. SQLite looks a
+/// numbered parameter's name up by a linear scan, so a statement with
+/// hundreds of `$n` costs quadratic time to bind; anonymous `?` does not.
+/// PostgreSQL only takes `$n`.
+struct Placeholders {
+    anonymous: bool,
+    next: usize,
+}
+
+impl Placeholders {
+    fn for_backend(conn: &sqlx::AnyConnection) -> Self {
+        Self {
+            anonymous: conn.backend_name() == "SQLite",
+            next: 0,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        self.next += 1;
+        if self.anonymous {
+            "?".to_owned()
+        } else {
+            format!("${}", self.next)
+        }
+    }
 }
 
 /// Stores completed tree nodes of a community.
@@ -304,6 +339,7 @@ pub async fn insert_nodes(
 ) -> Result<(), sqlx::Error> {
     for chunk in nodes.chunks(INSERT_CHUNK) {
         let sql = multi_row_insert(
+            tx,
             "ledger_nodes (community_id, level, idx, hash)",
             4,
             chunk.len(),
@@ -328,24 +364,28 @@ async fn fetch_nodes(
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, Hash>, LedgerError> {
     let mut nodes = HashMap::with_capacity(ids.len());
-    // One round trip for the whole plan: a proof needs O(log n) nodes.
+    // One round trip for the whole plan: a proof needs O(log n) nodes. The
+    // community is repeated in every term so each one is a primary-key lookup.
     for chunk in ids.chunks(INSERT_CHUNK) {
-        let mut sql =
-            "SELECT level, idx, hash FROM ledger_nodes WHERE community_id = $1 AND (".to_owned();
+        let mut placeholders = Placeholders::for_backend(conn);
+        let mut sql = "SELECT level, idx, hash FROM ledger_nodes WHERE ".to_owned();
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(" OR ");
             }
             sql.push_str(&format!(
-                "(level = ${} AND idx = ${})",
-                2 * i + 2,
-                2 * i + 3
+                "(community_id = {} AND level = {} AND idx = {})",
+                placeholders.next(),
+                placeholders.next(),
+                placeholders.next()
             ));
         }
-        sql.push(')');
-        let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql).bind(community.as_str());
+        let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql);
         for id in chunk {
-            query = query.bind(i64::from(id.level)).bind(id.index as i64);
+            query = query
+                .bind(community.as_str())
+                .bind(i64::from(id.level))
+                .bind(id.index as i64);
         }
         for (level, index, hash) in query.fetch_all(&mut *conn).await? {
             let level = u8::try_from(level)
