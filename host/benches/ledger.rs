@@ -18,7 +18,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use linli_host::caps::ledger::checkpoint::HostKey;
 use linli_host::caps::ledger::log::{self, LedgerService, PendingEntry};
 use linli_host::caps::ledger::merkle::{self, MemoryLog, NodeId, NodeStore};
 use linli_host::ids::CommunityId;
@@ -188,9 +187,7 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let key_dir = tempfile::tempdir().expect("a key dir");
-    let service = Arc::new(LedgerService::new(
-        HostKey::load_or_create(&key_dir.path().join("key")).expect("a signing key"),
-    ));
+    let service = Arc::new(LedgerService::open(key_dir.path()).expect("a signing key"));
     let appends = tokio.block_on(bench_appends(&service));
     println!(
         "ledger appends (SQLite, checkpoint every {BATCH}): {appends:>9.0} entries/s   target >= {APPENDS_TARGET:.0}/s   {}",

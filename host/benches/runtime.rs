@@ -38,7 +38,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use linli_host::caps::ledger::checkpoint::HostKey;
 use linli_host::caps::ledger::log::LedgerService;
 use linli_host::caps::InstallationContext;
 use linli_host::clock::{Clock, Millis, SharedClock};
@@ -49,7 +48,6 @@ use linli_host::runtime::bindings::linli::platform::sensor::{Reading, Value};
 use linli_host::runtime::bindings::ScenePre;
 use linli_host::runtime::instance::{Instance, InstanceState};
 use linli_host::runtime::Runtime;
-use linli_host::server::LEDGER_KEY_FILE;
 use linli_host::{HostConfig, SystemClock};
 use tokio::runtime::Runtime as Tokio;
 
@@ -86,9 +84,8 @@ impl Fixture {
         let package = package::unpack(&bench_scene_package()).expect("bench-scene unpacks");
         let clock: SharedClock = Arc::new(SystemClock);
         let metrics = Arc::new(Metrics::new());
-        let key = HostKey::load_or_create(&config.data_dir.join(LEDGER_KEY_FILE))
-            .expect("the ledger key is created");
-        let ledger = Arc::new(LedgerService::new(key));
+        let ledger =
+            Arc::new(LedgerService::open(&config.data_dir).expect("the ledger key is created"));
         let (runtime, pre, ctx) = tokio.block_on(async {
             let db = linli_host::db::open(&linli_host::db::sqlite_url(&config.data_dir))
                 .await

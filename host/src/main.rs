@@ -175,7 +175,7 @@ async fn audit(data_dir: &std::path::Path, key: Option<&str>) -> anyhow::Result<
     let key = match key {
         Some(key) => parse_key(key)?,
         None => {
-            let path = data_dir.join(linli_host::server::LEDGER_KEY_FILE);
+            let path = data_dir.join(linli_host::caps::ledger::log::KEY_FILE);
             anyhow::ensure!(
                 path.exists(),
                 "no ledger key at {}; pass --key",

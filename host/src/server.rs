@@ -10,15 +10,11 @@ use tokio::task::JoinHandle;
 
 use crate::api::auth::{self, Role, TokenSpec};
 use crate::api::AppState;
-use crate::caps::ledger::checkpoint::HostKey;
 use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::metrics::Metrics;
 use crate::runtime::{installation, Runtime};
-
-/// The ledger's signing key, in the data dir (mode 0600).
-pub const LEDGER_KEY_FILE: &str = "ledger-signing.key";
 
 /// A running host.
 pub struct Server {
@@ -42,8 +38,7 @@ impl Server {
         let db = crate::db::open(&url).await?;
         let generated_admin_token =
             bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
-        let key = HostKey::load_or_create(&config.data_dir.join(LEDGER_KEY_FILE))?;
-        let ledger = Arc::new(LedgerService::new(key));
+        let ledger = Arc::new(LedgerService::open(&config.data_dir)?);
         let metrics = Arc::new(Metrics::new());
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),

@@ -250,48 +250,42 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        assert_eq!(
-            field_of(json!({"kind": "temperature", "value": 1})),
-            "device"
-        );
-        assert_eq!(
-            field_of(json!({"device": "zz", "kind": "temperature", "value": 1})),
-            "device"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "nonsense", "value": 1})),
-            "kind"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "smoke", "value": 1})),
-            "kind"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "temperature", "value": "NaN"})),
-            "value"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "temperature", "value": 5000})),
-            "value"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "door", "value": 1})),
-            "value"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "unit": "K"})),
-            "unit"
-        );
-        assert_eq!(
-            field_of(
-                json!({"device": "t1", "kind": "temperature", "value": 1, "at": 2_000_000_000})
+        let cases = [
+            (json!({"kind": "temperature", "value": 1}), "device"),
+            (
+                json!({"device": "zz", "kind": "temperature", "value": 1}),
+                "device",
             ),
-            "at"
-        );
-        assert_eq!(
-            field_of(json!({"device": "t1", "kind": "temperature", "value": 1, "extra": 1})),
-            "extra"
-        );
+            (
+                json!({"device": "t1", "kind": "nonsense", "value": 1}),
+                "kind",
+            ),
+            (json!({"device": "t1", "kind": "smoke", "value": 1}), "kind"),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": "NaN"}),
+                "value",
+            ),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": 5000}),
+                "value",
+            ),
+            (json!({"device": "t1", "kind": "door", "value": 1}), "value"),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": 1, "unit": "K"}),
+                "unit",
+            ),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": 1, "at": 2_000_000_000}),
+                "at",
+            ),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": 1, "extra": 1}),
+                "extra",
+            ),
+        ];
+        for (item, field) in cases {
+            assert_eq!(field_of(item.clone()), field, "{item}");
+        }
     }
 
     #[test]

@@ -133,7 +133,17 @@ fn hash_of(bytes: Vec<u8>) -> Result<Hash, LedgerError> {
         .map_err(|_| LedgerError::Malformed("a stored hash is not 32 bytes".to_owned()))
 }
 
+/// The ledger's signing key file in a host's data dir (mode 0600).
+pub const KEY_FILE: &str = "ledger-signing.key";
+
 impl LedgerService {
+    /// The ledger of the host whose data dir is `data_dir`, creating its key on first use.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, super::checkpoint::HostKeyError> {
+        Ok(Self::new(HostKey::load_or_create(
+            &data_dir.join(KEY_FILE),
+        )?))
+    }
+
     pub fn new(key: HostKey) -> Self {
         Self {
             key,

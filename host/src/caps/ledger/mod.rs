@@ -473,7 +473,6 @@ mod tests {
         .execute(&db)
         .await
         .unwrap();
-        let key = super::checkpoint::HostKey::load_or_create(&dir.join("key")).unwrap();
         let ctx = Arc::new(InstallationContext {
             installation: "i".to_owned(),
             community: "c".parse().unwrap(),
@@ -487,7 +486,7 @@ mod tests {
             db: db.clone(),
             clock: Arc::new(ManualClock::new(1_000)),
             metrics: crate::metrics::Metrics::new().installation("c", "p", "i"),
-            ledger: Arc::new(LedgerService::new(key)),
+            ledger: Arc::new(LedgerService::open(dir).unwrap()),
         });
         (ctx, db)
     }
