@@ -27,6 +27,7 @@ use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::db::Db;
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use error::ApiError;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<HostConfig>,
     pub ledger: Arc<LedgerService>,
+    pub ingest: Arc<Ingest>,
 }
 
 #[derive(OpenApi)]
@@ -75,7 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(crate::caps::sensor::api::routes())
         .merge(crate::caps::ledger::api::routes())
-        .merge(crate::ingest::routes())
+        .merge(crate::ingest::http::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())
         .split_for_parts();
