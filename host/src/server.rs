@@ -13,6 +13,7 @@ use crate::api::AppState;
 use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
+use crate::feed::Feed;
 use crate::metrics::Metrics;
 use crate::runtime::{installation, Runtime};
 
@@ -40,6 +41,7 @@ impl Server {
             bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
         let ledger = Arc::new(LedgerService::open(&config.data_dir)?);
         let metrics = Arc::new(Metrics::new());
+        let feed = Arc::new(Feed::new());
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
             config.max_limits.memory_mib as usize * 1024 * 1024,
@@ -47,7 +49,9 @@ impl Server {
             clock.clone(),
             metrics.clone(),
             ledger.clone(),
+            feed.clone(),
         )?);
+        runtime.follow_feed();
         for installation in installation::list(&db, None).await? {
             let id = installation.id.clone();
             if let Err(e) = runtime.start(installation).await {
@@ -63,6 +67,7 @@ impl Server {
             metrics,
             config: Arc::new(config),
             ledger,
+            feed,
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -43,6 +43,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<HostConfig>,
     pub ledger: Arc<LedgerService>,
+    pub feed: Arc<crate::feed::Feed>,
 }
 
 #[derive(OpenApi)]
@@ -75,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(crate::caps::sensor::api::routes())
         .merge(crate::caps::ledger::api::routes())
+        .merge(crate::caps::alarm::api::routes())
+        .merge(crate::feed::api::routes())
         .merge(crate::ingest::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())
