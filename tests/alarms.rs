@@ -306,3 +306,129 @@ async fn the_live_feed_streams_alarm_changes_and_resumes_after_the_last_event_se
     let resident = a.member("resident", "wang").await;
     assert_eq!(resident.get(path).await.status, 403);
 }
+
+/// Polls the community's alarms of `alarm_type` until one matches `wanted`.
+async fn wait_for_alarm(c: &Community, alarm_type: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alarms = c
+            .admin
+            .get(&format!(
+                "/api/v1/communities/{}/alarms?type={alarm_type}",
+                c.id
+            ))
+            .await
+            .expect(200);
+        if let Some(found) = alarms.as_array().unwrap().iter().find(|a| wanted(a)) {
+            return found.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no such {alarm_type} alarm in {alarms}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_device_goes_offline_and_its_next_reading_brings_it_back() {
+    let host = TestHost::start().await;
+    host.publish(ALARMS).await;
+    let c = alarm_community(&host, "garden-a").await;
+    c.admin
+        .put(
+            "/api/v1/communities/garden-a/device-kinds/smoke-detector",
+            json!({"report_interval_s": 600, "battery_low_percent": 25.0}),
+        )
+        .await
+        .expect(200);
+    let bad = c
+        .admin
+        .put(
+            "/api/v1/communities/garden-a/device-kinds/smoke-detector",
+            json!({"report_interval_s": 1}),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.message().contains("report_interval_s"),
+        "{}",
+        bad.message()
+    );
+    let registered = c
+        .admin
+        .post(
+            "/api/v1/communities/garden-a/devices",
+            json!({"id": "smoke-7", "kind": "smoke-detector", "reading_kinds": ["smoke", "battery"]}),
+        )
+        .await
+        .expect(201);
+    let smoke = c.admin.with_token(registered["token"].as_str().unwrap());
+    let reading =
+        |kind: &str, value: f64| json!([{"device": "smoke-7", "kind": kind, "value": value}]);
+    smoke
+        .post("/api/v1/ingest", reading("smoke", 0.1))
+        .await
+        .expect(202);
+
+    host.advance(5 * 60_000);
+    smoke
+        .post("/api/v1/ingest", reading("smoke", 0.1))
+        .await
+        .expect(202);
+    host.advance(9 * 60_000);
+    assert_eq!(
+        c.admin
+            .get("/api/v1/communities/garden-a/alarms?type=device-offline")
+            .await
+            .expect(200),
+        json!([]),
+        "nine minutes of silence is within a ten-minute interval"
+    );
+    host.advance(2 * 60_000);
+    let offline = wait_for_alarm(&c, "device-offline", |a| a["active"] == true).await;
+    assert_eq!(
+        (
+            offline["originator"].as_str(),
+            offline["raised_by"].as_str()
+        ),
+        (Some("smoke-7"), Some("platform"))
+    );
+    let told = seen_by_plugin(&c, 1).await;
+    assert_eq!(
+        (
+            told[0]["change"].as_str(),
+            told[0]["alarm"]["type"].as_str()
+        ),
+        (Some("raised"), Some("device-offline"))
+    );
+
+    smoke
+        .post("/api/v1/ingest", reading("smoke", 0.1))
+        .await
+        .expect(202);
+    let back = wait_for_alarm(&c, "device-offline", |a| a["active"] == false).await;
+    assert_eq!(
+        (back["id"].as_str(), back["cleared_by"].as_str()),
+        (offline["id"].as_str(), Some("platform"))
+    );
+
+    smoke
+        .post("/api/v1/ingest", reading("battery", 18.0))
+        .await
+        .expect(202);
+    smoke
+        .post("/api/v1/ingest", reading("battery", 17.0))
+        .await
+        .expect(202);
+    let low = wait_for_alarm(&c, "device-battery-low", |a| a["active"] == true).await;
+    assert_eq!(
+        (low["severity"].as_str(), low["count"].as_i64()),
+        (Some("warning"), Some(1))
+    );
+    smoke
+        .post("/api/v1/ingest", reading("battery", 96.0))
+        .await
+        .expect(202);
+    wait_for_alarm(&c, "device-battery-low", |a| a["active"] == false).await;
+}

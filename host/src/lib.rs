@@ -12,6 +12,7 @@
 //! - [`caps`] holds one folder per host capability (sensor, store, timer,
 //!   log, ledger, alarm): its WIT host implementation, its grant scope and
 //!   its queries.
+//! - [`monitor`] watches devices for silence and low batteries.
 //! - [`feed`] records alarm and installation changes per community, feeds
 //!   watching installations and streams it all live over SSE.
 //! - [`registry`] reads plugin packages: manifest, component, grants.
@@ -26,6 +27,7 @@ pub mod feed;
 pub mod ids;
 pub mod ingest;
 pub mod metrics;
+pub mod monitor;
 pub mod registry;
 pub mod runtime;
 pub mod server;

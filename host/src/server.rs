@@ -15,6 +15,7 @@ use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::feed::Feed;
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
 use crate::runtime::{installation, Runtime};
 
 /// A running host.
@@ -26,6 +27,7 @@ pub struct Server {
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    monitor_task: JoinHandle<()>,
 }
 
 impl Server {
@@ -52,6 +54,8 @@ impl Server {
             feed.clone(),
         )?);
         runtime.follow_feed();
+        let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
+        let monitor_task = monitor.spawn();
         for installation in installation::list(&db, None).await? {
             let id = installation.id.clone();
             if let Err(e) = runtime.start(installation).await {
@@ -68,6 +72,7 @@ impl Server {
             config: Arc::new(config),
             ledger,
             feed,
+            monitor,
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -85,6 +90,7 @@ impl Server {
             state,
             stop: Some(stop),
             task,
+            monitor_task,
         })
     }
 
@@ -104,6 +110,7 @@ impl Server {
             let _ = stop.send(());
         }
         (&mut self.task).await??;
+        self.monitor_task.abort();
         self.state.runtime.shutdown().await;
         self.state.db.close().await;
         Ok(())

@@ -195,6 +195,11 @@ impl Client {
             .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(self.http.delete(format!("{}{path}", self.base)))
             .await

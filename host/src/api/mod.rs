@@ -44,6 +44,18 @@ pub struct AppState {
     pub config: Arc<HostConfig>,
     pub ledger: Arc<LedgerService>,
     pub feed: Arc<crate::feed::Feed>,
+    pub monitor: Arc<crate::monitor::Monitor>,
+}
+
+impl AppState {
+    /// Tells everyone who follows the event log that `count` readings of
+    /// `community` are durable: its installations, the device monitor and
+    /// live followers of its feed.
+    pub fn readings_appended(&self, community: &crate::ids::CommunityId, count: usize) {
+        self.runtime.wake_community(community);
+        self.monitor.wake();
+        self.feed.readings_appended(community, count);
+    }
 }
 
 #[derive(OpenApi)]
@@ -78,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::caps::ledger::api::routes())
         .merge(crate::caps::alarm::api::routes())
         .merge(crate::feed::api::routes())
+        .merge(crate::monitor::api::routes())
         .merge(crate::ingest::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())

@@ -110,7 +110,7 @@ async fn ingest(
     append(&state, &community, &valid, now).await?;
     state.metrics.readings_ingested(valid.len(), errors.len());
     if !valid.is_empty() {
-        state.runtime.wake_community(&community);
+        state.readings_appended(&community, valid.len());
     }
     tracing::debug!(%community, device = %principal.subject, accepted = valid.len(), rejected = errors.len(), "batch ingested");
     Ok((

@@ -168,13 +168,7 @@ pub async fn raise(
     new_id: impl FnOnce() -> String,
     at: Millis,
 ) -> Result<AlarmChange, sqlx::Error> {
-    let current = active(
-        tx,
-        community,
-        &request.originator,
-        &request.alarm_type,
-    )
-    .await?;
+    let current = active(tx, community, &request.originator, &request.alarm_type).await?;
     let location = match current {
         Some(_) => None,
         None => originator_location(tx, community, &request.originator).await?,
