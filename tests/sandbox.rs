@@ -138,6 +138,25 @@ async fn hostile_plugins_hurt_only_themselves() {
     assert!(letters.iter().all(|l| l["reason"] == "trap"));
     let refused = trap.command(HOSTILE, "report", json!({})).await;
     assert_eq!(refused.status, 409);
+    let alarms = trap
+        .admin
+        .get(&format!(
+            "/api/v1/communities/{}/alarms?type=installation-suspended&state=active",
+            trap.id
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        alarms[0]["originator"], trap_id,
+        "the suspension raised a platform alarm: {alarms}"
+    );
+    assert_eq!(
+        (
+            alarms[0]["raised_by"].as_str(),
+            alarms[0]["severity"].as_str()
+        ),
+        (Some("platform"), Some("major"))
+    );
 
     // Calls outside the grants came back as typed `denied` errors and were counted.
     reach.settle(&reach_id).await;
@@ -204,5 +223,18 @@ async fn a_suspended_installation_resumes_where_it_stopped() {
     assert_eq!(
         c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
         3
+    );
+    let alarm = c
+        .admin
+        .get("/api/v1/communities/flaky/alarms?type=installation-suspended")
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            alarm[0]["active"].as_bool(),
+            alarm[0]["cleared_by"].as_str()
+        ),
+        (Some(false), Some("flaky-admin")),
+        "resuming clears the suspension alarm: {alarm}"
     );
 }

@@ -97,6 +97,7 @@ impl Fixture {
                 clock.clone(),
                 metrics.clone(),
                 ledger.clone(),
+                Arc::new(linli_host::feed::Feed::new()),
             )
             .expect("the runtime starts");
             let pre = runtime

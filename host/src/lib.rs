@@ -10,7 +10,11 @@
 //!   [`Installation`](runtime::Installation); each actor feeds its plugin the
 //!   events it subscribed to, in order, from its own cursor.
 //! - [`caps`] holds one folder per host capability (sensor, store, timer,
-//!   log): its WIT host implementation, its grant scope and its queries.
+//!   log, ledger, alarm): its WIT host implementation, its grant scope and
+//!   its queries.
+//! - [`monitor`] watches devices for silence and low batteries.
+//! - [`feed`] records alarm and installation changes per community, feeds
+//!   watching installations and streams it all live over SSE.
 //! - [`registry`] reads plugin packages: manifest, component, grants.
 //! - [`api`] is the HTTP surface; [`server`] wires everything together.
 
@@ -19,9 +23,11 @@ pub mod caps;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod feed;
 pub mod ids;
 pub mod ingest;
 pub mod metrics;
+pub mod monitor;
 pub mod registry;
 pub mod runtime;
 pub mod server;

@@ -2,8 +2,8 @@
 //! whether devices are reporting and plugins are keeping up.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the host exports.
@@ -19,6 +19,8 @@ pub struct Metrics {
     mqtt_messages: IntCounterVec,
     mqtt_connected: IntGauge,
     suspended: IntGaugeVec,
+    reading_handled_seconds: HistogramVec,
+    lag_seconds: GaugeVec,
 }
 
 const INSTALLATION: &[&str] = &["community", "plugin", "installation"];
@@ -123,8 +125,36 @@ impl Metrics {
         registry
             .register(Box::new(suspended.clone()))
             .expect("unique metric");
+        let reading_handled_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "linli_reading_handled_seconds",
+                "Time from a reading's durable append to the commit of the plugin's handling of it.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1,
+                0.25, 0.5, 1.0, 5.0, 30.0,
+            ]),
+            INSTALLATION,
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(reading_handled_seconds.clone()))
+            .expect("unique metric");
+        let lag_seconds = GaugeVec::new(
+            Opts::new(
+                "linli_installation_lag_seconds",
+                "How long the oldest reading an installation has yet to handle has waited (0 when caught up).",
+            ),
+            INSTALLATION,
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(lag_seconds.clone()))
+            .expect("unique metric");
         Self {
             registry,
+            reading_handled_seconds,
+            lag_seconds,
             events_handled,
             failures,
             denied,
@@ -154,6 +184,8 @@ impl Metrics {
             handler_seconds: self.handler_seconds.clone(),
             instantiations: self.instantiations.with_label_values(&ids),
             suspended: self.suspended.clone(),
+            reading_handled_seconds: self.reading_handled_seconds.with_label_values(&ids),
+            lag_seconds: self.lag_seconds.with_label_values(&ids),
         }
     }
 
@@ -208,6 +240,8 @@ pub struct InstallationMetrics {
     handler_seconds: HistogramVec,
     instantiations: IntCounter,
     suspended: IntGaugeVec,
+    reading_handled_seconds: Histogram,
+    lag_seconds: Gauge,
 }
 
 impl InstallationMetrics {
@@ -236,6 +270,17 @@ impl InstallationMetrics {
         self.handler_seconds
             .with_label_values(&self.with(call))
             .observe(seconds);
+    }
+
+    /// Records how long a reading waited in the log until its handling committed.
+    pub fn reading_handled(&self, waited_ms: i64) {
+        self.reading_handled_seconds
+            .observe(waited_ms.max(0) as f64 / 1000.0);
+    }
+
+    /// Sets how long the oldest reading still to handle has waited.
+    pub fn set_lag(&self, waited_ms: i64) {
+        self.lag_seconds.set(waited_ms.max(0) as f64 / 1000.0);
     }
 
     pub fn set_suspended(&self, suspended: bool) {

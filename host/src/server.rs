@@ -14,9 +14,11 @@ use crate::api::AppState;
 use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
+use crate::feed::Feed;
 use crate::ingest::writer::LogWriter;
-use crate::ingest::{mqtt, retention, Ingest};
+use crate::ingest::{mqtt, retention, Ingest, LogFollowers};
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
 use crate::runtime::{installation, Runtime};
 
 /// A running host.
@@ -32,6 +34,7 @@ pub struct Server {
     mqtt: Option<JoinHandle<()>>,
     /// The ingest writer and the retention purge: stopped after HTTP.
     background: Vec<JoinHandle<()>>,
+    monitor_task: JoinHandle<()>,
 }
 
 impl Server {
@@ -53,6 +56,7 @@ impl Server {
             bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
         let ledger = Arc::new(LedgerService::open(&config.data_dir)?);
         let metrics = Arc::new(Metrics::new());
+        let feed = Arc::new(Feed::new());
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
             config.max_limits.memory_mib as usize * 1024 * 1024,
@@ -60,7 +64,11 @@ impl Server {
             clock.clone(),
             metrics.clone(),
             ledger.clone(),
+            feed.clone(),
         )?);
+        runtime.follow_feed();
+        let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
+        let monitor_task = monitor.spawn();
         for installation in installation::list(&db, None).await? {
             let id = installation.id.clone();
             if let Err(e) = runtime.start(installation).await {
@@ -68,11 +76,16 @@ impl Server {
             }
         }
         let (writer, writer_task) = LogWriter::spawn(db.clone());
+        let followers = LogFollowers {
+            runtime: runtime.clone(),
+            monitor: monitor.clone(),
+            feed: feed.clone(),
+        };
         let ingest = Arc::new(Ingest::new(
             db.clone(),
             clock.clone(),
             metrics.clone(),
-            runtime.clone(),
+            followers,
             writer,
         ));
         let purge_task = retention::spawn(
@@ -93,6 +106,8 @@ impl Server {
             config: Arc::new(config),
             ledger,
             ingest,
+            feed,
+            monitor,
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -112,6 +127,7 @@ impl Server {
             task,
             mqtt,
             background: vec![writer_task, purge_task],
+            monitor_task,
         })
     }
 
@@ -138,6 +154,7 @@ impl Server {
         for task in self.background.drain(..) {
             task.abort();
         }
+        self.monitor_task.abort();
         self.state.runtime.shutdown().await;
         self.state.db.close().await;
         Ok(())

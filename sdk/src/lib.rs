@@ -14,7 +14,8 @@
 //! - [`state`]: typed, JSON-encoded values over the plugin's private `store`.
 //! - [`log`]: one-line structured logging into the host's log.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
-//!   and raw host interfaces ([`sensor`], [`store`], [`timer`]) at short paths.
+//!   and raw host interfaces ([`sensor`], [`store`], [`timer`], [`ledger`],
+//!   [`alarm`]) at short paths.
 //!
 //! Instances are disposable: the host may start a fresh one for any call, so
 //! anything that must survive belongs in [`state`], and only the parsed config
@@ -98,7 +99,7 @@ pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, PersonId, Role, Severity, Timestamp,
 };
-pub use bindings::linli::platform::{ledger, sensor, store, timer};
+pub use bindings::linli::platform::{alarm, ledger, sensor, store, timer};
 
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].

@@ -176,6 +176,23 @@ impl Client {
         }
     }
 
+    /// Opens a Server-Sent Events stream, resuming after `last_event_id` if given.
+    pub async fn events(&self, path: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "opening the event stream {path}");
+        EventStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(format!("{}{path}", self.base)))
             .await
@@ -207,6 +224,11 @@ impl Client {
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
         self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
             .await
     }
 
@@ -314,6 +336,66 @@ impl Drop for PostgresDatabase {
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
             eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct ServerEvent {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// An open Server-Sent Events stream.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event (keep-alive comments skipped); panics after 30 s of silence.
+    pub async fn next(&mut self) -> ServerEvent {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = ServerEvent {
+                    id: None,
+                    event: "message".to_owned(),
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for line in block.lines() {
+                    match line.split_once(':') {
+                        Some(("id", v)) => event.id = Some(v.trim().to_owned()),
+                        Some(("event", v)) => event.event = v.trim().to_owned(),
+                        Some(("data", v)) => data.push_str(v.trim()),
+                        _ => {}
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                event.data = serde_json::from_str(&data).expect("event data is JSON");
+                return event;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("an event within 30 s")
+                .expect("the stream stays open")
+                .expect("the stream does not end");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event named `event`, skipping others.
+    pub async fn next_of(&mut self, event: &str) -> ServerEvent {
+        loop {
+            let next = self.next().await;
+            if next.event == event {
+                return next;
+            }
         }
     }
 }
@@ -477,6 +559,20 @@ impl Community {
                 .admin
                 .with_token(registered["token"].as_str().expect("device token")),
         }
+    }
+
+    /// A client holding a new token of `role` in this community for `subject`.
+    pub async fn member(&self, role: &str, subject: &str) -> Client {
+        let token = self
+            .admin
+            .post(
+                "/api/v1/tokens",
+                json!({"role": role, "community": self.id, "subject": subject}),
+            )
+            .await
+            .expect(201);
+        self.admin
+            .with_token(token["token"].as_str().expect("token"))
     }
 
     /// Enables a published plugin with `grants` and `config`; returns the installation id.

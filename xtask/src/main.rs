@@ -57,6 +57,7 @@ pub const PLUGINS: &[&str] = &[
     "hostile-scene",
     "bench-scene",
     "points-scene",
+    "alarm-scene",
 ];
 
 /// The workspace root.

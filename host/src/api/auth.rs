@@ -99,6 +99,18 @@ impl Principal {
         }
     }
 
+    /// Platform admins, and the admins and operators of `community`: the
+    /// people who watch and handle its alarms.
+    pub fn require_staff(&self, community: &CommunityId) -> Result<(), ApiError> {
+        self.require_member(community)?;
+        if self.role == Role::Resident {
+            return Err(ApiError::forbidden(
+                "only admins and operators of this community may do this",
+            ));
+        }
+        Ok(())
+    }
+
     /// Platform admins, and people (admins, operators, residents) of `community`.
     pub fn require_member(&self, community: &CommunityId) -> Result<(), ApiError> {
         match self.role {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub config: Arc<HostConfig>,
     pub ledger: Arc<LedgerService>,
     pub ingest: Arc<Ingest>,
+    pub feed: Arc<crate::feed::Feed>,
+    pub monitor: Arc<crate::monitor::Monitor>,
 }
 
 #[derive(OpenApi)]
@@ -77,6 +79,9 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(crate::caps::sensor::api::routes())
         .merge(crate::caps::ledger::api::routes())
+        .merge(crate::caps::alarm::api::routes())
+        .merge(crate::feed::api::routes())
+        .merge(crate::monitor::api::routes())
         .merge(crate::ingest::http::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())

@@ -11,6 +11,7 @@
 //! to the plugin (never a trap) and is counted in
 //! `linli_denied_calls_total`.
 
+pub mod alarm;
 pub mod ledger;
 pub mod log;
 pub mod sensor;
@@ -46,6 +47,9 @@ pub struct CapabilitySet {
     /// Ledger namespaces the installation writes and reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<ledger::LedgerScope>,
+    /// Alarm types the installation raises, clears, acknowledges and watches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<alarm::AlarmScope>,
 }
 
 /// A grant that asks for more than the manifest requested.
@@ -62,6 +66,32 @@ pub struct GrantError {
 pub trait Scope {
     /// Checks that `self`, as granted, stays within `requested`.
     fn within(&self, requested: &Self) -> Result<(), String>;
+}
+
+/// A list of names in which `"*"` stands for every name: the shape of the
+/// sensor (reading kinds) and alarm (alarm types) scopes.
+pub struct NameSet<'a>(pub &'a [String]);
+
+impl NameSet<'_> {
+    /// Whether `name` is in the set.
+    pub fn allows(&self, name: &str) -> bool {
+        self.0.iter().any(|n| n == "*" || n == name)
+    }
+
+    /// Checks that every name granted is in `requested`; `what` names a name in the message.
+    pub fn within(&self, requested: &NameSet, what: &str) -> Result<(), String> {
+        let wildcard = |names: &[String]| names.iter().any(|n| n == "*");
+        match self.0.iter().find(|n| {
+            if *n == "*" {
+                !wildcard(requested.0)
+            } else {
+                !requested.allows(n)
+            }
+        }) {
+            Some(wider) => Err(format!("{what} {wider:?} was not requested")),
+            None => Ok(()),
+        }
+    }
 }
 
 fn check_grant<S: Scope>(
@@ -86,6 +116,7 @@ impl CapabilitySet {
         check_grant("store", &self.store, &requested.store)?;
         check_grant("timer", &self.timer, &requested.timer)?;
         check_grant("ledger", &self.ledger, &requested.ledger)?;
+        check_grant("alarm", &self.alarm, &requested.alarm)?;
         Ok(())
     }
 }
@@ -132,7 +163,15 @@ pub struct InstanceCaps {
     pub store: store::StoreHost,
     pub timer: timer::TimerHost,
     pub ledger: ledger::LedgerHost,
+    pub alarm: alarm::AlarmHost,
     pub log: log::LogHost,
+}
+
+/// What a successful commit changed beyond the installation's own state.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Alarm changes now in the community feed, to announce once the transaction commits.
+    pub alarm_changes: usize,
 }
 
 impl InstanceCaps {
@@ -142,17 +181,19 @@ impl InstanceCaps {
             sensor: sensor::SensorHost::new(ctx.clone()),
             store: store::StoreHost::new(ctx.clone()),
             timer: timer::TimerHost::new(ctx.clone()),
-            ledger: ledger::LedgerHost::new(ctx),
+            ledger: ledger::LedgerHost::new(ctx.clone()),
+            alarm: alarm::AlarmHost::new(ctx),
             log: log::LogHost,
         }
     }
 
     /// Writes the effects of the handler that just succeeded into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), ledger::log::LedgerError> {
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Committed, ledger::log::LedgerError> {
         self.store.commit(tx).await?;
         self.timer.commit(tx).await?;
         self.ledger.commit(tx).await?;
-        Ok(())
+        let alarm_changes = self.alarm.commit(tx).await?.len();
+        Ok(Committed { alarm_changes })
     }
 
     /// Called once `tx` has committed: lets go of what the handler held.
@@ -164,6 +205,7 @@ impl InstanceCaps {
     pub fn discard(&mut self) {
         self.store.discard();
         self.timer.discard();
+        self.alarm.discard();
         self.ledger.release();
     }
 }
@@ -182,5 +224,6 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     wit::ledger::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
         &mut s.caps.ledger
     })?;
+    wit::alarm::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.alarm)?;
     Ok(())
 }

@@ -8,8 +8,9 @@
 //!    index and field, the rest of the batch still lands;
 //! 3. [`writer`] appends the valid readings to the event log with group
 //!    commit, and only then is the batch acknowledged;
-//! 4. the community's installations are woken; they pull the new readings
-//!    from the log at their own pace, so ingest never waits for a plugin.
+//! 4. whoever follows the log is told ([`LogFollowers`]): the community's
+//!    installations pull the new readings at their own pace, so ingest
+//!    never waits for a plugin.
 //!
 //! A batch may carry a key ([`idempotency`]) so that a device can send it
 //! again safely. [`retention`] purges readings past their community's
@@ -29,8 +30,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::feed::Feed;
 use crate::ids::CommunityId;
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
 use crate::runtime::Runtime;
 use idempotency::{BatchKey, Recorded};
 use items::RawItem;
@@ -86,29 +89,47 @@ impl From<sqlx::Error> for IngestError {
     }
 }
 
-/// Ingest for one host: validation, the log writer, and who to wake.
+/// Everyone who follows the event log, told when readings are durable.
+pub struct LogFollowers {
+    /// The installations, which pull their new readings.
+    pub runtime: Arc<Runtime>,
+    /// The device monitor, which sees devices report again.
+    pub monitor: Arc<Monitor>,
+    /// Live followers of the community feed.
+    pub feed: Arc<Feed>,
+}
+
+impl LogFollowers {
+    fn readings_appended(&self, community: &CommunityId, count: usize) {
+        self.runtime.wake_community(community);
+        self.monitor.wake();
+        self.feed.readings_appended(community, count);
+    }
+}
+
+/// Ingest for one host: validation, the log writer, and who to tell.
 pub struct Ingest {
     db: Db,
     clock: SharedClock,
     metrics: Arc<Metrics>,
-    runtime: Arc<Runtime>,
+    followers: LogFollowers,
     writer: LogWriter,
 }
 
 impl Ingest {
-    /// Ingest over `db`, appending through `writer`.
+    /// Ingest over `db`, appending through `writer` and telling `followers`.
     pub fn new(
         db: Db,
         clock: SharedClock,
         metrics: Arc<Metrics>,
-        runtime: Arc<Runtime>,
+        followers: LogFollowers,
         writer: LogWriter,
     ) -> Self {
         Self {
             db,
             clock,
             metrics,
-            runtime,
+            followers,
             writer,
         }
     }
@@ -154,7 +175,8 @@ impl Ingest {
                 self.metrics
                     .readings_ingested(report.accepted, report.rejected);
                 if report.accepted > 0 {
-                    self.runtime.wake_community(batch.community);
+                    self.followers
+                        .readings_appended(batch.community, report.accepted);
                 }
                 tracing::debug!(community = %batch.community, device = batch.device,
                     accepted = report.accepted, rejected = report.rejected, "batch ingested");

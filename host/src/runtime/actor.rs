@@ -22,13 +22,19 @@ use super::bindings::linli::platform::types::{Caller, Error as WitError};
 use super::bindings::ScenePre;
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
 use super::instance::{CallFailure, Instance, InstanceState};
+use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
+use crate::caps::alarm::store::{self as alarms, PLATFORM};
 use crate::caps::ledger::log::{LedgerError, LedgerService};
 use crate::caps::sensor::{Reading, READING_COLUMNS};
 use crate::caps::timer::Schedule;
 use crate::caps::InstallationContext;
 use crate::clock::{Millis, SharedClock};
 use crate::db::{Db, Tx};
+use crate::feed::{self, Feed, FeedKind};
 use crate::metrics::Metrics;
+
+/// The platform alarm raised when an installation is suspended; its originator is the installation id.
+pub const SUSPENDED_ALARM: &str = "installation-suspended";
 
 /// Events handled per round before the actor looks at its mailbox again.
 const BATCH: i64 = 64;
@@ -103,6 +109,7 @@ enum Source {
     Reading(Reading),
     Timer { tag: String, schedule: Schedule },
     Lifecycle(Lifecycle),
+    Alarm { seq: i64, change: AlarmChange },
 }
 
 impl Source {
@@ -114,6 +121,7 @@ impl Source {
                 due: schedule.due_at,
             }),
             Source::Lifecycle(l) => Event::Lifecycle(*l),
+            Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
         }
     }
 
@@ -124,6 +132,7 @@ impl Source {
                 json!({ "timer-fired": { "tag": tag, "due": schedule.due_at } })
             }
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
+            Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
         }
     }
 }
@@ -136,6 +145,7 @@ pub struct Shared {
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<LedgerService>,
+    pub feed: Arc<Feed>,
 }
 
 pub struct Actor {
@@ -288,6 +298,10 @@ impl Actor {
             }
         };
         let full = readings.len() as i64 == BATCH;
+        let now = self.shared.clock.now();
+        self.ctx
+            .metrics
+            .set_lag(readings.first().map_or(0, |r| now - r.received_at));
         let last_seq = readings.last().map(|r| r.seq);
         let scope = self.installation.grants.sensor.clone();
         for reading in readings {
@@ -304,8 +318,70 @@ impl Actor {
                 self.installation.cursor = seq;
             }
         }
+        let alarms_full = self.active() && self.deliver_alarm_changes().await;
         let timers_full = self.active() && self.fire_due_timers().await;
-        full || timers_full
+        full || alarms_full || timers_full
+    }
+
+    /// Delivers alarm changes of watched types from the community feed;
+    /// true if the batch was full. Changes this installation made itself,
+    /// and everything else in the feed, only move its feed cursor.
+    async fn deliver_alarm_changes(&mut self) -> bool {
+        let Some(scope) = self.installation.grants.alarm.clone() else {
+            return false;
+        };
+        let events = match feed::after(
+            &self.shared.db,
+            &self.installation.community,
+            self.installation.feed_cursor,
+            BATCH,
+        )
+        .await
+        {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot read the community feed: {e}");
+                return false;
+            }
+        };
+        let full = events.len() as i64 == BATCH;
+        let last_seq = events.last().map(|e| e.seq);
+        for event in events {
+            if !self.active() {
+                return false;
+            }
+            if event.kind != FeedKind::Alarm || !scope.allows(&event.topic) {
+                continue;
+            }
+            match serde_json::from_value::<AlarmChange>(event.data) {
+                Ok(change) if change.by != self.installation.plugin.as_str() => {
+                    self.deliver(Source::Alarm {
+                        seq: event.seq,
+                        change,
+                    })
+                    .await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(installation = %self.installation.id, seq = event.seq, "unreadable alarm change in the feed: {e}");
+                }
+            }
+        }
+        if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.feed_cursor) {
+            if self.active() && self.advance_feed_cursor(seq).await.is_ok() {
+                self.installation.feed_cursor = seq;
+            }
+        }
+        full
+    }
+
+    async fn advance_feed_cursor(&mut self, seq: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE installations SET feed_cursor = $1 WHERE id = $2 AND feed_cursor < $1")
+            .bind(seq)
+            .bind(&self.installation.id)
+            .execute(&self.shared.db)
+            .await
+            .map(drop)
     }
 
     async fn pending_readings(&mut self) -> Result<Vec<Reading>, sqlx::Error> {
@@ -392,6 +468,11 @@ impl Actor {
                 if committed.is_ok() {
                     self.instance = Some(instance);
                     self.ctx.metrics.event_handled();
+                    if let Source::Reading(r) = &source {
+                        self.ctx
+                            .metrics
+                            .reading_handled(self.shared.clock.now() - r.received_at);
+                    }
                     self.installation.consecutive_failures = 0;
                 }
                 committed
@@ -435,29 +516,35 @@ impl Actor {
     ) -> Result<(), LedgerError> {
         let written = self.write_effects(instance, source).await;
         match &written {
-            Ok(()) => instance.caps().committed(),
+            Ok(committed) => {
+                instance.caps().committed();
+                if committed.alarm_changes > 0 {
+                    self.shared.feed.published(&self.installation.community);
+                }
+            }
             Err(_) => instance.caps().discard(),
         }
-        written
+        written.map(drop)
     }
 
     async fn write_effects(
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<crate::caps::Committed, LedgerError> {
         let mut tx = self.shared.db.begin().await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
         }
-        instance.caps().commit(&mut tx).await?;
+        let committed = instance.caps().commit(&mut tx).await?;
         if self.installation.consecutive_failures > 0 {
             sqlx::query("UPDATE installations SET consecutive_failures = 0 WHERE id = $1")
                 .bind(&self.installation.id)
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        Ok(committed)
     }
 
     /// Moves past `source`: the cursor for a reading, the schedule for a timer.
@@ -488,6 +575,13 @@ impl Actor {
                 .await?;
             }
             Source::Lifecycle(_) => {}
+            Source::Alarm { seq, .. } => {
+                sqlx::query("UPDATE installations SET feed_cursor = $1 WHERE id = $2")
+                    .bind(seq)
+                    .bind(&self.installation.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -526,10 +620,18 @@ impl Actor {
         .bind(&self.installation.id)
         .execute(&mut *tx)
         .await?;
+        if let Some(reason) = &state_reason {
+            self.record_suspension(&mut tx, reason).await?;
+        }
         tx.commit().await?;
+        if suspend {
+            self.shared.feed.published(&self.installation.community);
+        }
         self.installation.consecutive_failures = failures;
-        if let Source::Reading(r) = source {
-            self.installation.cursor = r.seq;
+        match source {
+            Source::Reading(r) => self.installation.cursor = r.seq,
+            Source::Alarm { seq, .. } => self.installation.feed_cursor = *seq,
+            Source::Timer { .. } | Source::Lifecycle(_) => {}
         }
         if suspend {
             self.installation.state = InstallationState::Suspended;
@@ -538,6 +640,30 @@ impl Actor {
             tracing::error!(installation = %self.installation.id, plugin = %self.installation.plugin, failures, "installation suspended");
         }
         Ok(())
+    }
+
+    /// Raises the platform's `installation-suspended` alarm and records the
+    /// state change in the community feed.
+    async fn record_suspension(&mut self, tx: &mut Tx, reason: &str) -> Result<(), sqlx::Error> {
+        let i = &self.installation;
+        let now = self.shared.clock.now();
+        let raise = Raise {
+            originator: i.id.clone(),
+            alarm_type: SUSPENDED_ALARM.to_owned(),
+            severity: Severity::Major,
+            details: json!({ "plugin": i.plugin, "version": i.version.to_string(), "reason": reason }),
+            raiser: PLATFORM.to_owned(),
+        };
+        alarms::raise(
+            tx,
+            &i.community,
+            &raise,
+            || crate::ids::generated("alm"),
+            now,
+        )
+        .await?;
+        let state = json!({ "installation": i.id, "plugin": i.plugin, "state": "suspended", "reason": reason });
+        feed::append(tx, &i.community, FeedKind::Installation, &i.id, &state, now).await
     }
 
     async fn command(

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::actor::SUSPENDED_ALARM;
 use super::actor::{CommandError, PluginError};
 use super::bindings::linli::platform::events::Lifecycle;
 use super::bindings::linli::platform::types::{Caller, Role as WitRole};
@@ -15,8 +16,10 @@ use super::DispatchError;
 use crate::api::auth::{Principal, Role};
 use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use crate::api::AppState;
+use crate::caps::alarm::store as alarms;
 use crate::caps::CapabilitySet;
 use crate::config::Limits;
+use crate::feed::{self, FeedKind};
 use crate::ids::{self, CommunityId, PluginId};
 use crate::registry::{self, PluginInfo};
 
@@ -160,6 +163,7 @@ async fn create_installation(
         state_reason: None,
         consecutive_failures: 0,
         cursor: 0,
+        feed_cursor: 0,
         created_at: now,
         updated_at: now,
     };
@@ -180,6 +184,7 @@ async fn create_installation(
         )));
     }
     tracing::info!(%community, installation = %stored.id, plugin = %stored.plugin, version = %stored.version, "plugin installed");
+    announce(&state, &stored, "installed", &principal.subject).await?;
     let current = installation::get(&state.db, &stored.id)
         .await?
         .unwrap_or(stored);
@@ -257,6 +262,12 @@ async fn change_installation(
         None
     };
     installation::update(&state.db, &after).await?;
+    let change = match lifecycle {
+        Some(Lifecycle::Resumed) => "resumed",
+        _ if after.state == InstallationState::Suspended => "suspended",
+        _ => "changed",
+    };
+    announce(&state, &after, change, &principal.subject).await?;
     state
         .runtime
         .reload(after.clone(), lifecycle)
@@ -265,6 +276,50 @@ async fn change_installation(
     tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
     let current = installation::get(&state.db, &id).await?.unwrap_or(after);
     view(&state, current).await
+}
+
+/// Records an admin's change to an installation in the community feed; a
+/// resume also clears the platform's suspension alarm.
+async fn announce(
+    state: &AppState,
+    installation: &Installation,
+    change: &str,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    let now = state.clock.now();
+    let community = &installation.community;
+    let mut tx = state.db.begin().await?;
+    if change == "resumed" {
+        alarms::clear_active(
+            &mut tx,
+            community,
+            &installation.id,
+            SUSPENDED_ALARM,
+            by,
+            now,
+        )
+        .await?;
+    }
+    let data = serde_json::json!({
+        "installation": installation.id,
+        "plugin": installation.plugin,
+        "version": installation.version.to_string(),
+        "state": installation.state.as_str(),
+        "change": change,
+        "by": by,
+    });
+    feed::append(
+        &mut tx,
+        community,
+        FeedKind::Installation,
+        &installation.id,
+        &data,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.feed.published(community);
+    Ok(())
 }
 
 /// Remove an installation. Its plugin's stored state is kept for a later re-install.
@@ -277,9 +332,10 @@ async fn delete_installation(
     Path((community, id)): Path<(CommunityId, String)>,
 ) -> ApiResult<StatusCode> {
     principal.require_community_admin(&community)?;
-    load(&state, &community, &id).await?;
+    let removed = load(&state, &community, &id).await?;
     state.runtime.stop(&id).await;
     installation::delete(&state.db, &id).await?;
+    announce(&state, &removed, "removed", &principal.subject).await?;
     tracing::info!(%community, installation = %id, removed_by = %principal.subject, "installation removed");
     Ok(StatusCode::NO_CONTENT)
 }

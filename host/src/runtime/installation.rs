@@ -51,13 +51,15 @@ pub struct Installation {
     pub consecutive_failures: i64,
     /// The last event-log position it has handled (or skipped).
     pub cursor: i64,
+    /// The last community-feed position it has handled (or skipped).
+    pub feed_cursor: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
 const COLUMNS: &str =
     "id, community_id, plugin_id, plugin_version, grants, config, limits, state, state_reason, \
-                       consecutive_failures, cursor, created_at, updated_at";
+                       consecutive_failures, cursor, feed_cursor, created_at, updated_at";
 
 fn decode<E: std::error::Error + Send + Sync + 'static>(e: E) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
@@ -93,6 +95,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Installation, sqlx::Error> {
         state_reason: row.try_get("state_reason")?,
         consecutive_failures: row.try_get("consecutive_failures")?,
         cursor: row.try_get("cursor")?,
+        feed_cursor: row.try_get("feed_cursor")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -102,11 +105,12 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("installation fields serialize")
 }
 
-/// Inserts a new installation whose cursor starts at the end of the community's log.
+/// Inserts a new installation whose cursors start at the end of the community's log and feed.
 pub async fn insert(db: &Db, i: &Installation) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO installations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         (SELECT COALESCE(MAX(seq), 0) FROM readings WHERE community_id = $2), $11, $12)"
+         (SELECT COALESCE(MAX(seq), 0) FROM readings WHERE community_id = $2), \
+         (SELECT COALESCE(MAX(seq), 0) FROM community_events WHERE community_id = $2), $11, $12)"
     ))
     .bind(&i.id)
     .bind(i.community.as_str())

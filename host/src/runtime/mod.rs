@@ -95,6 +95,7 @@ impl Runtime {
         clock: crate::clock::SharedClock,
         metrics: Arc<crate::metrics::Metrics>,
         ledger: Arc<crate::caps::ledger::log::LedgerService>,
+        feed: Arc<crate::feed::Feed>,
     ) -> anyhow::Result<Self> {
         let engine = engine::new_engine(max_memory_bytes)?;
         let mut linker = Linker::new(&engine);
@@ -108,6 +109,7 @@ impl Runtime {
                 clock,
                 metrics,
                 ledger,
+                feed,
             },
             linker,
             cache,
@@ -306,6 +308,26 @@ impl Runtime {
                 handle.wake.notify_one();
             }
         }
+    }
+
+    /// Wakes a community's installations whenever its feed gets new events
+    /// (alarm changes they may watch), until the runtime is dropped.
+    pub fn follow_feed(self: &Arc<Self>) -> JoinHandle<()> {
+        let runtime = Arc::downgrade(self);
+        let mut signals = self.shared.feed.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let signal = signals.recv().await;
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                match signal {
+                    Ok(community) => runtime.wake_community(&community),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => runtime.wake_all(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
     }
 
     /// Tells every installation to look at the clock (after a test clock moved).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{InstallationContext, Scope};
+use super::{InstallationContext, NameSet, Scope};
 use crate::clock::Millis;
 use crate::runtime::bindings::linli::platform::sensor::{self as wit, Host};
 use crate::runtime::bindings::linli::platform::types::Error;
@@ -31,7 +31,7 @@ pub struct SensorScope {
 impl SensorScope {
     /// Whether readings of `kind` are within this scope.
     pub fn allows(&self, kind: &str) -> bool {
-        self.kinds.iter().any(|k| k == "*" || k == kind)
+        NameSet(&self.kinds).allows(kind)
     }
 
     /// Checks every kind against the catalogue.
@@ -50,16 +50,7 @@ impl SensorScope {
 impl Scope for SensorScope {
     fn within(&self, requested: &Self) -> Result<(), String> {
         self.check_kinds()?;
-        match self.kinds.iter().find(|k| {
-            if *k == "*" {
-                !requested.kinds.iter().any(|r| r == "*")
-            } else {
-                !requested.allows(k)
-            }
-        }) {
-            Some(wider) => Err(format!("kind {wider:?} was not requested")),
-            None => Ok(()),
-        }
+        NameSet(&self.kinds).within(&NameSet(&requested.kinds), "kind")
     }
 }
 
@@ -83,11 +74,13 @@ pub struct Reading {
     pub unit: Option<String>,
     pub at: Millis,
     pub location: Option<String>,
+    /// When the host made it durable.
+    pub received_at: Millis,
 }
 
 /// Columns that [`Reading::from_row`] reads, for readings joined with their device.
 pub const READING_COLUMNS: &str =
-    "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, d.location";
+    "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, d.location";
 
 impl Reading {
     /// Reads a row selected with [`READING_COLUMNS`].
@@ -107,6 +100,7 @@ impl Reading {
             unit: row.try_get("unit")?,
             at: row.try_get("at")?,
             location: row.try_get("location")?,
+            received_at: row.try_get("received_at")?,
         })
     }
 

@@ -1,0 +1,195 @@
+//! Alarms over HTTP for a community's admins and operators: list with
+//! filters, one alarm with its audit trail, acknowledge and clear (each
+//! recorded with who and when). Changes reach watching plugins and live
+//! followers through the community feed.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::model::{Alarm, AlarmChange};
+use super::store::{self, AlarmError, AlarmFilter, AuditLine};
+use crate::api::auth::Principal;
+use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use crate::api::AppState;
+use crate::ids::CommunityId;
+
+/// Longest note on an acknowledgement or clear.
+const MAX_NOTE_BYTES: usize = 2000;
+
+impl From<AlarmError> for ApiError {
+    fn from(error: AlarmError) -> Self {
+        match error {
+            AlarmError::NotFound(id) => ApiError::not_found(format!("no alarm {id}")),
+            AlarmError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// An alarm with its audit trail.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AlarmView {
+    #[serde(flatten)]
+    pub alarm: Alarm,
+    /// Every change, oldest first, with who made it and when.
+    pub audit: Vec<AuditLine>,
+}
+
+/// An optional note on an acknowledgement or clear.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub note: Option<String>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_alarms))
+        .routes(routes!(get_alarm))
+        .routes(routes!(acknowledge_alarm))
+        .routes(routes!(clear_alarm))
+}
+
+fn check_filter(filter: &AlarmFilter) -> ApiResult<()> {
+    if let Some(state) = filter.state.as_deref() {
+        if state != "active" && state != "cleared" {
+            return Err(ApiError::invalid(format!(
+                "state: expected active or cleared, got {state:?}"
+            )));
+        }
+    }
+    if let Some(t) = filter.alarm_type.as_deref() {
+        super::check_type(t).map_err(|e| ApiError::invalid(format!("type: {e}")))?;
+    }
+    Ok(())
+}
+
+/// List a community's alarms, most recently seen first.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/alarms", tag = "alarms",
+    params(("community" = String, Path), AlarmFilter),
+    responses((status = 200, body = Vec<Alarm>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_alarms(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(filter): Query<AlarmFilter>,
+) -> ApiResult<Json<Vec<Alarm>>> {
+    principal.require_staff(&community)?;
+    check_filter(&filter)?;
+    Ok(Json(store::list(&state.db, &community, &filter).await?))
+}
+
+async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Alarm> {
+    let mut conn = state.db.acquire().await?;
+    store::by_id(&mut conn, community, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))
+}
+
+/// Get an alarm with its audit trail.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/alarms/{alarm}", tag = "alarms",
+    params(("community" = String, Path), ("alarm" = String, Path)),
+    responses((status = 200, body = AlarmView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_alarm(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+) -> ApiResult<Json<AlarmView>> {
+    principal.require_staff(&community)?;
+    let alarm = load(&state, &community, &id).await?;
+    let audit = store::audit(&state.db, &alarm.id).await?;
+    Ok(Json(AlarmView { alarm, audit }))
+}
+
+fn note(body: &Bytes) -> ApiResult<Option<String>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let note: Note = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("body: expected {{\"note\": \"…\"}}: {e}")))?;
+    match note.note {
+        Some(n) if n.len() > MAX_NOTE_BYTES => Err(ApiError::invalid(format!(
+            "note: at most {MAX_NOTE_BYTES} bytes"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Announces a committed change and returns the alarm as it now is.
+fn changed(
+    state: &AppState,
+    community: &CommunityId,
+    change: Option<AlarmChange>,
+    unchanged: Alarm,
+) -> Alarm {
+    match change {
+        Some(change) => {
+            state.feed.published(community);
+            tracing::info!(%community, alarm = %change.alarm.id, alarm_type = %change.alarm.alarm_type,
+                change = change.change.as_str(), by = %change.by, "alarm changed");
+            change.alarm
+        }
+        None => unchanged,
+    }
+}
+
+/// Acknowledge an alarm (a no-op when it already is).
+#[utoipa::path(post, path = "/api/v1/communities/{community}/alarms/{alarm}/ack", tag = "alarms",
+    params(("community" = String, Path), ("alarm" = String, Path)), request_body(content = Option<Note>),
+    responses((status = 200, body = Alarm), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn acknowledge_alarm(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Alarm>> {
+    principal.require_staff(&community)?;
+    let note = note(&body)?;
+    let alarm = load(&state, &community, &id).await?;
+    let mut tx = state.db.begin().await?;
+    let change = store::acknowledge(
+        &mut tx,
+        &community,
+        &id,
+        &principal.subject,
+        note.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(changed(&state, &community, change, alarm)))
+}
+
+/// Clear an alarm (a no-op when it already is).
+#[utoipa::path(post, path = "/api/v1/communities/{community}/alarms/{alarm}/clear", tag = "alarms",
+    params(("community" = String, Path), ("alarm" = String, Path)), request_body(content = Option<Note>),
+    responses((status = 200, body = Alarm), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn clear_alarm(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Alarm>> {
+    principal.require_staff(&community)?;
+    let note = note(&body)?;
+    let mut tx = state.db.begin().await?;
+    let alarm = store::by_id(&mut tx, &community, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))?;
+    let change = store::clear(
+        &mut tx,
+        &community,
+        &alarm,
+        &principal.subject,
+        note.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(changed(&state, &community, change, alarm)))
+}

@@ -1,0 +1,424 @@
+//! `alarm`: alarms in the model operators know — one active alarm per
+//! (originator, type), raised again to update it, acknowledged and cleared
+//! by people, plugins or the platform — with an audit trail, HTTP routes
+//! ([`api`]) and delivery of changes to the installations that watch a type.
+//!
+//! The grant scope is a list of alarm types (or `"*"`). Within it a plugin
+//! raises, clears, acknowledges and lists alarms and receives their
+//! changes. Types starting with `device-` or `installation-` belong to the
+//! platform: plugins may watch and acknowledge them but not raise or clear
+//! them.
+//!
+//! Like every effect, a handler's alarm changes take place only when it
+//! succeeds: calls are recorded and replayed against the store in the
+//! handler's transaction. What a call returns is computed the same way
+//! from the store as it was when the call was made, so a change an
+//! operator makes meanwhile (an ack, say) is kept, not overwritten.
+
+pub mod api;
+pub mod model;
+pub mod store;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{InstallationContext, NameSet, Scope};
+use crate::db::Tx;
+use crate::runtime::bindings::linli::platform::alarm::{self as wit, Host};
+use crate::runtime::bindings::linli::platform::types::{Error, Severity as WitSeverity};
+use model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
+
+/// Type prefixes the platform raises itself.
+pub const PLATFORM_PREFIXES: [&str; 2] = ["device-", "installation-"];
+/// Longest details JSON, in bytes.
+pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
+/// Longest originator, in bytes.
+pub const MAX_ORIGINATOR_BYTES: usize = 200;
+/// Most alarm calls that change something in one handler.
+pub const MAX_CHANGES_PER_CALL: usize = 1000;
+
+/// The `alarm` scope: alarm types, or `"*"` for every type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmScope {
+    pub types: Vec<String>,
+}
+
+impl AlarmScope {
+    /// Whether alarms of `alarm_type` are within this scope.
+    pub fn allows(&self, alarm_type: &str) -> bool {
+        NameSet(&self.types).allows(alarm_type)
+    }
+}
+
+impl Scope for AlarmScope {
+    fn within(&self, requested: &Self) -> Result<(), String> {
+        if let Some(bad) = self
+            .types
+            .iter()
+            .find(|t| *t != "*" && check_type(t).is_err())
+        {
+            return Err(format!("{bad:?} is not an alarm type: {}", type_rule()));
+        }
+        NameSet(&self.types).within(&NameSet(&requested.types), "type")
+    }
+}
+
+fn type_rule() -> &'static str {
+    "1-64 characters of a-z, 0-9 or '-'"
+}
+
+/// Checks an alarm type's spelling.
+pub fn check_type(alarm_type: &str) -> Result<(), String> {
+    let valid = !alarm_type.is_empty()
+        && alarm_type.len() <= 64
+        && alarm_type
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("alarm-type must be {}", type_rule()))
+    }
+}
+
+/// Whether the platform owns alarms of this type.
+pub fn is_platform_type(alarm_type: &str) -> bool {
+    PLATFORM_PREFIXES.iter().any(|p| alarm_type.starts_with(p))
+}
+
+/// An alarm call a handler made, replayed against the store at commit.
+enum Call {
+    Raise {
+        raise: Raise,
+        new_id: String,
+    },
+    Clear {
+        originator: String,
+        alarm_type: String,
+    },
+    Acknowledge {
+        id: String,
+    },
+}
+
+/// Per-instance `alarm` state: the running handler's calls and what they did.
+pub struct AlarmHost {
+    ctx: Arc<InstallationContext>,
+    calls: Vec<Call>,
+    /// The alarms the calls touched, latest state last, as the handler sees them.
+    touched: Vec<Alarm>,
+}
+
+impl AlarmHost {
+    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+        Self {
+            ctx,
+            calls: Vec::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    fn scope(&self, alarm_type: &str) -> Result<(), Error> {
+        match &self.ctx.grants.alarm {
+            None => Err(self
+                .ctx
+                .deny("alarm", "alarm was not granted to this installation")),
+            Some(scope) if !scope.allows(alarm_type) => Err(self.ctx.deny(
+                "alarm",
+                format!("alarm type {alarm_type:?} was not granted to this installation"),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Checks a raise or clear of (originator, type).
+    fn check_change(&self, originator: &str, alarm_type: &str) -> Result<(), Error> {
+        check_type(alarm_type).map_err(Error::Invalid)?;
+        self.scope(alarm_type)?;
+        if is_platform_type(alarm_type) {
+            return Err(self.ctx.deny(
+                "alarm",
+                format!("{alarm_type:?} alarms are raised and cleared by the platform"),
+            ));
+        }
+        if originator.is_empty()
+            || originator.len() > MAX_ORIGINATOR_BYTES
+            || originator.chars().any(char::is_control)
+        {
+            return Err(Error::Invalid(format!(
+                "originator must be 1-{MAX_ORIGINATOR_BYTES} bytes without control characters"
+            )));
+        }
+        if self.calls.len() >= MAX_CHANGES_PER_CALL {
+            return Err(Error::Limit(format!(
+                "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
+            )));
+        }
+        Ok(())
+    }
+
+    fn internal(&self, e: impl std::fmt::Display) -> Error {
+        self.ctx.internal("alarm", e)
+    }
+
+    fn remember(&mut self, alarm: Alarm) -> Alarm {
+        self.touched.retain(|a| a.id != alarm.id);
+        self.touched.push(alarm.clone());
+        alarm
+    }
+
+    /// The active alarm of (originator, type) as this handler sees it.
+    async fn current(&self, originator: &str, alarm_type: &str) -> Result<Option<Alarm>, Error> {
+        if let Some(seen) = self
+            .touched
+            .iter()
+            .rev()
+            .find(|a| a.originator == originator && a.alarm_type == alarm_type)
+        {
+            return Ok(seen.active.then(|| seen.clone()));
+        }
+        let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
+        store::active(&mut conn, &self.ctx.community, originator, alarm_type)
+            .await
+            .map_err(|e| self.internal(e))
+    }
+
+    /// Writes the handler's alarm changes into `tx`; returns them for delivery.
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Vec<AlarmChange>, sqlx::Error> {
+        let community = &self.ctx.community;
+        let by = self.ctx.plugin.as_str();
+        let now = self.ctx.clock.now();
+        let mut changes = Vec::new();
+        for call in std::mem::take(&mut self.calls) {
+            let change = match call {
+                Call::Raise { raise, new_id } => {
+                    Some(store::raise(tx, community, &raise, || new_id, now).await?)
+                }
+                Call::Clear {
+                    originator,
+                    alarm_type,
+                } => store::clear_active(tx, community, &originator, &alarm_type, by, now).await?,
+                Call::Acknowledge { id } => {
+                    match store::acknowledge(tx, community, &id, by, None, now).await {
+                        Ok(change) => change,
+                        // Gone since the call (its community was deleted): nothing to do.
+                        Err(store::AlarmError::NotFound(_)) => None,
+                        Err(store::AlarmError::Store(e)) => return Err(e),
+                    }
+                }
+            };
+            changes.extend(change);
+        }
+        self.touched.clear();
+        Ok(changes)
+    }
+
+    /// Drops the handler's calls.
+    pub fn discard(&mut self) {
+        self.calls.clear();
+        self.touched.clear();
+    }
+}
+
+impl From<WitSeverity> for Severity {
+    fn from(s: WitSeverity) -> Self {
+        match s {
+            WitSeverity::Critical => Severity::Critical,
+            WitSeverity::Major => Severity::Major,
+            WitSeverity::Minor => Severity::Minor,
+            WitSeverity::Warning => Severity::Warning,
+            WitSeverity::Info => Severity::Info,
+        }
+    }
+}
+
+impl From<Severity> for WitSeverity {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Critical => WitSeverity::Critical,
+            Severity::Major => WitSeverity::Major,
+            Severity::Minor => WitSeverity::Minor,
+            Severity::Warning => WitSeverity::Warning,
+            Severity::Info => WitSeverity::Info,
+        }
+    }
+}
+
+impl Alarm {
+    /// The alarm as a plugin sees it.
+    pub fn to_wit(&self) -> wit::AlarmInfo {
+        wit::AlarmInfo {
+            id: self.id.clone(),
+            originator: self.originator.clone(),
+            alarm_type: self.alarm_type.clone(),
+            severity: self.severity.into(),
+            active: self.active,
+            acknowledged: self.acknowledged,
+            count: u32::try_from(self.count).unwrap_or(u32::MAX),
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            details: self.details.to_string(),
+            raised_by: self.raised_by.clone(),
+            location: self.location.clone(),
+        }
+    }
+}
+
+impl AlarmChange {
+    /// The change as a plugin receives it.
+    pub fn to_wit(&self) -> wit::AlarmChange {
+        wit::AlarmChange {
+            change: match self.change {
+                ChangeKind::Raised => wit::ChangeKind::Raised,
+                ChangeKind::Updated => wit::ChangeKind::Updated,
+                ChangeKind::Acknowledged => wit::ChangeKind::Acknowledged,
+                ChangeKind::Cleared => wit::ChangeKind::Cleared,
+            },
+            alarm: self.alarm.to_wit(),
+            by: self.by.clone(),
+        }
+    }
+}
+
+impl Host for AlarmHost {
+    async fn raise(
+        &mut self,
+        originator: String,
+        alarm_type: String,
+        severity: WitSeverity,
+        details: String,
+    ) -> Result<wit::AlarmInfo, Error> {
+        self.check_change(&originator, &alarm_type)?;
+        if details.len() > MAX_DETAILS_BYTES {
+            return Err(Error::Invalid(format!(
+                "details must be at most {MAX_DETAILS_BYTES} bytes"
+            )));
+        }
+        let details: serde_json::Value = serde_json::from_str(&details)
+            .map_err(|e| Error::Invalid(format!("details must be JSON: {e}")))?;
+        let raise = Raise {
+            originator,
+            alarm_type,
+            severity: severity.into(),
+            details,
+            raiser: self.ctx.plugin.to_string(),
+        };
+        let current = self.current(&raise.originator, &raise.alarm_type).await?;
+        let new_id = crate::ids::generated("alm");
+        let location = match current {
+            Some(_) => None,
+            None => {
+                let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
+                store::originator_location(&mut conn, &self.ctx.community, &raise.originator)
+                    .await
+                    .map_err(|e| self.internal(e))?
+            }
+        };
+        let (alarm, _) = raise.apply(
+            current.as_ref(),
+            || new_id.clone(),
+            location,
+            self.ctx.clock.now(),
+        );
+        self.calls.push(Call::Raise { raise, new_id });
+        Ok(self.remember(alarm).to_wit())
+    }
+
+    async fn clear(
+        &mut self,
+        originator: String,
+        alarm_type: String,
+    ) -> Result<Option<wit::AlarmInfo>, Error> {
+        self.check_change(&originator, &alarm_type)?;
+        let Some(current) = self.current(&originator, &alarm_type).await? else {
+            return Ok(None);
+        };
+        let cleared = current
+            .clear(self.ctx.plugin.as_str(), self.ctx.clock.now())
+            .unwrap_or(current);
+        self.calls.push(Call::Clear {
+            originator,
+            alarm_type,
+        });
+        Ok(Some(self.remember(cleared).to_wit()))
+    }
+
+    async fn acknowledge(&mut self, id: String) -> Result<wit::AlarmInfo, Error> {
+        let known = match self.touched.iter().rev().find(|a| a.id == id) {
+            Some(alarm) => Some(alarm.clone()),
+            None => {
+                let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
+                store::by_id(&mut conn, &self.ctx.community, &id)
+                    .await
+                    .map_err(|e| self.internal(e))?
+            }
+        };
+        let alarm = known.ok_or_else(|| Error::NotFound(format!("no alarm {id}")))?;
+        self.scope(&alarm.alarm_type)?;
+        if self.calls.len() >= MAX_CHANGES_PER_CALL {
+            return Err(Error::Limit(format!(
+                "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
+            )));
+        }
+        let acked = alarm
+            .acknowledge(self.ctx.plugin.as_str(), self.ctx.clock.now())
+            .unwrap_or(alarm);
+        self.calls.push(Call::Acknowledge { id });
+        Ok(self.remember(acked).to_wit())
+    }
+
+    async fn active(
+        &mut self,
+        originator: String,
+        alarm_type: String,
+    ) -> Result<Option<wit::AlarmInfo>, Error> {
+        check_type(&alarm_type).map_err(Error::Invalid)?;
+        self.scope(&alarm_type)?;
+        Ok(self
+            .current(&originator, &alarm_type)
+            .await?
+            .map(|a| a.to_wit()))
+    }
+
+    async fn list_active(
+        &mut self,
+        alarm_type: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<wit::AlarmInfo>, Error> {
+        if let Some(t) = &alarm_type {
+            check_type(t).map_err(Error::Invalid)?;
+            self.scope(t)?;
+        } else if self.ctx.grants.alarm.is_none() {
+            return Err(self
+                .ctx
+                .deny("alarm", "alarm was not granted to this installation"));
+        }
+        let limit = limit.clamp(1, store::MAX_LIST) as usize;
+        let filter = store::AlarmFilter {
+            state: Some("active".to_owned()),
+            alarm_type: alarm_type.clone(),
+            limit: Some(store::MAX_LIST),
+            ..Default::default()
+        };
+        let stored = store::list(&self.ctx.db, &self.ctx.community, &filter)
+            .await
+            .map_err(|e| self.internal(e))?;
+        // The handler's own changes first, then the store's, without repeats.
+        let mut seen: Vec<Alarm> = self.touched.iter().rev().cloned().collect();
+        seen.extend(
+            stored
+                .into_iter()
+                .filter(|s| !self.touched.iter().any(|t| t.id == s.id)),
+        );
+        let scope = self.ctx.grants.alarm.as_ref();
+        Ok(seen
+            .into_iter()
+            .filter(|a| a.active && scope.is_some_and(|s| s.allows(&a.alarm_type)))
+            .filter(|a| alarm_type.as_ref().is_none_or(|t| *t == a.alarm_type))
+            .take(limit)
+            .map(|a| a.to_wit())
+            .collect())
+    }
+}
