@@ -133,7 +133,7 @@ pub async fn append(
     if readings.is_empty() {
         return Ok(());
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     let mut last_seen: HashMap<&str, i64> = HashMap::new();
     for r in readings {
         let (num, flag, txt) = match &r.value {
