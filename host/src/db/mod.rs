@@ -30,6 +30,20 @@ pub enum OpenError {
     Unsupported(String),
 }
 
+/// Starts a transaction.
+///
+/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that reads first and writes later would otherwise fail
+/// outright, without waiting, when another writer commits in between. With
+/// the lock taken up front it waits its turn (`busy_timeout`) instead.
+pub async fn begin(db: &Db) -> Result<Tx, sqlx::Error> {
+    if db.connect_options().database_url.scheme() == "sqlite" {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
+}
+
 /// The embedded store's URL for a data dir.
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("linli.db").display())

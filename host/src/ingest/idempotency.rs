@@ -57,8 +57,7 @@ pub enum Recorded {
 }
 
 /// Records `key` for the batch of `device` with its report, inside the
-/// transaction that appends the batch's readings. The first statement is a
-/// write, so on SQLite the transaction takes the write lock at once.
+/// transaction that appends the batch's readings.
 pub async fn record(
     tx: &mut Tx,
     community: &str,

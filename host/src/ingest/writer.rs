@@ -137,7 +137,7 @@ async fn commit(
     statements: &mut Statements,
     group: &[Job],
 ) -> Result<Vec<Recorded>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin(db).await?;
     let mut outcomes = Vec::with_capacity(group.len());
     let mut rows = Vec::with_capacity(group.iter().map(|j| j.append.batch.readings.len()).sum());
     let mut last_seen: HashMap<(&str, &str), Millis> = HashMap::new();

@@ -15,6 +15,7 @@ pub mod api;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::Notify;
@@ -38,7 +39,9 @@ const BATTERY_PAGE: i64 = 1000;
 /// Longest sleep between checks when nothing is due sooner.
 const IDLE_CHECK_MS: Millis = 60_000;
 /// Pause after the store failed.
-const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const STORE_RETRY: Duration = Duration::from_secs(1);
+/// Least time between two rounds, so a stream of ingest wake-ups costs a few rounds a second.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(200);
 
 /// The device monitor of one host.
 pub struct Monitor {
@@ -76,6 +79,7 @@ impl Monitor {
                         continue;
                     }
                 };
+                tokio::time::sleep(MIN_ROUND_GAP).await;
                 tokio::select! {
                     () = monitor.wake.notified() => {}
                     () = monitor.clock.sleep_until(next_check) => {}
@@ -120,7 +124,7 @@ impl Monitor {
             _ => head,
         };
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         let mut changed = HashSet::new();
         for (_, community, device, level, threshold) in &readings {
             let Some(level) = level else { continue };
@@ -182,19 +186,28 @@ impl Monitor {
         .fetch_all(&self.db)
         .await?;
         let mut next_check = now + IDLE_CHECK_MS;
-        let mut tx = self.db.begin().await?;
-        let mut changed = HashSet::new();
+        let mut changes = Vec::new();
         for (community, device, last_heard, interval, offline) in watched {
             let due = last_heard + interval;
             let silent = due < now;
             if !silent {
                 next_check = next_check.min(due + 1);
             }
-            let community: CommunityId = match community.parse() {
-                Ok(c) => c,
-                Err(_) => continue,
+            if offline.is_some() != silent {
+                changes.push((community, device, last_heard, interval, silent));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(next_check);
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut changed = HashSet::new();
+        for (community, device, last_heard, interval, silent) in changes {
+            let Ok(community) = community.parse::<CommunityId>() else {
+                continue;
             };
-            let change = match (offline, silent) {
+            let active = alarms::active(&mut tx, &community, &device, OFFLINE_ALARM).await?;
+            let change = match (active, silent) {
                 (None, true) => Some(
                     alarms::raise(
                         &mut tx,
@@ -210,9 +223,8 @@ impl Monitor {
                     )
                     .await?,
                 ),
-                (Some(_), false) => {
-                    alarms::clear_active(&mut tx, &community, &device, OFFLINE_ALARM, PLATFORM, now)
-                        .await?
+                (Some(alarm), false) => {
+                    alarms::clear(&mut tx, &community, &alarm, PLATFORM, None, now).await?
                 }
                 _ => None,
             };

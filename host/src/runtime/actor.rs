@@ -532,7 +532,7 @@ impl Actor {
         instance: &mut Instance,
         source: Option<&Source>,
     ) -> Result<crate::caps::Committed, LedgerError> {
-        let mut tx = self.shared.db.begin().await?;
+        let mut tx = crate::db::begin(&self.shared.db).await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
         }
@@ -597,7 +597,7 @@ impl Actor {
     ) -> Result<(), sqlx::Error> {
         let failures = self.installation.consecutive_failures + i64::from(counts);
         let suspend = failures >= SUSPEND_AFTER_FAILURES;
-        let mut tx = self.shared.db.begin().await?;
+        let mut tx = crate::db::begin(&self.shared.db).await?;
         sqlx::query("INSERT INTO dead_letters (installation_id, event, reason, error, at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&self.installation.id)
             .bind(source.to_json().to_string())

@@ -288,7 +288,7 @@ async fn announce(
 ) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     let community = &installation.community;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     if change == "resumed" {
         alarms::clear_active(
             &mut tx,

@@ -150,7 +150,7 @@ async fn acknowledge_alarm(
     principal.require_staff(&community)?;
     let note = note(&body)?;
     let alarm = load(&state, &community, &id).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     let change = store::acknowledge(
         &mut tx,
         &community,
@@ -177,7 +177,7 @@ async fn clear_alarm(
 ) -> ApiResult<Json<Alarm>> {
     principal.require_staff(&community)?;
     let note = note(&body)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     let alarm = store::by_id(&mut tx, &community, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))?;

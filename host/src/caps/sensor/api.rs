@@ -176,7 +176,7 @@ async fn register_device(
     }
     let now = state.clock.now();
     let secret = auth::new_secret();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     let exists: Option<String> =
         sqlx::query_scalar("SELECT id FROM devices WHERE community_id = $1 AND id = $2")
             .bind(community.as_str())
@@ -268,7 +268,7 @@ async fn retire_device(
 ) -> ApiResult<StatusCode> {
     principal.require_community_admin(&community)?;
     load_device(&state, &community, &device).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin(&state.db).await?;
     sqlx::query(
         "UPDATE tokens SET revoked_at = $1 WHERE id = (SELECT token_id FROM devices WHERE community_id = $2 AND id = $3)",
     )
