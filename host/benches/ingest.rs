@@ -1,0 +1,431 @@
+//! The ingest benchmark: readings over HTTP into a real host, from a
+//! separate process. Run it with `cargo xtask bench`.
+//!
+//! This process is only the load generator. It starts the release `linli
+//! serve` binary on a temporary data dir (the embedded SQLite store),
+//! registers a community with eight devices and enables hello-scene for
+//! every reading kind, as an admin would over the API. Then:
+//!
+//! - **latency**: 10,000 readings/s, paced (batches of 100 sent at a fixed
+//!   rate over four connections) for ten seconds on the fresh log; once
+//!   hello-scene has caught up, the p50 and p99 of the time from a
+//!   reading's append to the commit of its handling, interpolated within the
+//!   buckets of the host's `linli_reading_handled_seconds` histogram.
+//! - **throughput**: 32 keep-alive connections each send a pre-built batch
+//!   of 100 readings as soon as the previous one is acknowledged (202, i.e.
+//!   durable); after a warm-up, the readings acknowledged per second over
+//!   fifteen seconds. Target: at least 150,000 readings/s. hello-scene keeps
+//!   consuming the log meanwhile, as it would in production: ingest never
+//!   waits for it.
+//!
+//! The load generator runs on one thread, so that on a small machine the
+//! host gets the rest.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+const ADMIN_TOKEN: &str = "bench-admin-token";
+const COMMUNITY: &str = "bench";
+const DEVICES: usize = 8;
+const BATCH: usize = 100;
+const CONNECTIONS: usize = 32;
+const WARM_UP: Duration = Duration::from_secs(3);
+const MEASURE: Duration = Duration::from_secs(15);
+const THROUGHPUT_TARGET: f64 = 150_000.0;
+const PACED_RATE: u64 = 10_000;
+const PACED_CONNECTIONS: u64 = 4;
+const PACED_FOR: Duration = Duration::from_secs(10);
+
+/// The host under test; killed when dropped.
+struct Host {
+    process: Child,
+    addr: String,
+    _data: tempfile::TempDir,
+}
+
+impl Host {
+    fn start() -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut process = Command::new(env!("CARGO_BIN_EXE_linli"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("LINLI_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the linli binary starts");
+        let stdout = process.stdout.take().expect("stdout");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let addr = lines
+            .find_map(|line| {
+                line.ok()?
+                    .strip_prefix("linli listening on http://")
+                    .map(str::to_owned)
+            })
+            .expect("the host prints its address");
+        Self {
+            process,
+            addr,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection to the host.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    addr: String,
+}
+
+impl Connection {
+    async fn open(addr: &str) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        Self {
+            sender,
+            addr: addr.to_owned(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> (StatusCode, Bytes) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.addr)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Full::new(body))
+            .expect("request");
+        self.sender.ready().await.expect("connection ready");
+        let response = self.sender.send_request(request).await.expect("response");
+        let status = response.status();
+        let body = response.into_body().collect().await.expect("body");
+        (status, body.to_bytes())
+    }
+
+    async fn json(&mut self, method: Method, path: &str, token: &str, body: Value) -> Value {
+        let (status, bytes) = self
+            .send(
+                method,
+                path,
+                token,
+                "application/json",
+                body.to_string().into(),
+            )
+            .await;
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    }
+}
+
+/// A device and its pre-built batch.
+#[derive(Clone)]
+struct Sender {
+    token: String,
+    batch: Bytes,
+}
+
+/// Registers the community, its devices and hello-scene; returns the devices and the installation.
+async fn set_up(addr: &str) -> (Vec<Sender>, String) {
+    let mut api = Connection::open(addr).await;
+    api.json(
+        Method::POST,
+        "/api/v1/communities",
+        ADMIN_TOKEN,
+        json!({"id": COMMUNITY, "name": "Benchmark Gardens"}),
+    )
+    .await;
+    let mut senders = Vec::new();
+    for d in 0..DEVICES {
+        let id = format!("thermo-{d}");
+        let registered = api
+            .json(
+                Method::POST,
+                &format!("/api/v1/communities/{COMMUNITY}/devices"),
+                ADMIN_TOKEN,
+                json!({"id": id, "kind": "thermometer", "reading_kinds": ["temperature", "humidity"]}),
+            )
+            .await;
+        let readings: Vec<Value> = (0..BATCH)
+            .map(|i| {
+                if i % 2 == 0 {
+                    json!({"device": id, "kind": "temperature", "value": 20.0 + (i % 10) as f64 / 10.0, "unit": "°C"})
+                } else {
+                    json!({"device": id, "kind": "humidity", "value": 40 + i % 20})
+                }
+            })
+            .collect();
+        senders.push(Sender {
+            token: registered["token"].as_str().expect("token").to_owned(),
+            batch: serde_json::to_vec(&readings).expect("batch").into(),
+        });
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
+    let package = linli_host::registry::package::pack(
+        &root.join("examples/hello-scene/linli.toml"),
+        &root.join("target/wasm/wasm32-wasip2/plugin/hello_scene.wasm"),
+    )
+    .expect("hello-scene is built (cargo xtask plugins)");
+    let (status, body) = api
+        .send(
+            Method::POST,
+            "/api/v1/plugins",
+            ADMIN_TOKEN,
+            "application/x-tar",
+            package.into(),
+        )
+        .await;
+    assert!(
+        status.is_success(),
+        "upload: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    let installation = api
+        .json(
+            Method::POST,
+            &format!("/api/v1/communities/{COMMUNITY}/installations"),
+            ADMIN_TOKEN,
+            json!({"plugin": "hello-scene", "version": "0.1.0",
+                   "grants": {"sensor": {"kinds": ["*"]}, "store": {}}, "config": {}}),
+        )
+        .await;
+    let id = installation["id"].as_str().expect("installation id");
+    (senders, id.to_owned())
+}
+
+/// Sends `sender`'s batch; the readings it acknowledged.
+async fn ingest(connection: &mut Connection, sender: &Sender) -> usize {
+    let (status, body) = connection
+        .send(
+            Method::POST,
+            "/api/v1/ingest",
+            &sender.token,
+            "application/json",
+            sender.batch.clone(),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let report: Value = serde_json::from_slice(&body).expect("report");
+    let accepted = report["accepted"].as_u64().expect("accepted") as usize;
+    assert_eq!(accepted, BATCH, "{report}");
+    accepted
+}
+
+/// Readings acknowledged per second with `CONNECTIONS` closed-loop connections.
+async fn throughput(addr: &str, senders: &[Sender]) -> (f64, u64) {
+    let start = Instant::now();
+    let (measure_from, measure_to) = (start + WARM_UP, start + WARM_UP + MEASURE);
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|c| {
+            let (addr, sender) = (addr.to_owned(), senders[c % senders.len()].clone());
+            tokio::spawn(async move {
+                let mut connection = Connection::open(&addr).await;
+                let mut counted = 0_u64;
+                while Instant::now() < measure_to {
+                    let accepted = ingest(&mut connection, &sender).await;
+                    let now = Instant::now();
+                    if now >= measure_from && now <= measure_to {
+                        counted += accepted as u64;
+                    }
+                }
+                counted
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("worker");
+    }
+    (total as f64 / MEASURE.as_secs_f64(), total)
+}
+
+/// Sends `PACED_RATE` readings/s for `PACED_FOR`.
+async fn paced(addr: &str, senders: &[Sender]) {
+    let every =
+        Duration::from_secs_f64((BATCH as u64 * PACED_CONNECTIONS) as f64 / PACED_RATE as f64);
+    let batches = (PACED_FOR.as_secs_f64() / every.as_secs_f64()) as usize;
+    let workers: Vec<_> = (0..PACED_CONNECTIONS as usize)
+        .map(|c| {
+            let (addr, sender) = (addr.to_owned(), senders[c % senders.len()].clone());
+            tokio::spawn(async move {
+                let mut connection = Connection::open(&addr).await;
+                // Spread the connections' sends over the period.
+                tokio::time::sleep(every / PACED_CONNECTIONS as u32 * c as u32).await;
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                for _ in 0..batches {
+                    ticks.tick().await;
+                    ingest(&mut connection, &sender).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+}
+
+/// Readings hello-scene has yet to handle.
+async fn backlog(addr: &str, installation: &str) -> i64 {
+    let mut api = Connection::open(addr).await;
+    let (_, body) = api
+        .send(
+            Method::GET,
+            &format!("/api/v1/communities/{COMMUNITY}/installations/{installation}"),
+            ADMIN_TOKEN,
+            "application/json",
+            Bytes::new(),
+        )
+        .await;
+    let view: Value = serde_json::from_slice(&body).expect("installation");
+    view["backlog"].as_i64().expect("backlog")
+}
+
+/// The cumulative buckets `(upper bound in seconds, count)` of histogram `name`, summed over its label sets.
+async fn histogram(addr: &str, name: &str) -> Vec<(f64, f64)> {
+    let mut api = Connection::open(addr).await;
+    let (_, body) = api
+        .send(
+            Method::GET,
+            "/metrics",
+            ADMIN_TOKEN,
+            "text/plain",
+            Bytes::new(),
+        )
+        .await;
+    let text = String::from_utf8_lossy(&body);
+    let prefix = format!("{name}_bucket{{");
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with(&prefix)) {
+        let le = line
+            .split("le=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a bucket bound");
+        let bound = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().expect("a number")
+        };
+        let count: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|c| c.parse().ok())
+            .expect("a count");
+        match buckets.iter_mut().find(|(b, _)| *b == bound) {
+            Some((_, c)) => *c += count,
+            None => buckets.push((bound, count)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+}
+
+/// The `q` quantile of a cumulative histogram, interpolated linearly within its bucket.
+fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let rank = q * total;
+    let mut lower = (0.0, 0.0);
+    for &(bound, count) in buckets {
+        if count >= rank {
+            if bound.is_infinite() {
+                return lower.0;
+            }
+            let share = if count > lower.1 {
+                (rank - lower.1) / (count - lower.1)
+            } else {
+                0.0
+            };
+            return lower.0 + (bound - lower.0) * share;
+        }
+        lower = (bound, count);
+    }
+    lower.0
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let host = Host::start();
+    runtime.block_on(async {
+        let (senders, installation) = set_up(&host.addr).await;
+
+        paced(&host.addr, &senders).await;
+        let drained = Instant::now();
+        while backlog(&host.addr, &installation).await > 0 {
+            assert!(
+                drained.elapsed() < Duration::from_secs(300),
+                "hello-scene did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let buckets = histogram(&host.addr, "linli_reading_handled_seconds").await;
+        let observed = buckets.last().map_or(0.0, |b| b.1);
+        let (p50, p99) = (quantile(&buckets, 0.50), quantile(&buckets, 0.99));
+
+        let (rate, total) = throughput(&host.addr, &senders).await;
+        let behind = backlog(&host.addr, &installation).await;
+
+        println!();
+        println!("ingest over HTTP: SQLite, hello-scene installed, batches of {BATCH}, load generator in its own process");
+        println!(
+            "  throughput, {CONNECTIONS} keep-alive connections: {rate:.0} readings/s ({total} acknowledged in {} s)   target >= {THROUGHPUT_TARGET:.0}/s   {}",
+            MEASURE.as_secs(),
+            verdict(rate >= THROUGHPUT_TARGET)
+        );
+        println!("  hello-scene's backlog right after: {behind} readings (it consumes the log on its own)");
+        println!(
+            "  reading-to-handled latency at {PACED_RATE} readings/s paced for {} s: p50 {:.2} ms, p99 {:.2} ms ({observed} readings, linli_reading_handled_seconds)",
+            PACED_FOR.as_secs(),
+            p50 * 1e3,
+            p99 * 1e3
+        );
+    });
+}
