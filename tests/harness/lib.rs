@@ -170,6 +170,38 @@ impl Client {
         }
     }
 
+    /// The status of a GET, or `None` when the host cannot be reached.
+    pub async fn try_get(&self, path: &str) -> Option<StatusCode> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        request.send().await.ok().map(|r| r.status())
+    }
+
+    /// POSTs `body` with extra headers; `None` when the host cannot be reached or
+    /// the connection dropped before a full reply.
+    pub async fn try_post(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Option<Reply> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.ok()?;
+        let status = response.status();
+        let bytes = response.bytes().await.ok()?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Some(Reply { status, body })
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(format!("{}{path}", self.base)))
             .await
@@ -247,6 +279,88 @@ impl StoppedHost {
             .await
             .expect("statement runs");
         pool.close().await;
+    }
+}
+
+/// The real `linli serve` binary as a child process, on a fixed port and
+/// data dir (and the harness's choice of store), so a test can kill it
+/// without warning and start it again on the same data.
+pub struct HostProcess {
+    child: std::process::Child,
+    listen: std::net::SocketAddr,
+    store_url: Option<String>,
+    _postgres: Option<PostgresDatabase>,
+    dir: tempfile::TempDir,
+    pub admin: Client,
+}
+
+impl HostProcess {
+    /// Starts `linli serve` on a free port with a fresh data dir.
+    pub async fn start() -> Self {
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let postgres = PostgresDatabase::create().await;
+        let store_url = postgres.as_ref().map(PostgresDatabase::url);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Self::spawn(listen, dir.path(), store_url.as_deref());
+        let host = Self {
+            child,
+            listen,
+            store_url,
+            _postgres: postgres,
+            dir,
+            admin: Client::new(&format!("http://{listen}"), "test-platform-admin"),
+        };
+        host.wait_healthy().await;
+        host
+    }
+
+    fn spawn(
+        listen: std::net::SocketAddr,
+        data_dir: &std::path::Path,
+        store_url: Option<&str>,
+    ) -> std::process::Child {
+        let mut command = std::process::Command::new(linli_binary());
+        command
+            .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("LINLI_ADMIN_TOKEN", "test-platform-admin")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        match store_url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env_remove("DATABASE_URL"),
+        };
+        command.spawn().expect("linli serve starts")
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.admin.try_get("/healthz").await != Some(StatusCode::OK) {
+            assert!(Instant::now() < deadline, "linli serve did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.listen)
+    }
+
+    /// Kills the host with SIGKILL (no shutdown of any kind) and starts it again on the same data.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("the killed host is reaped");
+        self.child = Self::spawn(self.listen, self.dir.path(), self.store_url.as_deref());
+        self.wait_healthy().await;
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

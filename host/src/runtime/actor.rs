@@ -304,13 +304,16 @@ impl Actor {
             .set_lag(readings.first().map_or(0, |r| now - r.received_at));
         let last_seq = readings.last().map(|r| r.seq);
         let scope = self.installation.grants.sensor.clone();
-        for reading in readings {
-            if !self.active() {
-                return false;
-            }
-            if scope.as_ref().is_some_and(|s| s.allows(&reading.kind)) {
-                self.deliver(Source::Reading(reading)).await;
-            }
+        let delivered = readings
+            .into_iter()
+            .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
+            .collect();
+        if !self.deliver_readings(delivered).await {
+            // The store failed: try again from the cursor.
+            return true;
+        }
+        if !self.active() {
+            return false;
         }
         // Readings this installation does not receive still move its cursor.
         if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.cursor) {
@@ -355,11 +358,14 @@ impl Actor {
             }
             match serde_json::from_value::<AlarmChange>(event.data) {
                 Ok(change) if change.by != self.installation.plugin.as_str() => {
-                    self.deliver(Source::Alarm {
+                    let source = Source::Alarm {
                         seq: event.seq,
                         change,
-                    })
-                    .await;
+                    };
+                    if !self.deliver(source).await {
+                        // The store failed: try again from the feed cursor.
+                        return true;
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -430,11 +436,13 @@ impl Actor {
             if !self.active() {
                 break;
             }
-            self.deliver(Source::Timer {
+            let source = Source::Timer {
                 tag,
                 schedule: Schedule { due_at, every_ms },
-            })
-            .await;
+            };
+            if !self.deliver(source).await {
+                break;
+            }
         }
         full
     }
@@ -450,8 +458,15 @@ impl Actor {
         .flatten()
     }
 
-    /// Delivers one event and records the outcome.
-    async fn deliver(&mut self, source: Source) {
+    /// Delivers one event and records the outcome; false if the store
+    /// could not record it (the event stays pending and is retried).
+    async fn deliver(&mut self, source: Source) -> bool {
+        let outcome = self.handle_event(&source).await;
+        self.record(&source, outcome).await
+    }
+
+    /// Runs the plugin's handler for one event, leaving its effects pending.
+    async fn handle_event(&mut self, source: &Source) -> Result<Result<(), WitError>, CallFailure> {
         let event = source.event();
         let started = Instant::now();
         let outcome = match self.instance().await {
@@ -461,21 +476,19 @@ impl Actor {
         self.ctx
             .metrics
             .observe_call("event", started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    /// Commits a handled event's effects with its advance, or dead-letters a failed one.
+    async fn record(
+        &mut self,
+        source: &Source,
+        outcome: Result<Result<(), WitError>, CallFailure>,
+    ) -> bool {
         let recorded = match outcome {
             Ok(Ok(())) => {
-                let mut instance = self.instance.take().expect("an instance handled the event");
-                let committed = self.commit(&mut instance, Some(&source)).await;
-                if committed.is_ok() {
-                    self.instance = Some(instance);
-                    self.ctx.metrics.event_handled();
-                    if let Source::Reading(r) = &source {
-                        self.ctx
-                            .metrics
-                            .reading_handled(self.shared.clock.now() - r.received_at);
-                    }
-                    self.installation.consecutive_failures = 0;
-                }
-                committed
+                let handled = std::slice::from_ref(source);
+                self.commit_handled(handled).await
             }
             Ok(Err(error)) => {
                 if let Some(instance) = self.instance.as_mut() {
@@ -483,7 +496,7 @@ impl Actor {
                 }
                 self.ctx.metrics.failed("plugin-error");
                 self.dead_letter(
-                    &source,
+                    source,
                     "plugin-error",
                     &PluginError::from(error).to_string(),
                     false,
@@ -495,16 +508,88 @@ impl Actor {
                 self.instance = None;
                 self.ctx.metrics.failed(failure.reason());
                 tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
-                self.dead_letter(&source, failure.reason(), &failure.to_string(), true)
+                self.dead_letter(source, failure.reason(), &failure.to_string(), true)
                     .await
                     .map_err(LedgerError::from)
             }
         };
-        if let Err(e) = recorded {
-            // Nothing was committed: the event stays pending and is retried.
+        if let Err(e) = &recorded {
             tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
             self.instance = None;
             tokio::time::sleep(STORE_RETRY).await;
+        }
+        recorded.is_ok()
+    }
+
+    /// Commits the pending effects of `handled` (events handled in order by
+    /// the live instance) with the advance past the last of them.
+    async fn commit_handled(&mut self, handled: &[Source]) -> Result<(), LedgerError> {
+        let Some(last) = handled.last() else {
+            return Ok(());
+        };
+        let mut instance = self
+            .instance
+            .take()
+            .expect("an instance handled the events");
+        let committed = self.commit(&mut instance, Some(last)).await;
+        if committed.is_ok() {
+            self.instance = Some(instance);
+            let now = self.shared.clock.now();
+            for source in handled {
+                self.ctx.metrics.event_handled();
+                if let Source::Reading(r) = source {
+                    self.ctx.metrics.reading_handled(now - r.received_at);
+                }
+            }
+            self.installation.consecutive_failures = 0;
+        }
+        committed
+    }
+
+    /// Delivers readings in order, committing the effects of a run of
+    /// successful handlers in one transaction. When a handler fails, the
+    /// uncommitted run is discarded and replayed one event at a time on a
+    /// fresh instance, so every event before the failure lands exactly once
+    /// and the failure is recorded for the failing event alone. False if the
+    /// store could not record an outcome.
+    async fn deliver_readings(&mut self, readings: Vec<Reading>) -> bool {
+        let mut handled = Vec::new();
+        for reading in readings {
+            if !self.active() {
+                break;
+            }
+            let source = Source::Reading(reading);
+            match self.handle_event(&source).await {
+                Ok(Ok(())) => handled.push(source),
+                failed => {
+                    if !handled.is_empty() {
+                        if let Some(instance) = self.instance.as_mut() {
+                            instance.caps().discard();
+                        }
+                        self.instance = None;
+                        for earlier in std::mem::take(&mut handled) {
+                            if !self.deliver(earlier).await {
+                                return false;
+                            }
+                        }
+                    }
+                    if !self.record(&source, failed).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        if handled.is_empty() || !self.active() {
+            return true;
+        }
+        match self.commit_handled(&handled).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot commit handled readings: {e}");
+                self.instance = None;
+                tokio::time::sleep(STORE_RETRY).await;
+                false
+            }
         }
     }
 
