@@ -63,6 +63,14 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
         .patch(&installation, json!({"state": "suspended"}))
         .await;
     assert_eq!(patch.status, 403);
+    let retention = a
+        .admin
+        .patch(
+            "/api/v1/communities/garden-b",
+            json!({"reading_retention_days": 1}),
+        )
+        .await;
+    assert_eq!(retention.status, 403);
     for path in [
         installation.as_str(),
         "/api/v1/communities/garden-b/devices/b-thermo",
@@ -75,7 +83,8 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
     let visible = a.admin.get("/api/v1/communities").await.expect(200);
     assert_eq!(
         visible,
-        json!([{"id": "garden-a", "name": "Community garden-a", "timezone": "Asia/Shanghai", "created_at": linli_tests::START}])
+        json!([{"id": "garden-a", "name": "Community garden-a", "timezone": "Asia/Shanghai",
+                "reading_retention_days": 30, "created_at": linli_tests::START}])
     );
 }
 

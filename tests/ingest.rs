@@ -123,3 +123,168 @@ async fn ingest_refuses_people_unknown_tokens_and_whole_batches_that_are_not_jso
         .expect(202);
     assert_eq!(future["errors"][0]["field"], "at");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_retried_with_its_idempotency_key_lands_once_and_gets_the_first_report() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let thermo = block.device("thermo-1", &["temperature"]).await;
+    let door = block.device("door-1", &["door"]).await;
+    host.publish("hello-scene").await;
+    let hello = block
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
+        .await;
+    let mut batch: Vec<Value> = (0..10)
+        .map(|i| thermo.reading("temperature", json!(20 + i)))
+        .collect();
+    batch[3] = thermo.reading("temperature", json!("warm"));
+
+    let first = thermo.send_keyed("gw-7/batch-1", json!(batch)).await;
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+    let report = first.expect(202);
+    assert_eq!(
+        (report["accepted"].as_u64(), report["rejected"].as_u64()),
+        (Some(9), Some(1))
+    );
+    block.settle(&hello).await;
+
+    // The device did not see the answer (a timeout, a host crash) and sends again.
+    let retry = thermo.send_keyed("gw-7/batch-1", json!(batch)).await;
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_eq!(retry.expect(202), report);
+    block.settle(&hello).await;
+    let stats = block
+        .command("hello-scene", "stats", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(stats["total"], 9);
+    let history = block
+        .admin
+        .get("/api/v1/communities/block-a/devices/thermo-1/readings?limit=1000")
+        .await
+        .expect(200);
+    assert_eq!(history.as_array().unwrap().len(), 9);
+
+    // The same key naming another batch is refused; keys are per device.
+    let reused = thermo
+        .send_keyed(
+            "gw-7/batch-1",
+            json!([thermo.reading("temperature", json!(1))]),
+        )
+        .await;
+    assert_eq!(reused.status, 409);
+    assert!(
+        reused.message().contains("Idempotency-Key"),
+        "{}",
+        reused.message()
+    );
+    let other_device = door
+        .send_keyed("gw-7/batch-1", json!([door.reading("door", json!(true))]))
+        .await
+        .expect(202);
+    assert_eq!(other_device["accepted"], 1);
+
+    for bad in ["has space", &"k".repeat(129)] {
+        let refused = thermo.send_keyed(bad, json!(batch)).await;
+        assert_eq!(refused.status, 400, "{bad}");
+        assert!(
+            refused.message().starts_with("Idempotency-Key"),
+            "{}",
+            refused.message()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_past_retention_are_purged_but_never_before_every_installation_handled_them() {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let thermo = block.device("thermo-1", &["temperature"]).await;
+    host.publish("hello-scene").await;
+    let hello = block
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
+        .await;
+    let community = "/api/v1/communities/block-a";
+    for bad in [0, 3651] {
+        let refused = block
+            .admin
+            .patch(community, json!({"reading_retention_days": bad}))
+            .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.message().contains("reading_retention_days"));
+    }
+    let changed = block
+        .admin
+        .patch(community, json!({"reading_retention_days": 7}))
+        .await
+        .expect(200);
+    assert_eq!(changed["reading_retention_days"], 7);
+    let history = || async {
+        block
+            .admin
+            .get(&format!("{community}/devices/thermo-1/readings?limit=1000"))
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // Ten readings that hello-scene handles, then five it has not handled yet.
+    let handled: Vec<Value> = (0..10)
+        .map(|i| thermo.reading("temperature", json!(i)))
+        .collect();
+    thermo.send_keyed("day-1", json!(handled)).await.expect(202);
+    block.settle(&hello).await;
+    block
+        .admin
+        .patch(
+            &format!("{community}/installations/{hello}"),
+            json!({"state": "suspended"}),
+        )
+        .await
+        .expect(200);
+    let waiting: Vec<Value> = (0..5)
+        .map(|i| thermo.reading("temperature", json!(i)))
+        .collect();
+    thermo.send(json!(waiting)).await.expect(202);
+
+    // Eight days on, the handled ten are past the week's retention and go;
+    // the five the suspended installation has not seen stay, however old.
+    host.advance(8 * DAY);
+    host.wait_for_metric("linli_readings_purged_total", &[], 10.0)
+        .await;
+    assert_eq!(history().await, 5);
+    // The batch key went with its readings: the same batch is new again.
+    let again = thermo.send_keyed("day-1", json!(handled)).await;
+    assert!(!again.headers.contains_key("idempotent-replayed"));
+    assert_eq!(again.expect(202)["accepted"], 10);
+
+    block
+        .admin
+        .patch(
+            &format!("{community}/installations/{hello}"),
+            json!({"state": "active"}),
+        )
+        .await
+        .expect(200);
+    block.settle(&hello).await;
+    let stats = block
+        .command("hello-scene", "stats", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(stats["total"], 25);
+    host.advance(8 * DAY);
+    host.wait_for_metric("linli_readings_purged_total", &[], 25.0)
+        .await;
+    assert_eq!(history().await, 0);
+}

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,10 @@ pub struct HostConfig {
     pub default_limits: Limits,
     /// The most any installation may be given.
     pub max_limits: Limits,
+    /// An MQTT broker to take readings from (`mqtt://host:port`); none when absent.
+    pub mqtt: Option<String>,
+    /// How often readings past their community's retention are purged (on the host clock).
+    pub purge_interval: Duration,
 }
 
 impl HostConfig {
@@ -36,6 +41,8 @@ impl HostConfig {
                 memory_mib: 512,
                 call_timeout_ms: 10_000,
             },
+            mqtt: None,
+            purge_interval: Duration::from_secs(60 * 60),
         }
     }
 }

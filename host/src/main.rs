@@ -39,6 +39,13 @@ enum Command {
         /// Default wall-clock budget per plugin call, in milliseconds.
         #[arg(long, default_value_t = 200)]
         call_timeout_ms: u32,
+        /// Also take readings from this MQTT broker (mqtt://[user:password@]host[:port]),
+        /// published by devices on linli/{community}/{device}/readings.
+        #[arg(long, env = "LINLI_MQTT", value_name = "URL")]
+        mqtt: Option<String>,
+        /// How often to purge readings past their community's retention, in seconds.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+        purge_interval_secs: u64,
     },
     /// Work with plugin packages.
     Plugin {
@@ -103,9 +110,13 @@ async fn main() -> anyhow::Result<()> {
             admin_token,
             memory_mib,
             call_timeout_ms,
+            mqtt,
+            purge_interval_secs,
         } => {
             let mut config = HostConfig::new(data_dir, listen);
             config.admin_token = admin_token;
+            config.mqtt = mqtt;
+            config.purge_interval = std::time::Duration::from_secs(purge_interval_secs);
             config.database_url = std::env::var("DATABASE_URL").ok();
             config.default_limits = linli_host::config::Limits {
                 memory_mib,

@@ -3,7 +3,7 @@
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the host exports.
@@ -15,6 +15,9 @@ pub struct Metrics {
     handler_seconds: HistogramVec,
     instantiations: IntCounterVec,
     readings: IntCounterVec,
+    readings_purged: IntCounter,
+    mqtt_messages: IntCounterVec,
+    mqtt_connected: IntGauge,
     suspended: IntGaugeVec,
     reading_handled_seconds: HistogramVec,
     lag_seconds: GaugeVec,
@@ -83,6 +86,34 @@ impl Metrics {
         registry
             .register(Box::new(readings.clone()))
             .expect("unique metric");
+        let readings_purged = IntCounter::new(
+            "linli_readings_purged_total",
+            "Readings deleted after their community's retention.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(readings_purged.clone()))
+            .expect("unique metric");
+        let mqtt_messages = IntCounterVec::new(
+            Opts::new(
+                "linli_mqtt_messages_total",
+                "MQTT messages on the readings topics, by result (accepted, replayed, bad-topic, \
+                 malformed, bad-token, too-large, key-reused, error).",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(mqtt_messages.clone()))
+            .expect("unique metric");
+        let mqtt_connected = IntGauge::new(
+            "linli_mqtt_connected",
+            "1 while the MQTT bridge is connected and subscribed to the readings topics.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(mqtt_connected.clone()))
+            .expect("unique metric");
         let suspended = IntGaugeVec::new(
             Opts::new(
                 "linli_installation_suspended",
@@ -130,6 +161,9 @@ impl Metrics {
             handler_seconds,
             instantiations,
             readings,
+            readings_purged,
+            mqtt_messages,
+            mqtt_connected,
             suspended,
         }
     }
@@ -163,6 +197,21 @@ impl Metrics {
         self.readings
             .with_label_values(&["rejected"])
             .inc_by(rejected as u64);
+    }
+
+    /// Counts readings deleted after their retention.
+    pub fn readings_purged(&self, readings: u64) {
+        self.readings_purged.inc_by(readings);
+    }
+
+    /// Counts one MQTT message on a readings topic by what became of it.
+    pub fn mqtt_message(&self, result: &str) {
+        self.mqtt_messages.with_label_values(&[result]).inc();
+    }
+
+    /// Whether the MQTT bridge is connected and subscribed.
+    pub fn set_mqtt_connected(&self, connected: bool) {
+        self.mqtt_connected.set(i64::from(connected));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -1,5 +1,6 @@
 //! Starting and stopping a host: open the store, make sure a platform admin
-//! can get in, build the runtime, restart every installation, serve HTTP.
+//! can get in, build the runtime, restart every installation, start the
+//! ingest writer, the retention purge and the MQTT bridge, serve HTTP.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::feed::Feed;
+use crate::ingest::writer::LogWriter;
+use crate::ingest::{mqtt, retention, Ingest, LogFollowers};
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
 use crate::runtime::{installation, Runtime};
@@ -27,12 +30,22 @@ pub struct Server {
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The MQTT bridge, when configured: stopped before HTTP.
+    mqtt: Option<JoinHandle<()>>,
+    /// The ingest writer and the retention purge: stopped after HTTP.
+    background: Vec<JoinHandle<()>>,
     monitor_task: JoinHandle<()>,
 }
 
 impl Server {
     /// Starts a host with `config` on `clock`.
     pub async fn start(config: HostConfig, clock: SharedClock) -> anyhow::Result<Self> {
+        let mqtt_options = config
+            .mqtt
+            .as_deref()
+            .map(mqtt::options)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&config.data_dir)?;
         let url = config
             .database_url
@@ -62,6 +75,27 @@ impl Server {
                 tracing::error!(installation = %id, "cannot start installation: {e:#}");
             }
         }
+        let (writer, writer_task) = LogWriter::spawn(db.clone());
+        let followers = LogFollowers {
+            runtime: runtime.clone(),
+            monitor: monitor.clone(),
+            feed: feed.clone(),
+        };
+        let ingest = Arc::new(Ingest::new(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            followers,
+            writer,
+        ));
+        let purge_task = retention::spawn(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            config.purge_interval,
+        );
+        let mqtt = mqtt_options
+            .map(|options| mqtt::spawn(options, ingest.clone(), db.clone(), metrics.clone()));
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let state = AppState {
@@ -71,6 +105,7 @@ impl Server {
             metrics,
             config: Arc::new(config),
             ledger,
+            ingest,
             feed,
             monitor,
         };
@@ -90,6 +125,8 @@ impl Server {
             state,
             stop: Some(stop),
             task,
+            mqtt,
+            background: vec![writer_task, purge_task],
             monitor_task,
         })
     }
@@ -106,10 +143,17 @@ impl Server {
 
     /// Stops serving, lets each installation finish its current event, and closes the store.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(mqtt) = self.mqtt.take() {
+            mqtt.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         (&mut self.task).await??;
+        // HTTP has drained: no batch waits on the writer any more.
+        for task in self.background.drain(..) {
+            task.abort();
+        }
         self.monitor_task.abort();
         self.state.runtime.shutdown().await;
         self.state.db.close().await;

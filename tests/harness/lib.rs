@@ -9,9 +9,13 @@
 //!
 //! Scenarios read like what they protect: start a [`TestHost`], make a
 //! community with [`TestHost::community`], register devices, enable plugins,
-//! send readings, and ask plugins through commands.
+//! send readings, and ask plugins through commands. MQTT scenarios start
+//! their own [`Broker`] (a real `mosquitto` on a free port) and a host
+//! bridged to it with [`TestHost::start_with_mqtt`].
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,10 +89,24 @@ pub fn package(plugin: &str) -> Vec<u8> {
     package_with(plugin, |m| m)
 }
 
-/// An HTTP response: status and JSON body (`Null` when empty).
+/// Waits until `check` holds, polling; fails the test after a minute.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An HTTP response: status, headers and JSON body (`Null` when empty).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -143,6 +161,7 @@ impl Client {
             .await
             .expect("request sent");
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("response body");
         let body = if bytes.is_empty() {
             Value::Null
@@ -150,7 +169,11 @@ impl Client {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Opens a Server-Sent Events stream, resuming after `last_event_id` if given.
@@ -210,6 +233,15 @@ impl Client {
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await
+    }
+
+    /// POSTs JSON with extra request headers.
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Reply {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
@@ -527,6 +559,12 @@ impl TestHost {
         }
     }
 
+    /// Starts a host that also takes readings from `broker`.
+    pub async fn start_with_mqtt(broker: &Broker) -> Self {
+        let url = broker.url();
+        Self::start_with(|config| config.mqtt = Some(url)).await
+    }
+
     /// Creates community `id` and a community-admin token for it.
     pub async fn community(&self, id: &str) -> Community {
         self.admin
@@ -583,6 +621,27 @@ impl TestHost {
             .find(|l| l.starts_with(name) && labels.iter().all(|label| l.contains(label)))
             .unwrap_or_else(|| panic!("no {name} metric for {labels:?}"))
             .to_owned()
+    }
+
+    /// The value of Prometheus metric `name` on the line whose labels
+    /// mention every one of `labels`, if the metric has such a line yet.
+    pub async fn metric_value(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        let metrics = self.admin.get("/metrics").await.body;
+        let text = metrics.as_str().expect("metrics are text");
+        text.lines()
+            .find(|l| {
+                l.split([' ', '{']).next() == Some(name)
+                    && labels.iter().all(|label| l.contains(label))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// Waits until metric `name` (on the line with `labels`) reads `value`.
+    pub async fn wait_for_metric(&self, name: &str, labels: &[&str], value: f64) {
+        eventually(&format!("{name}{labels:?} = {value}"), || async {
+            self.metric_value(name, labels).await == Some(value)
+        })
+        .await;
     }
 
     /// The host's data dir (store file, compiled-component cache).
@@ -708,8 +767,148 @@ impl Device {
         self.client.post("/api/v1/ingest", readings).await
     }
 
+    /// Sends a batch of readings named by an idempotency key.
+    pub async fn send_keyed(&self, key: &str, readings: Value) -> Reply {
+        self.client
+            .post_with("/api/v1/ingest", &[("idempotency-key", key)], readings)
+            .await
+    }
+
+    /// An MQTT message with this device's token and `readings`, named by `batch` if given.
+    pub fn mqtt_message(&self, batch: Option<&str>, readings: Value) -> Value {
+        let mut message = json!({"token": self.token(), "readings": readings});
+        if let Some(batch) = batch {
+            message["batch"] = json!(batch);
+        }
+        message
+    }
+
+    /// The topic this device publishes readings on.
+    pub fn readings_topic(&self, community: &Community) -> String {
+        format!("linli/{}/{}/readings", community.id, self.id)
+    }
+
     /// A reading of this device.
     pub fn reading(&self, kind: &str, value: Value) -> Value {
         json!({"device": self.id, "kind": kind, "value": value})
+    }
+}
+
+/// A real MQTT broker: `mosquitto` on a free loopback port, killed with the test.
+pub struct Broker {
+    port: u16,
+    process: Option<Child>,
+}
+
+impl Broker {
+    /// Starts a broker on a free port.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut broker = Self {
+            port,
+            process: None,
+        };
+        broker.restart().await;
+        broker
+    }
+
+    /// The broker's URL, for `linli serve --mqtt`.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the broker process (as a crash would) and waits for it to go.
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port; waits until it takes connections.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let binary = ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("mosquitto");
+        let process = Command::new(binary)
+            .args(["-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; install mosquitto"));
+        self.process = Some(process);
+        let address = format!("127.0.0.1:{}", self.port);
+        eventually("the broker takes connections", || async {
+            tokio::net::TcpStream::connect(&address).await.is_ok()
+        })
+        .await;
+    }
+
+    fn options(&self, role: &str) -> rumqttc::MqttOptions {
+        let id = format!("test-{role}-{}", hex::encode(rand::random::<[u8; 4]>()));
+        rumqttc::MqttOptions::new(id, "127.0.0.1", self.port)
+    }
+
+    /// Publishes `payload` on `topic` with QoS 1 and waits for the broker's PUBACK.
+    pub async fn publish(&self, topic: &str, payload: &Value) {
+        use rumqttc::{AsyncClient, Event, Packet, QoS};
+        let (client, mut events) = AsyncClient::new(self.options("device"), 8);
+        client
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
+            .await
+            .expect("publish queued");
+        let acked = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => return,
+                    Ok(_) => {}
+                    Err(e) => panic!("publishing to {topic}: {e}"),
+                }
+            }
+        })
+        .await;
+        assert!(acked.is_ok(), "the broker did not acknowledge {topic}");
+        let _ = client.disconnect().await;
+    }
+
+    /// Subscribes to `topic`; the payloads published on it arrive on the receiver.
+    pub async fn subscribe(&self, topic: &str) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
+        use rumqttc::{AsyncClient, Event, Packet, QoS};
+        let (client, mut events) = AsyncClient::new(self.options("listener"), 8);
+        client
+            .subscribe(topic, QoS::AtMostOnce)
+            .await
+            .expect("subscribe queued");
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => break,
+                Ok(_) => {}
+                Err(e) => panic!("subscribing to {topic}: {e}"),
+            }
+        }
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let _client = client;
+            while let Ok(event) = events.poll().await {
+                if let Event::Incoming(Packet::Publish(p)) = event {
+                    let payload = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+                    if sender.send(payload).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        receiver
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -1,4 +1,5 @@
-//! Communities: created by platform admins, visible to their own people.
+//! Communities: created by platform admins, visible to their own people,
+//! with settings their admins change (how long raw readings are kept).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,6 +12,7 @@ use super::error::{ApiError, ApiResult, Json, Path};
 use super::AppState;
 use crate::clock::Millis;
 use crate::ids::CommunityId;
+use crate::ingest::retention::{self, DEFAULT_RETENTION_DAYS};
 
 /// A residential community.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -19,6 +21,9 @@ pub struct Community {
     pub name: String,
     /// IANA time zone, for quiet hours and reports.
     pub timezone: String,
+    /// Days raw readings are kept (1–3650, default 30); older ones are purged
+    /// once every installation has handled them.
+    pub reading_retention_days: i64,
     pub created_at: Millis,
 }
 
@@ -31,12 +36,24 @@ pub struct NewCommunity {
     /// IANA time zone; `Asia/Shanghai` when not given.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Days raw readings are kept; 30 when not given.
+    #[serde(default)]
+    pub reading_retention_days: Option<i64>,
+}
+
+/// Changes to a community's settings; absent fields stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityChange {
+    /// Days raw readings are kept (1–3650).
+    #[serde(default)]
+    pub reading_retention_days: Option<i64>,
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_community, list_communities))
-        .routes(routes!(get_community))
+        .routes(routes!(get_community, change_community))
 }
 
 fn check_timezone(tz: &str) -> Result<(), ApiError> {
@@ -55,19 +72,22 @@ fn check_timezone(tz: &str) -> Result<(), ApiError> {
     }
 }
 
+const COLUMNS: &str = "id, name, timezone, reading_retention_days, created_at";
+
 fn community_from_row(row: &sqlx::any::AnyRow) -> Result<Community, sqlx::Error> {
     let id: String = row.try_get("id")?;
     Ok(Community {
         id: id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         name: row.try_get("name")?,
         timezone: row.try_get("timezone")?,
+        reading_retention_days: row.try_get("reading_retention_days")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
 /// Loads a community, or 404.
 pub async fn load(state: &AppState, id: &CommunityId) -> ApiResult<Community> {
-    let row = sqlx::query("SELECT id, name, timezone, created_at FROM communities WHERE id = $1")
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM communities WHERE id = $1"))
         .bind(id.as_str())
         .fetch_optional(&state.db)
         .await?
@@ -92,18 +112,23 @@ async fn create_community(
     }
     let timezone = new.timezone.unwrap_or_else(|| "Asia/Shanghai".to_owned());
     check_timezone(&timezone)?;
+    let reading_retention_days = new.reading_retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+    retention::check_days(reading_retention_days).map_err(ApiError::invalid)?;
     let community = Community {
         id: new.id,
         name: name.to_owned(),
         timezone,
+        reading_retention_days,
         created_at: state.clock.now(),
     };
     let inserted = sqlx::query(
-        "INSERT INTO communities (id, name, timezone, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO communities (id, name, timezone, reading_retention_days, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(community.id.as_str())
     .bind(&community.name)
     .bind(&community.timezone)
+    .bind(community.reading_retention_days)
     .bind(community.created_at)
     .execute(&state.db)
     .await?;
@@ -124,7 +149,7 @@ async fn list_communities(
     State(state): State<AppState>,
     principal: Principal,
 ) -> ApiResult<Json<Vec<Community>>> {
-    let rows = sqlx::query("SELECT id, name, timezone, created_at FROM communities ORDER BY id")
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM communities ORDER BY id"))
         .fetch_all(&state.db)
         .await?;
     let communities = rows
@@ -152,4 +177,30 @@ async fn get_community(
 ) -> ApiResult<Json<Community>> {
     principal.require_member(&community)?;
     Ok(Json(load(&state, &community).await?))
+}
+
+/// Change a community's settings (its community admin or a platform admin).
+#[utoipa::path(patch, path = "/api/v1/communities/{community}", tag = "communities",
+    params(("community" = String, Path)), request_body = CommunityChange,
+    responses((status = 200, body = Community), (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn change_community(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Json(change): Json<CommunityChange>,
+) -> ApiResult<Json<Community>> {
+    principal.require_community_admin(&community)?;
+    let mut current = load(&state, &community).await?;
+    if let Some(days) = change.reading_retention_days {
+        retention::check_days(days).map_err(ApiError::invalid)?;
+        sqlx::query("UPDATE communities SET reading_retention_days = $1 WHERE id = $2")
+            .bind(days)
+            .bind(community.as_str())
+            .execute(&state.db)
+            .await?;
+        current.reading_retention_days = days;
+        tracing::info!(%community, days, by = %principal.subject, "reading retention changed");
+    }
+    Ok(Json(current))
 }

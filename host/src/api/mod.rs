@@ -27,6 +27,7 @@ use crate::caps::ledger::log::LedgerService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::db::Db;
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use error::ApiError;
@@ -43,19 +44,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<HostConfig>,
     pub ledger: Arc<LedgerService>,
+    pub ingest: Arc<Ingest>,
     pub feed: Arc<crate::feed::Feed>,
     pub monitor: Arc<crate::monitor::Monitor>,
-}
-
-impl AppState {
-    /// Tells everyone who follows the event log that `count` readings of
-    /// `community` are durable: its installations, the device monitor and
-    /// live followers of its feed.
-    pub fn readings_appended(&self, community: &crate::ids::CommunityId, count: usize) {
-        self.runtime.wake_community(community);
-        self.monitor.wake();
-        self.feed.readings_appended(community, count);
-    }
 }
 
 #[derive(OpenApi)]
@@ -91,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::caps::alarm::api::routes())
         .merge(crate::feed::api::routes())
         .merge(crate::monitor::api::routes())
-        .merge(crate::ingest::routes())
+        .merge(crate::ingest::http::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::runtime::api::routes())
         .split_for_parts();

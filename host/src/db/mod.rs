@@ -4,6 +4,8 @@
 //! milliseconds, JSON as `TEXT`); migrations are embedded per backend and
 //! applied at start.
 
+pub mod multi_row;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

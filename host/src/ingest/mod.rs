@@ -1,32 +1,50 @@
-//! Ingest: devices send batches of readings (a JSON array, or NDJSON with
-//! `Content-Type: application/x-ndjson`) with their device token. Every item
-//! is validated on its own against the device registry and the reading-kind
-//! catalogue; good items are appended to the event log in one transaction
-//! and acknowledged with 202 only once that commit is durable; bad items are
-//! reported by index and field, and never stored.
+//! Ingest: readings in. Devices send batches of readings with their device
+//! token, over HTTP ([`http`]) or MQTT ([`mqtt`]); both hand them to the one
+//! [`Ingest::submit`], so the rules are the same whatever the transport:
+//!
+//! 1. [`items`] reads the items of a batch without building a JSON tree;
+//! 2. [`validate`] checks every item on its own against the device registry
+//!    and the reading-kind catalogue — a bad item gets an error naming its
+//!    index and field, the rest of the batch still lands;
+//! 3. [`writer`] appends the valid readings to the event log with group
+//!    commit, and only then is the batch acknowledged;
+//! 4. whoever follows the log is told ([`LogFollowers`]): the community's
+//!    installations pull the new readings at their own pace, so ingest
+//!    never waits for a plugin.
+//!
+//! A batch may carry a key ([`idempotency`]) so that a device can send it
+//! again safely. [`retention`] purges readings past their community's
+//! retention, never ahead of an installation that has not handled them.
 
-mod validate;
+pub mod http;
+pub mod idempotency;
+pub mod items;
+pub mod mqtt;
+pub mod retention;
+pub mod validate;
+pub mod writer;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json};
-use crate::api::AppState;
-use crate::caps::sensor::ReadingValue;
+use crate::clock::SharedClock;
+use crate::db::Db;
+use crate::feed::Feed;
 use crate::ids::CommunityId;
+use crate::metrics::Metrics;
+use crate::monitor::Monitor;
+use crate::runtime::Runtime;
+use idempotency::{BatchKey, Recorded};
+use items::RawItem;
 pub use validate::{ItemError, Sender, ValidReading};
+use writer::{Append, AppendError, LogWriter};
 
 /// Most readings in one batch.
 pub const MAX_BATCH: usize = 10_000;
 
 /// What happened to a batch.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestReport {
     /// Readings now durable in the event log.
     pub accepted: usize,
@@ -36,139 +54,143 @@ pub struct IngestReport {
     pub errors: Vec<ItemError>,
 }
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(ingest))
+/// A batch as received, from a device token.
+pub struct Batch<'a> {
+    pub community: &'a CommunityId,
+    /// The token's device: the sender.
+    pub device: &'a str,
+    pub items: Vec<RawItem<'a>>,
+    pub key: Option<BatchKey>,
 }
 
-/// Splits a request body into items: a JSON array, or one JSON value per line.
-fn split_items(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> ApiResult<Vec<Result<serde_json::Value, String>>> {
-    let ndjson = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    if ndjson {
-        let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("body: not UTF-8"))?;
-        return Ok(text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}")))
-            .collect());
-    }
-    let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid(format!(
-            "body: expected a JSON array of readings (or NDJSON with Content-Type application/x-ndjson): {e}"
-        ))
-    })?;
-    Ok(items.into_iter().map(Ok).collect())
+/// What a batch came to.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: IngestReport,
+    /// True when the batch's key was already on record: nothing was stored
+    /// now, and `report` is the one the first delivery got.
+    pub replayed: bool,
 }
 
-/// Send a batch of readings (device token).
-#[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest",
-    request_body(content = Vec<validate::ReadingInput>, description = "A JSON array of readings, or NDJSON"),
-    responses((status = 202, body = IngestReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn ingest(
-    State(state): State<AppState>,
-    principal: Principal,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<IngestReport>)> {
-    if principal.role != Role::Device {
-        return Err(ApiError::forbidden("ingest takes a device token"));
+/// Why a batch was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("a batch holds at most {MAX_BATCH} readings, got {0}")]
+    TooLarge(usize),
+    #[error("batch key {0:?} was already used for a different batch")]
+    KeyReused(String),
+    #[error("cannot store the batch: {0}")]
+    Store(#[from] AppendError),
+}
+
+impl From<sqlx::Error> for IngestError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(AppendError::Store(error))
     }
-    let community: CommunityId = principal
-        .community
-        .clone()
-        .ok_or_else(|| ApiError::forbidden("this device token has no community"))?;
-    let items = split_items(&headers, &body)?;
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "a batch holds at most {MAX_BATCH} readings, got {}",
-                items.len()
-            ),
-        ));
+}
+
+/// Everyone who follows the event log, told when readings are durable.
+pub struct LogFollowers {
+    /// The installations, which pull their new readings.
+    pub runtime: Arc<Runtime>,
+    /// The device monitor, which sees devices report again.
+    pub monitor: Arc<Monitor>,
+    /// Live followers of the community feed.
+    pub feed: Arc<Feed>,
+}
+
+impl LogFollowers {
+    fn readings_appended(&self, community: &CommunityId, count: usize) {
+        self.runtime.wake_community(community);
+        self.monitor.wake();
+        self.feed.readings_appended(community, count);
     }
-    let sender = Sender::load(&state.db, &community, &principal.subject).await?;
-    let now = state.clock.now();
-    let mut errors = Vec::new();
-    let mut valid = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        match item
-            .map_err(|message| ItemError::new(index, "", message))
-            .and_then(|item| sender.validate(index, &item, now))
-        {
-            Ok(reading) => valid.push(reading),
-            Err(error) => errors.push(error),
+}
+
+/// Ingest for one host: validation, the log writer, and who to tell.
+pub struct Ingest {
+    db: Db,
+    clock: SharedClock,
+    metrics: Arc<Metrics>,
+    followers: LogFollowers,
+    writer: LogWriter,
+}
+
+impl Ingest {
+    /// Ingest over `db`, appending through `writer` and telling `followers`.
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        metrics: Arc<Metrics>,
+        followers: LogFollowers,
+        writer: LogWriter,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            metrics,
+            followers,
+            writer,
         }
     }
-    append(&state, &community, &valid, now).await?;
-    state.metrics.readings_ingested(valid.len(), errors.len());
-    if !valid.is_empty() {
-        state.readings_appended(&community, valid.len());
-    }
-    tracing::debug!(%community, device = %principal.subject, accepted = valid.len(), rejected = errors.len(), "batch ingested");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(IngestReport {
-            accepted: valid.len(),
+
+    /// Validates a batch, appends its valid readings and returns its report
+    /// once they are durable.
+    pub async fn submit(&self, batch: Batch<'_>) -> Result<Outcome, IngestError> {
+        if batch.items.len() > MAX_BATCH {
+            return Err(IngestError::TooLarge(batch.items.len()));
+        }
+        let sender = Sender::load(&self.db, batch.community, batch.device).await?;
+        let received_at = self.clock.now();
+        let (valid, errors) = sender.validate_all(&batch.items, received_at);
+        let report = IngestReport {
+            accepted: valid.readings.len(),
             rejected: errors.len(),
             errors,
-        }),
-    ))
-}
-
-/// Appends readings to the event log and marks their devices seen, in one transaction.
-pub async fn append(
-    state: &AppState,
-    community: &CommunityId,
-    readings: &[ValidReading],
-    received_at: i64,
-) -> Result<(), sqlx::Error> {
-    if readings.is_empty() {
-        return Ok(());
-    }
-    let mut tx = crate::db::begin(&state.db).await?;
-    let mut last_seen: HashMap<&str, i64> = HashMap::new();
-    for r in readings {
-        let (num, flag, txt) = match &r.value {
-            ReadingValue::Number(n) => (Some(*n), None, None),
-            ReadingValue::Flag(f) => (None, Some(i64::from(*f)), None),
-            ReadingValue::Text(t) => (None, None, Some(t.as_str())),
         };
-        sqlx::query(
-            "INSERT INTO readings (community_id, device_id, kind, num, flag, txt, unit, at, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(community.as_str())
-        .bind(r.device.as_str())
-        .bind(r.kind)
-        .bind(num)
-        .bind(flag)
-        .bind(txt)
-        .bind(r.unit)
-        .bind(r.at)
-        .bind(received_at)
-        .execute(&mut *tx)
-        .await?;
-        let seen = last_seen.entry(r.device.as_str()).or_insert(r.at);
-        *seen = (*seen).max(r.at);
+        if valid.readings.is_empty() && batch.key.is_none() {
+            self.metrics.readings_ingested(0, report.rejected);
+            return Ok(Outcome {
+                report,
+                replayed: false,
+            });
+        }
+        let key_text = batch.key.as_ref().map(|key| key.as_str().to_owned());
+        let key = batch.key.map(|key| {
+            let report = serde_json::to_string(&report).expect("reports serialize");
+            (key, report)
+        });
+        let recorded = self
+            .writer
+            .append(Append {
+                community: batch.community.clone(),
+                sender: batch.device.to_owned(),
+                batch: valid,
+                received_at,
+                key,
+            })
+            .await?;
+        match recorded {
+            Recorded::New => {
+                self.metrics
+                    .readings_ingested(report.accepted, report.rejected);
+                if report.accepted > 0 {
+                    self.followers
+                        .readings_appended(batch.community, report.accepted);
+                }
+                tracing::debug!(community = %batch.community, device = batch.device,
+                    accepted = report.accepted, rejected = report.rejected, "batch ingested");
+                Ok(Outcome {
+                    report,
+                    replayed: false,
+                })
+            }
+            Recorded::Replay(report) => Ok(Outcome {
+                report: serde_json::from_str(&report)
+                    .map_err(|e| IngestError::from(sqlx::Error::Decode(e.into())))?,
+                replayed: true,
+            }),
+            Recorded::Conflict => Err(IngestError::KeyReused(key_text.unwrap_or_default())),
+        }
     }
-    for (device, at) in last_seen {
-        sqlx::query(
-            "UPDATE devices SET last_seen = CASE WHEN last_seen IS NULL OR last_seen < $1 THEN $1 ELSE last_seen END \
-             WHERE community_id = $2 AND id = $3",
-        )
-        .bind(at)
-        .bind(community.as_str())
-        .bind(device)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await
 }

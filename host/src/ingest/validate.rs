@@ -1,13 +1,16 @@
 //! Per-item validation of readings against the device registry and the
 //! reading-kind catalogue. An item either becomes a [`ValidReading`] or an
-//! [`ItemError`] that names the offending field.
+//! [`ItemError`] that names the offending field. Valid readings refer to
+//! their device by position in the sender's device list and to their kind
+//! and unit by the catalogue's `'static` names, so a number or flag reading
+//! costs no allocation between the request body and the store.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::caps::sensor::catalogue::{self, ValueType};
+use super::items::{Field, RawItem, RawReading, FIELDS};
+use crate::caps::sensor::catalogue::{self, ReadingKind, ValueType};
 use crate::caps::sensor::ReadingValue;
 use crate::clock::Millis;
 use crate::db::Db;
@@ -17,10 +20,12 @@ use crate::ids::{CommunityId, DeviceId};
 pub const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 /// How old a reading may be (a gateway catching up after an outage).
 pub const MAX_AGE_MS: Millis = 30 * 24 * 60 * 60 * 1000;
+/// Longest text value.
+pub const MAX_TEXT_BYTES: usize = 1024;
 
 /// A reading as a device sends it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)] // documents the wire format for OpenAPI; items are validated field by field
+#[allow(dead_code)] // documents the wire format for OpenAPI; items are read by `items`
 pub struct ReadingInput {
     /// The device that measured it: the token's own device, or one behind it as a gateway.
     device: String,
@@ -28,7 +33,7 @@ pub struct ReadingInput {
     kind: String,
     /// A number, a boolean or a string, as the kind requires.
     #[schema(value_type = Object)]
-    value: Value,
+    value: serde_json::Value,
     /// The unit, when the kind has one; converted spellings are accepted.
     unit: Option<String>,
     /// When it was measured, ms since the epoch; the arrival time when absent.
@@ -58,20 +63,35 @@ impl ItemError {
 /// A reading that passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidReading {
-    pub device: DeviceId,
+    /// Position of its device in [`ValidBatch::devices`].
+    pub device: usize,
     pub kind: &'static str,
     pub value: ReadingValue,
     pub unit: Option<&'static str>,
     pub at: Millis,
 }
 
-/// The devices one token may send readings for, with the kinds each reports.
-pub struct Sender {
-    devices: HashMap<String, Vec<String>>,
-    token_device: String,
+/// The valid readings of a batch and the devices they name.
+#[derive(Debug, Default)]
+pub struct ValidBatch {
+    pub devices: Vec<DeviceId>,
+    pub readings: Vec<ValidReading>,
 }
 
-const FIELDS: &[&str] = &["device", "kind", "value", "unit", "at"];
+impl ValidBatch {
+    /// The device of `reading`.
+    pub fn device(&self, reading: &ValidReading) -> &str {
+        self.devices[reading.device].as_str()
+    }
+}
+
+/// The devices one token may send readings for, with the kinds each reports.
+pub struct Sender {
+    devices: Vec<DeviceId>,
+    /// Device id → (position in `devices`, the kinds it reports).
+    index: HashMap<String, (usize, Vec<&'static ReadingKind>)>,
+    token_device: String,
+}
 
 impl Sender {
     /// The token's own device and the devices it is gateway for.
@@ -83,43 +103,65 @@ impl Sender {
         .bind(device)
         .fetch_all(db)
         .await?;
-        let devices = rows
-            .into_iter()
-            .map(|(id, kinds)| (id, serde_json::from_str(&kinds).unwrap_or_default()))
-            .collect();
-        Ok(Self {
-            devices,
+        let decode = |e: String| sqlx::Error::Decode(e.into());
+        let mut sender = Self {
+            devices: Vec::with_capacity(rows.len()),
+            index: HashMap::with_capacity(rows.len()),
             token_device: device.to_owned(),
-        })
+        };
+        for (id, kinds) in rows {
+            let kinds: Vec<String> =
+                serde_json::from_str(&kinds).map_err(|e| decode(e.to_string()))?;
+            let kinds = kinds.iter().filter_map(|k| catalogue::kind(k)).collect();
+            let parsed = id
+                .parse()
+                .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?;
+            sender.index.insert(id, (sender.devices.len(), kinds));
+            sender.devices.push(parsed);
+        }
+        Ok(sender)
+    }
+
+    /// Validates every item of a batch received at `now`: the valid readings, and an error for each other item.
+    pub fn validate_all(self, items: &[RawItem<'_>], now: Millis) -> (ValidBatch, Vec<ItemError>) {
+        let mut readings = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match self.validate(index, item, now) {
+                Ok(reading) => readings.push(reading),
+                Err(error) => errors.push(error),
+            }
+        }
+        let batch = ValidBatch {
+            devices: self.devices,
+            readings,
+        };
+        (batch, errors)
     }
 
     /// Validates item `index` of a batch received at `now`.
     pub fn validate(
         &self,
         index: usize,
-        item: &Value,
+        item: &RawItem<'_>,
         now: Millis,
     ) -> Result<ValidReading, ItemError> {
         let error = |field: &str, message: String| ItemError::new(index, field, message);
-        let object = item
-            .as_object()
-            .ok_or_else(|| error("", "a reading must be a JSON object".to_owned()))?;
-        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let reading: &RawReading = match item {
+            RawItem::Reading(reading) => reading,
+            RawItem::NotAnObject => {
+                return Err(error("", "a reading must be a JSON object".to_owned()))
+            }
+            RawItem::Malformed(message) => return Err(error("", message.clone())),
+        };
+        if let Some(unknown) = &reading.unknown {
             return Err(error(
                 unknown,
                 format!("unknown field; a reading has {}", FIELDS.join(", ")),
             ));
         }
-        let text = |field: &str| -> Result<&str, ItemError> {
-            match object.get(field) {
-                None | Some(Value::Null) => Err(error(field, "is required".to_owned())),
-                Some(Value::String(s)) => Ok(s),
-                Some(_) => Err(error(field, "must be a string".to_owned())),
-            }
-        };
-
-        let device = text("device")?;
-        let reported = self.devices.get(device).ok_or_else(|| {
+        let device = required_text(index, "device", &reading.device)?;
+        let (position, reported) = self.index.get(device).ok_or_else(|| {
             error(
                 "device",
                 format!(
@@ -128,23 +170,30 @@ impl Sender {
                 ),
             )
         })?;
-        let kind_name = text("kind")?;
+        let kind_name = required_text(index, "kind", &reading.kind)?;
         let kind = catalogue::kind(kind_name)
             .ok_or_else(|| error("kind", format!("unknown reading kind {kind_name:?}")))?;
-        if !reported.iter().any(|k| k == kind.name) {
+        if !reported.iter().any(|k| std::ptr::eq(*k, kind)) {
             return Err(error(
                 "kind",
                 format!("device {device:?} does not report {kind_name:?}"),
             ));
         }
 
-        let value = match (kind.value, object.get("value")) {
-            (_, None | Some(Value::Null)) => return Err(error("value", "is required".to_owned())),
-            (ValueType::Number, Some(Value::Number(n))) => {
-                let n = n
-                    .as_f64()
-                    .filter(|n| n.is_finite())
-                    .ok_or_else(|| error("value", "must be a finite number".to_owned()))?;
+        let number = match reading.value {
+            Field::Int(n) => Some(n as f64),
+            Field::Float(n) => Some(n),
+            _ => None,
+        };
+        let value = match (kind.value, &reading.value) {
+            (_, Field::Missing) => return Err(error("value", "is required".to_owned())),
+            (ValueType::Number, _) => {
+                let n = number.filter(|n| n.is_finite()).ok_or_else(|| {
+                    error(
+                        "value",
+                        format!("must be a finite number for {}", kind.name),
+                    )
+                })?;
                 if let Some((lo, hi)) = kind.range {
                     if !(lo..=hi).contains(&n) {
                         return Err(error(
@@ -155,46 +204,38 @@ impl Sender {
                 }
                 ReadingValue::Number(n)
             }
-            (ValueType::Number, Some(_)) => {
-                return Err(error(
-                    "value",
-                    format!("must be a finite number for {}", kind.name),
-                ))
-            }
-            (ValueType::Flag, Some(Value::Bool(b))) => ReadingValue::Flag(*b),
-            (ValueType::Flag, Some(_)) => {
+            (ValueType::Flag, Field::Bool(b)) => ReadingValue::Flag(*b),
+            (ValueType::Flag, _) => {
                 return Err(error(
                     "value",
                     format!("must be true or false for {}", kind.name),
                 ))
             }
-            (ValueType::Text, Some(Value::String(s))) if s.len() <= 1024 => {
-                ReadingValue::Text(s.clone())
+            (ValueType::Text, Field::Text(s)) if s.len() <= MAX_TEXT_BYTES => {
+                ReadingValue::Text(s.to_string())
             }
-            (ValueType::Text, Some(_)) => {
+            (ValueType::Text, _) => {
                 return Err(error(
                     "value",
-                    format!("must be a string of at most 1024 bytes for {}", kind.name),
+                    format!(
+                        "must be a string of at most {MAX_TEXT_BYTES} bytes for {}",
+                        kind.name
+                    ),
                 ))
             }
         };
 
-        let unit = match object.get("unit") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(_) => return Err(error("unit", "must be a string".to_owned())),
+        let unit = match &reading.unit {
+            Field::Missing => None,
+            Field::Text(s) => Some(s.as_ref()),
+            _ => return Err(error("unit", "must be a string".to_owned())),
         };
         let unit = kind.canonical_unit(unit).map_err(|m| error("unit", m))?;
 
-        let at = match object.get("at") {
-            None | Some(Value::Null) => now,
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-                error(
-                    "at",
-                    "must be whole milliseconds since the epoch".to_owned(),
-                )
-            })?,
-            Some(_) => {
+        let at = match reading.at {
+            Field::Missing => now,
+            Field::Int(at) => at,
+            _ => {
                 return Err(error(
                     "at",
                     "must be whole milliseconds since the epoch".to_owned(),
@@ -215,9 +256,7 @@ impl Sender {
         }
 
         Ok(ValidReading {
-            device: device
-                .parse()
-                .map_err(|e: crate::ids::InvalidId| error("device", e.to_string()))?,
+            device: *position,
             kind: kind.name,
             value,
             unit,
@@ -226,32 +265,52 @@ impl Sender {
     }
 }
 
+/// The string in a required field, or the error naming it.
+fn required_text<'v>(
+    index: usize,
+    field: &str,
+    value: &'v Field<'_>,
+) -> Result<&'v str, ItemError> {
+    match value {
+        Field::Missing => Err(ItemError::new(index, field, "is required")),
+        Field::Text(s) => Ok(s),
+        _ => Err(ItemError::new(index, field, "must be a string")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::ingest::items::json_array;
+    use serde_json::{json, Value};
 
     fn sender() -> Sender {
+        let kinds = ["temperature", "door"].map(|k| catalogue::kind(k).unwrap());
         Sender {
-            devices: HashMap::from([(
-                "t1".to_owned(),
-                vec!["temperature".to_owned(), "door".to_owned()],
-            )]),
+            devices: vec!["t1".parse().unwrap()],
+            index: HashMap::from([("t1".to_owned(), (0, kinds.to_vec()))]),
             token_device: "t1".to_owned(),
         }
     }
 
+    fn validate(item: &Value, now: Millis) -> Result<ValidReading, ItemError> {
+        let body = serde_json::to_vec(&json!([item])).unwrap();
+        let items = json_array(&body).unwrap();
+        sender().validate(0, &items[0], now)
+    }
+
     fn field_of(item: Value) -> String {
-        sender()
-            .validate(0, &item, 1_000_000_000)
-            .unwrap_err()
-            .field
+        validate(&item, 1_000_000_000).unwrap_err().field
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
             (json!({"kind": "temperature", "value": 1}), "device"),
+            (
+                json!({"device": 7, "kind": "temperature", "value": 1}),
+                "device",
+            ),
             (
                 json!({"device": "zz", "kind": "temperature", "value": 1}),
                 "device",
@@ -265,6 +324,7 @@ mod tests {
                 json!({"device": "t1", "kind": "temperature", "value": "NaN"}),
                 "value",
             ),
+            (json!({"device": "t1", "kind": "temperature"}), "value"),
             (
                 json!({"device": "t1", "kind": "temperature", "value": 5000}),
                 "value",
@@ -275,13 +335,22 @@ mod tests {
                 "unit",
             ),
             (
+                json!({"device": "t1", "kind": "temperature", "value": 1, "unit": 1}),
+                "unit",
+            ),
+            (
                 json!({"device": "t1", "kind": "temperature", "value": 1, "at": 2_000_000_000}),
+                "at",
+            ),
+            (
+                json!({"device": "t1", "kind": "temperature", "value": 1, "at": 1.5}),
                 "at",
             ),
             (
                 json!({"device": "t1", "kind": "temperature", "value": 1, "extra": 1}),
                 "extra",
             ),
+            (json!([1, 2]), ""),
         ];
         for (item, field) in cases {
             assert_eq!(field_of(item.clone()), field, "{item}");
@@ -290,14 +359,27 @@ mod tests {
 
     #[test]
     fn units_are_canonicalised() {
-        let r = sender()
-            .validate(
-                0,
-                &json!({"device": "t1", "kind": "temperature", "value": 21.5, "unit": "C"}),
-                1_000,
-            )
-            .unwrap();
+        let r = validate(
+            &json!({"device": "t1", "kind": "temperature", "value": 21.5, "unit": "C"}),
+            1_000,
+        )
+        .unwrap();
         assert_eq!(r.unit, Some("°C"));
         assert_eq!(r.at, 1_000);
+        assert_eq!(r.value, ReadingValue::Number(21.5));
+    }
+
+    #[test]
+    fn a_batch_keeps_its_good_items_and_names_its_bad_ones() {
+        let body = br#"[{"device":"t1","kind":"door","value":true}, 3, {"device":"t1","kind":"temperature","value":20,"at":999}]"#;
+        let items = json_array(body).unwrap();
+        let (batch, errors) = sender().validate_all(&items, 1_000);
+        assert_eq!(batch.readings.len(), 2);
+        assert_eq!(batch.device(&batch.readings[1]), "t1");
+        assert_eq!(batch.readings[1].at, 999);
+        assert_eq!(
+            errors,
+            vec![ItemError::new(1, "", "a reading must be a JSON object")]
+        );
     }
 }

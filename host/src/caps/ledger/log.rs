@@ -17,6 +17,7 @@ use tokio::sync::OwnedMutexGuard;
 use super::checkpoint::{Checkpoint, CheckpointError, HostKey, SignedCheckpoint};
 use super::merkle::{self, ConsistencyProof, Hash, InclusionProof, NodeId, ProofError};
 use crate::clock::Millis;
+use crate::db::multi_row::{multi_row_insert, Placeholders, INSERT_CHUNK};
 use crate::db::{Db, Tx};
 use crate::ids::CommunityId;
 
@@ -289,58 +290,6 @@ impl LedgerService {
     }
 }
 
-/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind limits.
-const INSERT_CHUNK: usize = 500;
-
-/// `INSERT INTO <table> VALUES ($1, …), (…), …` for `rows` rows of `columns` values.
-fn multi_row_insert(
-    conn: &sqlx::AnyConnection,
-    table: &str,
-    columns: usize,
-    rows: usize,
-) -> String {
-    let mut placeholders = Placeholders::for_backend(conn);
-    let mut sql = format!("INSERT INTO {table} VALUES ");
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&placeholders.next());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Bind placeholders for statements with many parameters. SQLite looks a
-/// numbered parameter's name up by a linear scan, so a statement with
-/// hundreds of `$n` costs quadratic time to bind; anonymous `?` does not.
-/// PostgreSQL only takes `$n`.
-struct Placeholders {
-    anonymous: bool,
-    next: usize,
-}
-
-impl Placeholders {
-    fn for_backend(conn: &sqlx::AnyConnection) -> Self {
-        Self {
-            anonymous: conn.backend_name() == "SQLite",
-            next: 0,
-        }
-    }
-
-    fn next(&mut self) -> String {
-        self.next += 1;
-        if self.anonymous {
-            "?".to_owned()
-        } else {
-            format!("${}", self.next)
-        }
-    }
-}
-
 /// Stores completed tree nodes of a community.
 pub async fn insert_nodes(
     tx: &mut Tx,
@@ -385,9 +334,9 @@ async fn fetch_nodes(
             }
             sql.push_str(&format!(
                 "(community_id = {} AND level = {} AND idx = {})",
-                placeholders.next(),
-                placeholders.next(),
-                placeholders.next()
+                placeholders.take_next(),
+                placeholders.take_next(),
+                placeholders.take_next()
             ));
         }
         let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql);

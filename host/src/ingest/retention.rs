@@ -1,0 +1,164 @@
+//! Retention: each community keeps its raw readings for
+//! `reading_retention_days` (30 unless its admin sets otherwise, through
+//! `PATCH /api/v1/communities/{c}`). A periodic task on the host clock purges
+//! readings measured before that, and the idempotency keys of batches
+//! received before that, in bounded chunks so that ingest's writer is never
+//! held up for long.
+//!
+//! A reading is never purged before every installation of its community has
+//! handled it: only readings at or below the smallest cursor of the
+//! community's installations (active or suspended) go. A suspended
+//! installation therefore holds its backlog until it is resumed, however old.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::clock::{Millis, SharedClock};
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// Retention of a community that has not set its own.
+pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+/// Longest retention a community may set (ten years).
+pub const MAX_RETENTION_DAYS: i64 = 3650;
+/// Rows one purge statement looks at.
+const CHUNK: i64 = 5_000;
+const DAY_MS: Millis = 24 * 60 * 60 * 1000;
+
+/// Checks a community's `reading_retention_days`.
+pub fn check_days(days: i64) -> Result<(), String> {
+    if (1..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(format!(
+            "reading_retention_days: must be between 1 and {MAX_RETENTION_DAYS}, got {days}"
+        ))
+    }
+}
+
+/// What one purge removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub readings: u64,
+    pub batch_keys: u64,
+}
+
+/// Purges every community once, as of `now`.
+pub async fn purge(db: &Db, now: Millis) -> Result<Purged, sqlx::Error> {
+    let communities: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, reading_retention_days FROM communities ORDER BY id")
+            .fetch_all(db)
+            .await?;
+    let mut purged = Purged::default();
+    for (community, days) in communities {
+        let cutoff = now.saturating_sub(days.saturating_mul(DAY_MS));
+        purged.readings += purge_readings(db, &community, cutoff).await?;
+        purged.batch_keys += purge_batch_keys(db, &community, cutoff).await?;
+    }
+    Ok(purged)
+}
+
+/// Deletes a community's readings measured before `cutoff` that every
+/// installation has handled, walking its log from the oldest in windows of
+/// [`CHUNK`] readings. It stops at the first window with nothing to delete:
+/// from there on the log is young, or not yet handled.
+async fn purge_readings(db: &Db, community: &str, cutoff: Millis) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    let mut after = 0_i64;
+    loop {
+        let window_end: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(seq) FROM (SELECT seq FROM readings WHERE community_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3) w",
+        )
+        .bind(community)
+        .bind(after)
+        .bind(CHUNK)
+        .fetch_one(db)
+        .await?;
+        let Some(window_end) = window_end else {
+            return Ok(deleted);
+        };
+        let done = sqlx::query(
+            "DELETE FROM readings WHERE community_id = $1 AND seq > $2 AND seq <= $3 AND at < $4 \
+             AND seq <= COALESCE((SELECT MIN(cursor) FROM installations WHERE community_id = $1), seq)",
+        )
+        .bind(community)
+        .bind(after)
+        .bind(window_end)
+        .bind(cutoff)
+        .execute(db)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Ok(deleted);
+        }
+        deleted += done;
+        after = window_end;
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Deletes the keys of a community's batches received before `cutoff`.
+async fn purge_batch_keys(db: &Db, community: &str, cutoff: Millis) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM ingest_batches WHERE community_id = $1 AND (device_id, idempotency_key) IN \
+             (SELECT device_id, idempotency_key FROM ingest_batches \
+              WHERE community_id = $1 AND received_at < $2 LIMIT $3)",
+        )
+        .bind(community)
+        .bind(cutoff)
+        .bind(CHUNK)
+        .execute(db)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < CHUNK as u64 {
+            return Ok(deleted);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Starts the purge task: a purge now, then one every `every` on the host clock.
+pub fn spawn(db: Db, clock: SharedClock, metrics: Arc<Metrics>, every: Duration) -> JoinHandle<()> {
+    let every_ms = Millis::try_from(every.as_millis()).unwrap_or(Millis::MAX);
+    tokio::spawn(async move {
+        loop {
+            // The next purge is due `every` after this one starts, so a clock
+            // that moves during a purge is not missed.
+            let next = clock.now().saturating_add(every_ms);
+            match purge(&db, clock.now()).await {
+                Ok(purged) => {
+                    metrics.readings_purged(purged.readings);
+                    if purged != Purged::default() {
+                        tracing::info!(
+                            readings = purged.readings,
+                            batch_keys = purged.batch_keys,
+                            "purged what is past its retention"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!("retention purge failed, trying again later: {e}"),
+            }
+            clock.sleep_until(next).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retention_is_between_a_day_and_ten_years() {
+        assert!(super::check_days(1).is_ok());
+        assert!(super::check_days(30).is_ok());
+        assert!(super::check_days(3650).is_ok());
+        for bad in [0, -1, 3651] {
+            let err = super::check_days(bad).unwrap_err();
+            assert!(err.starts_with("reading_retention_days"), "{err}");
+        }
+    }
+}
