@@ -154,26 +154,28 @@ impl Client {
         Self::new(&self.base, token)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("request sent");
+    /// Sends a request; an error when the host cannot be reached or the
+    /// connection dropped before a full reply.
+    async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
+        let response = request.bearer_auth(&self.token).send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("response body");
+        let bytes = response.bytes().await?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        self.try_send(request).await.expect("request sent")
     }
 
     /// Opens a Server-Sent Events stream, resuming after `last_event_id` if given.
@@ -202,27 +204,30 @@ impl Client {
         request.send().await.ok().map(|r| r.status())
     }
 
-    /// POSTs `body` with extra headers; `None` when the host cannot be reached or
-    /// the connection dropped before a full reply.
-    pub async fn try_post(
+    /// POSTs JSON with extra request headers; `None` when the host cannot be
+    /// reached or the connection dropped before a full reply.
+    pub async fn try_post_with(
         &self,
         path: &str,
-        body: &Value,
         headers: &[(&str, &str)],
+        body: &Value,
     ) -> Option<Reply> {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body);
+        self.try_send(self.post_request(path, headers, body))
+            .await
+            .ok()
+    }
+
+    fn post_request(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.ok()?;
-        let status = response.status();
-        let bytes = response.bytes().await.ok()?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Some(Reply { status, body })
+        request
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -237,11 +242,7 @@ impl Client {
 
     /// POSTs JSON with extra request headers.
     pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Reply {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.send(request).await
+        self.send(self.post_request(path, headers, &body)).await
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
