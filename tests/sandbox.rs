@@ -50,6 +50,15 @@ async fn hostile_plugins_hurt_only_themselves() {
     let (spin, spin_probe, spin_id) = hostile(&host, "spin", "spin", 50.0, full_grants()).await;
     let (bomb, bomb_probe, bomb_id) =
         hostile(&host, "bomb", "memory-bomb", 50.0, full_grants()).await;
+    // A generous call budget, so that the memory cap, not the clock, stops
+    // the bomb however slow the machine is.
+    bomb.admin
+        .patch(
+            &format!("/api/v1/communities/bomb/installations/{bomb_id}"),
+            json!({"limits": {"memory-mib": 64, "call-timeout-ms": 10_000}}),
+        )
+        .await
+        .expect(200);
     let (trap, trap_probe, trap_id) = hostile(&host, "trap", "trap", 0.0, full_grants()).await;
     let (reach, reach_probe, reach_id) = hostile(
         &host,

@@ -41,6 +41,23 @@ const BATCH: i64 = 64;
 /// Pause after the store failed to commit, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// Why a handler's outcome could not be committed; nothing of it was.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    #[error(transparent)]
+    Effects(#[from] LedgerError),
+    /// Another writer (a previous process of this host whose last commit
+    /// landed late, or a second host) moved the installation's position.
+    #[error("the installation's position moved under it; another writer handled these events")]
+    PositionMoved,
+}
+
+impl From<sqlx::Error> for CommitError {
+    fn from(e: sqlx::Error) -> Self {
+        CommitError::Effects(e.into())
+    }
+}
+
 /// Why a command got no answer from the plugin.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
@@ -502,7 +519,6 @@ impl Actor {
                     false,
                 )
                 .await
-                .map_err(LedgerError::from)
             }
             Err(failure) => {
                 self.instance = None;
@@ -510,20 +526,17 @@ impl Actor {
                 tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
                 self.dead_letter(source, failure.reason(), &failure.to_string(), true)
                     .await
-                    .map_err(LedgerError::from)
             }
         };
         if let Err(e) = &recorded {
-            tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
-            self.instance = None;
-            tokio::time::sleep(STORE_RETRY).await;
+            self.commit_failed(e).await;
         }
         recorded.is_ok()
     }
 
     /// Commits the pending effects of `handled` (events handled in order by
     /// the live instance) with the advance past the last of them.
-    async fn commit_handled(&mut self, handled: &[Source]) -> Result<(), LedgerError> {
+    async fn commit_handled(&mut self, handled: &[Source]) -> Result<(), CommitError> {
         let Some(last) = handled.last() else {
             return Ok(());
         };
@@ -585,10 +598,24 @@ impl Actor {
         match self.commit_handled(&handled).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::error!(installation = %self.installation.id, "cannot commit handled readings: {e}");
-                self.instance = None;
-                tokio::time::sleep(STORE_RETRY).await;
+                self.commit_failed(&e).await;
                 false
+            }
+        }
+    }
+
+    /// After a failed commit: drop the instance, learn the stored position
+    /// again and, unless another writer simply got there first, give the store a moment.
+    async fn commit_failed(&mut self, error: &CommitError) {
+        self.instance = None;
+        self.reload_position().await;
+        match error {
+            CommitError::PositionMoved => {
+                tracing::warn!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
+            }
+            CommitError::Effects(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
+                tokio::time::sleep(STORE_RETRY).await;
             }
         }
     }
@@ -598,7 +625,7 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<(), CommitError> {
         let written = self.write_effects(instance, source).await;
         match &written {
             Ok(committed) => {
@@ -616,7 +643,7 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<crate::caps::Committed, LedgerError> {
+    ) -> Result<crate::caps::Committed, CommitError> {
         let mut tx = crate::db::begin(&self.shared.db).await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
@@ -629,18 +656,28 @@ impl Actor {
                 .await?;
         }
         tx.commit().await?;
+        match source {
+            Some(Source::Reading(r)) => self.installation.cursor = r.seq,
+            Some(Source::Alarm { seq, .. }) => self.installation.feed_cursor = *seq,
+            _ => {}
+        }
         Ok(committed)
     }
 
-    /// Moves past `source`: the cursor for a reading, the schedule for a timer.
-    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), sqlx::Error> {
-        match source {
+    /// Moves past `source`: the cursor for a reading or an alarm change, the
+    /// schedule for a timer. A cursor moves only from where this actor
+    /// believes it is, so events handled by another writer meanwhile are
+    /// never committed twice.
+    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), CommitError> {
+        let moved = match source {
             Source::Reading(r) => {
-                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2")
+                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2 AND cursor = $3")
                     .bind(r.seq)
                     .bind(&self.installation.id)
+                    .bind(self.installation.cursor)
                     .execute(&mut **tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
             }
             Source::Timer { tag, schedule } => {
                 match schedule.next_after(self.shared.clock.now()) {
@@ -658,17 +695,38 @@ impl Actor {
                 }
                 .execute(&mut **tx)
                 .await?;
+                1
             }
-            Source::Lifecycle(_) => {}
-            Source::Alarm { seq, .. } => {
-                sqlx::query("UPDATE installations SET feed_cursor = $1 WHERE id = $2")
-                    .bind(seq)
-                    .bind(&self.installation.id)
-                    .execute(&mut **tx)
-                    .await?;
+            Source::Lifecycle(_) => 1,
+            Source::Alarm { seq, .. } => sqlx::query(
+                "UPDATE installations SET feed_cursor = $1 WHERE id = $2 AND feed_cursor = $3",
+            )
+            .bind(seq)
+            .bind(&self.installation.id)
+            .bind(self.installation.feed_cursor)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+        };
+        if moved == 1 {
+            Ok(())
+        } else {
+            Err(CommitError::PositionMoved)
+        }
+    }
+
+    /// Where the store says this installation is, after a failed commit.
+    async fn reload_position(&mut self) {
+        match super::installation::get(&self.shared.db, &self.installation.id).await {
+            Ok(Some(stored)) => {
+                self.installation.cursor = stored.cursor;
+                self.installation.feed_cursor = stored.feed_cursor;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot reload the installation: {e}");
             }
         }
-        Ok(())
     }
 
     /// Records a failed event and moves past it; an instance-ending failure
@@ -679,7 +737,7 @@ impl Actor {
         reason: &str,
         error: &str,
         counts: bool,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), CommitError> {
         let failures = self.installation.consecutive_failures + i64::from(counts);
         let suspend = failures >= SUSPEND_AFTER_FAILURES;
         let mut tx = crate::db::begin(&self.shared.db).await?;
