@@ -43,6 +43,11 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Least time between two rounds, so a stream of ingest wake-ups costs a few rounds a second.
 const MIN_ROUND_GAP: Duration = Duration::from_millis(200);
 
+/// A battery reading: seq, community, device, level, and its kind's threshold if set.
+type BatteryReading = (i64, String, String, Option<f64>, Option<f64>);
+/// A watched device: community, device, last heard, interval, and its active offline alarm if any.
+type WatchedDevice = (String, String, Millis, Millis, Option<String>);
+
 /// The device monitor of one host.
 pub struct Monitor {
     db: Db,
@@ -107,7 +112,7 @@ impl Monitor {
         if head <= cursor {
             return Ok(false);
         }
-        let readings: Vec<(i64, String, String, Option<f64>, Option<f64>)> = sqlx::query_as(
+        let readings: Vec<BatteryReading> = sqlx::query_as(
             "SELECT r.seq, r.community_id, r.device_id, r.num, k.battery_low_percent FROM readings r \
              JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
              LEFT JOIN device_kinds k ON k.community_id = d.community_id AND k.kind = d.kind \
@@ -175,7 +180,7 @@ impl Monitor {
     /// heard from again; returns when the next device falls due.
     async fn liveness_round(&self) -> Result<Millis, sqlx::Error> {
         let now = self.clock.now();
-        let watched: Vec<(String, String, Millis, Millis, Option<String>)> = sqlx::query_as(
+        let watched: Vec<WatchedDevice> = sqlx::query_as(
             "SELECT d.community_id, d.id, COALESCE(d.last_seen, d.created_at), k.report_interval_ms, \
              (SELECT a.id FROM alarms a WHERE a.community_id = d.community_id AND a.originator = d.id \
               AND a.alarm_type = $1 AND a.active = 1) \
