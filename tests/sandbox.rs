@@ -50,6 +50,15 @@ async fn hostile_plugins_hurt_only_themselves() {
     let (spin, spin_probe, spin_id) = hostile(&host, "spin", "spin", 50.0, full_grants()).await;
     let (bomb, bomb_probe, bomb_id) =
         hostile(&host, "bomb", "memory-bomb", 50.0, full_grants()).await;
+    // A generous call budget, so that the memory cap, not the clock, stops
+    // the bomb however slow the machine is.
+    bomb.admin
+        .patch(
+            &format!("/api/v1/communities/bomb/installations/{bomb_id}"),
+            json!({"limits": {"memory-mib": 64, "call-timeout-ms": 10_000}}),
+        )
+        .await
+        .expect(200);
     let (trap, trap_probe, trap_id) = hostile(&host, "trap", "trap", 0.0, full_grants()).await;
     let (reach, reach_probe, reach_id) = hostile(
         &host,
@@ -237,4 +246,33 @@ async fn a_suspended_installation_resumes_where_it_stopped() {
         (Some(false), Some("flaky-admin")),
         "resuming clears the suspension alarm: {alarm}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_inside_a_batch_costs_only_the_failing_reading() {
+    let host = TestHost::start().await;
+    host.publish(HOSTILE).await;
+    let (c, probe, id) = hostile(&host, "mixed", "trap", 50.0, full_grants()).await;
+    let values = [1.0, 99.0, 2.0, 3.0, 99.0, 4.0, 5.0];
+    let batch: Vec<Value> = values
+        .iter()
+        .map(|v| probe.reading("temperature", json!(v)))
+        .collect();
+    probe.send(Value::Array(batch)).await.expect(202);
+    let settled = c.settle(&id).await;
+    assert_eq!(
+        settled["state"], "active",
+        "two failures apart are not five in a row"
+    );
+    assert_eq!(
+        c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
+        5,
+        "every good reading is counted once, around the two that trap"
+    );
+    let letters = c.dead_letters(&id).await;
+    let failed: Vec<f64> = letters
+        .iter()
+        .map(|l| l["event"]["reading"]["value"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    assert_eq!(failed, [99.0, 99.0], "{letters:?}");
 }

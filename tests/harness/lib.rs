@@ -154,26 +154,28 @@ impl Client {
         Self::new(&self.base, token)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("request sent");
+    /// Sends a request; an error when the host cannot be reached or the
+    /// connection dropped before a full reply.
+    async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
+        let response = request.bearer_auth(&self.token).send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("response body");
+        let bytes = response.bytes().await?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        self.try_send(request).await.expect("request sent")
     }
 
     /// Opens a Server-Sent Events stream, resuming after `last_event_id` if given.
@@ -193,6 +195,41 @@ impl Client {
         }
     }
 
+    /// The status of a GET, or `None` when the host cannot be reached.
+    pub async fn try_get(&self, path: &str) -> Option<StatusCode> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        request.send().await.ok().map(|r| r.status())
+    }
+
+    /// POSTs JSON with extra request headers; `None` when the host cannot be
+    /// reached or the connection dropped before a full reply.
+    pub async fn try_post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Option<Reply> {
+        self.try_send(self.post_request(path, headers, body))
+            .await
+            .ok()
+    }
+
+    fn post_request(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(format!("{}{path}", self.base)))
             .await
@@ -205,11 +242,7 @@ impl Client {
 
     /// POSTs JSON with extra request headers.
     pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Reply {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.send(request).await
+        self.send(self.post_request(path, headers, &body)).await
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
@@ -279,6 +312,88 @@ impl StoppedHost {
             .await
             .expect("statement runs");
         pool.close().await;
+    }
+}
+
+/// The real `linli serve` binary as a child process, on a fixed port and
+/// data dir (and the harness's choice of store), so a test can kill it
+/// without warning and start it again on the same data.
+pub struct HostProcess {
+    child: std::process::Child,
+    listen: std::net::SocketAddr,
+    store_url: Option<String>,
+    _postgres: Option<PostgresDatabase>,
+    dir: tempfile::TempDir,
+    pub admin: Client,
+}
+
+impl HostProcess {
+    /// Starts `linli serve` on a free port with a fresh data dir.
+    pub async fn start() -> Self {
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let postgres = PostgresDatabase::create().await;
+        let store_url = postgres.as_ref().map(PostgresDatabase::url);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Self::spawn(listen, dir.path(), store_url.as_deref());
+        let host = Self {
+            child,
+            listen,
+            store_url,
+            _postgres: postgres,
+            dir,
+            admin: Client::new(&format!("http://{listen}"), "test-platform-admin"),
+        };
+        host.wait_healthy().await;
+        host
+    }
+
+    fn spawn(
+        listen: std::net::SocketAddr,
+        data_dir: &std::path::Path,
+        store_url: Option<&str>,
+    ) -> std::process::Child {
+        let mut command = std::process::Command::new(linli_binary());
+        command
+            .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("LINLI_ADMIN_TOKEN", "test-platform-admin")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        match store_url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env_remove("DATABASE_URL"),
+        };
+        command.spawn().expect("linli serve starts")
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.admin.try_get("/healthz").await != Some(StatusCode::OK) {
+            assert!(Instant::now() < deadline, "linli serve did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.listen)
+    }
+
+    /// Kills the host with SIGKILL (no shutdown of any kind) and starts it again on the same data.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("the killed host is reaped");
+        self.child = Self::spawn(self.listen, self.dir.path(), self.store_url.as_deref());
+        self.wait_healthy().await;
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

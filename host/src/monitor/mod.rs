@@ -21,10 +21,10 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::caps::alarm::model::{Raise, Severity};
-use crate::caps::alarm::store::{self as alarms, PLATFORM};
+use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
+use crate::caps::alarm::store::{self as alarms, Operation, PLATFORM};
 use crate::clock::{Millis, SharedClock};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::feed::Feed;
 use crate::ids::CommunityId;
 
@@ -42,6 +42,11 @@ const IDLE_CHECK_MS: Millis = 60_000;
 const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Least time between two rounds, so a stream of ingest wake-ups costs a few rounds a second.
 const MIN_ROUND_GAP: Duration = Duration::from_millis(200);
+
+/// A battery reading: seq, community, device, level, and its kind's threshold if set.
+type BatteryReading = (i64, String, String, Option<f64>, Option<f64>);
+/// A watched device: community, device, last heard, interval, and its active offline alarm if any.
+type WatchedDevice = (String, String, Millis, Millis, Option<String>);
 
 /// The device monitor of one host.
 pub struct Monitor {
@@ -107,7 +112,7 @@ impl Monitor {
         if head <= cursor {
             return Ok(false);
         }
-        let readings: Vec<(i64, String, String, Option<f64>, Option<f64>)> = sqlx::query_as(
+        let readings: Vec<BatteryReading> = sqlx::query_as(
             "SELECT r.seq, r.community_id, r.device_id, r.num, k.battery_low_percent FROM readings r \
              JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
              LEFT JOIN device_kinds k ON k.community_id = d.community_id AND k.kind = d.kind \
@@ -133,28 +138,15 @@ impl Monitor {
                 Ok(c) => c,
                 Err(_) => continue,
             };
-            let active = alarms::active(&mut tx, &community, device, BATTERY_ALARM).await?;
-            let change = match (active, *level < threshold) {
-                (None, true) => Some(
-                    alarms::raise(
-                        &mut tx,
-                        &community,
-                        &platform_raise(
-                            device,
-                            BATTERY_ALARM,
-                            Severity::Warning,
-                            json!({ "battery_percent": level, "threshold_percent": threshold }),
-                        ),
-                        || crate::ids::generated("alm"),
-                        now,
-                    )
-                    .await?,
-                ),
-                (Some(alarm), false) => {
-                    alarms::clear(&mut tx, &community, &alarm, PLATFORM, None, now).await?
-                }
-                _ => None,
-            };
+            let low = (*level < threshold).then(|| {
+                platform_raise(
+                    device,
+                    BATTERY_ALARM,
+                    Severity::Warning,
+                    json!({ "battery_percent": level, "threshold_percent": threshold }),
+                )
+            });
+            let change = set_alarm(&mut tx, &community, device, BATTERY_ALARM, low, now).await?;
             if change.is_some() {
                 changed.insert(community);
             }
@@ -175,7 +167,7 @@ impl Monitor {
     /// heard from again; returns when the next device falls due.
     async fn liveness_round(&self) -> Result<Millis, sqlx::Error> {
         let now = self.clock.now();
-        let watched: Vec<(String, String, Millis, Millis, Option<String>)> = sqlx::query_as(
+        let watched: Vec<WatchedDevice> = sqlx::query_as(
             "SELECT d.community_id, d.id, COALESCE(d.last_seen, d.created_at), k.report_interval_ms, \
              (SELECT a.id FROM alarms a WHERE a.community_id = d.community_id AND a.originator = d.id \
               AND a.alarm_type = $1 AND a.active = 1) \
@@ -206,28 +198,16 @@ impl Monitor {
             let Ok(community) = community.parse::<CommunityId>() else {
                 continue;
             };
-            let active = alarms::active(&mut tx, &community, &device, OFFLINE_ALARM).await?;
-            let change = match (active, silent) {
-                (None, true) => Some(
-                    alarms::raise(
-                        &mut tx,
-                        &community,
-                        &platform_raise(
-                            &device,
-                            OFFLINE_ALARM,
-                            Severity::Major,
-                            json!({ "last_heard": last_heard, "report_interval_ms": interval }),
-                        ),
-                        || crate::ids::generated("alm"),
-                        now,
-                    )
-                    .await?,
-                ),
-                (Some(alarm), false) => {
-                    alarms::clear(&mut tx, &community, &alarm, PLATFORM, None, now).await?
-                }
-                _ => None,
-            };
+            let offline = silent.then(|| {
+                platform_raise(
+                    &device,
+                    OFFLINE_ALARM,
+                    Severity::Major,
+                    json!({ "last_heard": last_heard, "report_interval_ms": interval }),
+                )
+            });
+            let change =
+                set_alarm(&mut tx, &community, &device, OFFLINE_ALARM, offline, now).await?;
             if change.is_some() {
                 tracing::info!(%community, %device, silent, "device liveness changed");
                 changed.insert(community);
@@ -242,6 +222,30 @@ impl Monitor {
         for community in communities {
             self.feed.published(&community);
         }
+    }
+}
+
+/// Brings the platform alarm of (device, type) to the wanted state: raised
+/// with `raise` when given and not yet active, cleared when not wanted and
+/// active; otherwise left alone (a platform alarm is not re-raised while
+/// its condition lasts).
+async fn set_alarm(
+    tx: &mut Tx,
+    community: &CommunityId,
+    device: &str,
+    alarm_type: &str,
+    raise: Option<Raise>,
+    now: Millis,
+) -> Result<Option<AlarmChange>, sqlx::Error> {
+    let active = alarms::active(tx, community, device, alarm_type).await?;
+    match (active, raise) {
+        (None, Some(raise)) => Ok(Some(
+            alarms::raise(tx, community, &raise, || crate::ids::generated("alm"), now).await?,
+        )),
+        (Some(alarm), None) => {
+            alarms::operate(tx, community, &alarm, Operation::Clear, PLATFORM, None, now).await
+        }
+        _ => Ok(None),
     }
 }
 

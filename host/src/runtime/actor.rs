@@ -41,6 +41,23 @@ const BATCH: i64 = 64;
 /// Pause after the store failed to commit, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// Why a handler's outcome could not be committed; nothing of it was.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    #[error(transparent)]
+    Effects(#[from] LedgerError),
+    /// Another writer (a previous process of this host whose last commit
+    /// landed late, or a second host) moved the installation's position.
+    #[error("the installation's position moved under it; another writer handled these events")]
+    PositionMoved,
+}
+
+impl From<sqlx::Error> for CommitError {
+    fn from(e: sqlx::Error) -> Self {
+        CommitError::Effects(e.into())
+    }
+}
+
 /// Why a command got no answer from the plugin.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
@@ -304,13 +321,16 @@ impl Actor {
             .set_lag(readings.first().map_or(0, |r| now - r.received_at));
         let last_seq = readings.last().map(|r| r.seq);
         let scope = self.installation.grants.sensor.clone();
-        for reading in readings {
-            if !self.active() {
-                return false;
-            }
-            if scope.as_ref().is_some_and(|s| s.allows(&reading.kind)) {
-                self.deliver(Source::Reading(reading)).await;
-            }
+        let delivered = readings
+            .into_iter()
+            .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
+            .collect();
+        if !self.deliver_readings(delivered).await {
+            // The store failed: try again from the cursor.
+            return true;
+        }
+        if !self.active() {
+            return false;
         }
         // Readings this installation does not receive still move its cursor.
         if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.cursor) {
@@ -355,11 +375,14 @@ impl Actor {
             }
             match serde_json::from_value::<AlarmChange>(event.data) {
                 Ok(change) if change.by != self.installation.plugin.as_str() => {
-                    self.deliver(Source::Alarm {
+                    let source = Source::Alarm {
                         seq: event.seq,
                         change,
-                    })
-                    .await;
+                    };
+                    if !self.deliver(source).await {
+                        // The store failed: try again from the feed cursor.
+                        return true;
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -430,11 +453,13 @@ impl Actor {
             if !self.active() {
                 break;
             }
-            self.deliver(Source::Timer {
+            let source = Source::Timer {
                 tag,
                 schedule: Schedule { due_at, every_ms },
-            })
-            .await;
+            };
+            if !self.deliver(source).await {
+                break;
+            }
         }
         full
     }
@@ -450,8 +475,15 @@ impl Actor {
         .flatten()
     }
 
-    /// Delivers one event and records the outcome.
-    async fn deliver(&mut self, source: Source) {
+    /// Delivers one event and records the outcome; false if the store
+    /// could not record it (the event stays pending and is retried).
+    async fn deliver(&mut self, source: Source) -> bool {
+        let outcome = self.handle_event(&source).await;
+        self.record(&source, outcome).await
+    }
+
+    /// Runs the plugin's handler for one event, leaving its effects pending.
+    async fn handle_event(&mut self, source: &Source) -> Result<Result<(), WitError>, CallFailure> {
         let event = source.event();
         let started = Instant::now();
         let outcome = match self.instance().await {
@@ -461,21 +493,19 @@ impl Actor {
         self.ctx
             .metrics
             .observe_call("event", started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    /// Commits a handled event's effects with its advance, or dead-letters a failed one.
+    async fn record(
+        &mut self,
+        source: &Source,
+        outcome: Result<Result<(), WitError>, CallFailure>,
+    ) -> bool {
         let recorded = match outcome {
             Ok(Ok(())) => {
-                let mut instance = self.instance.take().expect("an instance handled the event");
-                let committed = self.commit(&mut instance, Some(&source)).await;
-                if committed.is_ok() {
-                    self.instance = Some(instance);
-                    self.ctx.metrics.event_handled();
-                    if let Source::Reading(r) = &source {
-                        self.ctx
-                            .metrics
-                            .reading_handled(self.shared.clock.now() - r.received_at);
-                    }
-                    self.installation.consecutive_failures = 0;
-                }
-                committed
+                let handled = std::slice::from_ref(source);
+                self.commit_handled(handled).await
             }
             Ok(Err(error)) => {
                 if let Some(instance) = self.instance.as_mut() {
@@ -483,28 +513,110 @@ impl Actor {
                 }
                 self.ctx.metrics.failed("plugin-error");
                 self.dead_letter(
-                    &source,
+                    source,
                     "plugin-error",
                     &PluginError::from(error).to_string(),
                     false,
                 )
                 .await
-                .map_err(LedgerError::from)
             }
             Err(failure) => {
                 self.instance = None;
                 self.ctx.metrics.failed(failure.reason());
                 tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
-                self.dead_letter(&source, failure.reason(), &failure.to_string(), true)
+                self.dead_letter(source, failure.reason(), &failure.to_string(), true)
                     .await
-                    .map_err(LedgerError::from)
             }
         };
-        if let Err(e) = recorded {
-            // Nothing was committed: the event stays pending and is retried.
-            tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
-            self.instance = None;
-            tokio::time::sleep(STORE_RETRY).await;
+        if let Err(e) = &recorded {
+            self.commit_failed(e).await;
+        }
+        recorded.is_ok()
+    }
+
+    /// Commits the pending effects of `handled` (events handled in order by
+    /// the live instance) with the advance past the last of them.
+    async fn commit_handled(&mut self, handled: &[Source]) -> Result<(), CommitError> {
+        let Some(last) = handled.last() else {
+            return Ok(());
+        };
+        let mut instance = self
+            .instance
+            .take()
+            .expect("an instance handled the events");
+        let committed = self.commit(&mut instance, Some(last)).await;
+        if committed.is_ok() {
+            self.instance = Some(instance);
+            let now = self.shared.clock.now();
+            for source in handled {
+                self.ctx.metrics.event_handled();
+                if let Source::Reading(r) = source {
+                    self.ctx.metrics.reading_handled(now - r.received_at);
+                }
+            }
+            self.installation.consecutive_failures = 0;
+        }
+        committed
+    }
+
+    /// Delivers readings in order, committing the effects of a run of
+    /// successful handlers in one transaction. When a handler fails, the
+    /// uncommitted run is discarded and replayed one event at a time on a
+    /// fresh instance, so every event before the failure lands exactly once
+    /// and the failure is recorded for the failing event alone. False if the
+    /// store could not record an outcome.
+    async fn deliver_readings(&mut self, readings: Vec<Reading>) -> bool {
+        let mut handled = Vec::new();
+        for reading in readings {
+            if !self.active() {
+                break;
+            }
+            let source = Source::Reading(reading);
+            match self.handle_event(&source).await {
+                Ok(Ok(())) => handled.push(source),
+                failed => {
+                    if !handled.is_empty() {
+                        if let Some(instance) = self.instance.as_mut() {
+                            instance.caps().discard();
+                        }
+                        self.instance = None;
+                        for earlier in std::mem::take(&mut handled) {
+                            if !self.deliver(earlier).await {
+                                return false;
+                            }
+                        }
+                    }
+                    if !self.record(&source, failed).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        if handled.is_empty() || !self.active() {
+            return true;
+        }
+        match self.commit_handled(&handled).await {
+            Ok(()) => true,
+            Err(e) => {
+                self.commit_failed(&e).await;
+                false
+            }
+        }
+    }
+
+    /// After a failed commit: drop the instance, learn the stored position
+    /// again and, unless another writer simply got there first, give the store a moment.
+    async fn commit_failed(&mut self, error: &CommitError) {
+        self.instance = None;
+        self.reload_position().await;
+        match error {
+            CommitError::PositionMoved => {
+                tracing::warn!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
+            }
+            CommitError::Effects(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
+                tokio::time::sleep(STORE_RETRY).await;
+            }
         }
     }
 
@@ -513,7 +625,7 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<(), CommitError> {
         let written = self.write_effects(instance, source).await;
         match &written {
             Ok(committed) => {
@@ -531,7 +643,7 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<crate::caps::Committed, LedgerError> {
+    ) -> Result<crate::caps::Committed, CommitError> {
         let mut tx = crate::db::begin(&self.shared.db).await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
@@ -544,18 +656,28 @@ impl Actor {
                 .await?;
         }
         tx.commit().await?;
+        match source {
+            Some(Source::Reading(r)) => self.installation.cursor = r.seq,
+            Some(Source::Alarm { seq, .. }) => self.installation.feed_cursor = *seq,
+            _ => {}
+        }
         Ok(committed)
     }
 
-    /// Moves past `source`: the cursor for a reading, the schedule for a timer.
-    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), sqlx::Error> {
-        match source {
+    /// Moves past `source`: the cursor for a reading or an alarm change, the
+    /// schedule for a timer. A cursor moves only from where this actor
+    /// believes it is, so events handled by another writer meanwhile are
+    /// never committed twice.
+    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), CommitError> {
+        let moved = match source {
             Source::Reading(r) => {
-                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2")
+                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2 AND cursor = $3")
                     .bind(r.seq)
                     .bind(&self.installation.id)
+                    .bind(self.installation.cursor)
                     .execute(&mut **tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
             }
             Source::Timer { tag, schedule } => {
                 match schedule.next_after(self.shared.clock.now()) {
@@ -573,17 +695,38 @@ impl Actor {
                 }
                 .execute(&mut **tx)
                 .await?;
+                1
             }
-            Source::Lifecycle(_) => {}
-            Source::Alarm { seq, .. } => {
-                sqlx::query("UPDATE installations SET feed_cursor = $1 WHERE id = $2")
-                    .bind(seq)
-                    .bind(&self.installation.id)
-                    .execute(&mut **tx)
-                    .await?;
+            Source::Lifecycle(_) => 1,
+            Source::Alarm { seq, .. } => sqlx::query(
+                "UPDATE installations SET feed_cursor = $1 WHERE id = $2 AND feed_cursor = $3",
+            )
+            .bind(seq)
+            .bind(&self.installation.id)
+            .bind(self.installation.feed_cursor)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+        };
+        if moved == 1 {
+            Ok(())
+        } else {
+            Err(CommitError::PositionMoved)
+        }
+    }
+
+    /// Where the store says this installation is, after a failed commit.
+    async fn reload_position(&mut self) {
+        match super::installation::get(&self.shared.db, &self.installation.id).await {
+            Ok(Some(stored)) => {
+                self.installation.cursor = stored.cursor;
+                self.installation.feed_cursor = stored.feed_cursor;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot reload the installation: {e}");
             }
         }
-        Ok(())
     }
 
     /// Records a failed event and moves past it; an instance-ending failure
@@ -594,7 +737,7 @@ impl Actor {
         reason: &str,
         error: &str,
         counts: bool,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), CommitError> {
         let failures = self.installation.consecutive_failures + i64::from(counts);
         let suspend = failures >= SUSPEND_AFTER_FAILURES;
         let mut tx = crate::db::begin(&self.shared.db).await?;

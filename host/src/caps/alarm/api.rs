@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::model::{Alarm, AlarmChange};
-use super::store::{self, AlarmError, AlarmFilter, AuditLine};
+use super::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
 use crate::api::auth::Principal;
 use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use crate::api::AppState;
@@ -147,21 +147,15 @@ async fn acknowledge_alarm(
     Path((community, id)): Path<(CommunityId, String)>,
     body: Bytes,
 ) -> ApiResult<Json<Alarm>> {
-    principal.require_staff(&community)?;
-    let note = note(&body)?;
-    let alarm = load(&state, &community, &id).await?;
-    let mut tx = crate::db::begin(&state.db).await?;
-    let change = store::acknowledge(
-        &mut tx,
+    operate(
+        &state,
+        &principal,
         &community,
         &id,
-        &principal.subject,
-        note.as_deref(),
-        state.clock.now(),
+        &body,
+        Operation::Acknowledge,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(changed(&state, &community, change, alarm)))
+    .await
 }
 
 /// Clear an alarm (a no-op when it already is).
@@ -175,21 +169,35 @@ async fn clear_alarm(
     Path((community, id)): Path<(CommunityId, String)>,
     body: Bytes,
 ) -> ApiResult<Json<Alarm>> {
-    principal.require_staff(&community)?;
-    let note = note(&body)?;
+    operate(&state, &principal, &community, &id, &body, Operation::Clear).await
+}
+
+/// An operator's acknowledgement or clear, recorded with who, when and the note.
+async fn operate(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+    id: &str,
+    body: &Bytes,
+    operation: Operation,
+) -> ApiResult<Json<Alarm>> {
+    principal.require_staff(community)?;
+    let note = note(body)?;
     let mut tx = crate::db::begin(&state.db).await?;
-    let alarm = store::by_id(&mut tx, &community, &id)
+    let alarm = store::by_id(&mut tx, community, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))?;
-    let change = store::clear(
+    let now = state.clock.now();
+    let change = store::operate(
         &mut tx,
-        &community,
+        community,
         &alarm,
+        operation,
         &principal.subject,
         note.as_deref(),
-        state.clock.now(),
+        now,
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(changed(&state, &community, change, alarm)))
+    Ok(Json(changed(state, community, change, alarm)))
 }

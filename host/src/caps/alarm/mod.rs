@@ -201,7 +201,7 @@ impl AlarmHost {
                     alarm_type,
                 } => store::clear_active(tx, community, &originator, &alarm_type, by, now).await?,
                 Call::Acknowledge { id } => {
-                    match store::acknowledge(tx, community, &id, by, None, now).await {
+                    match store::acknowledge(tx, community, &id, by, now).await {
                         Ok(change) => change,
                         // Gone since the call (its community was deleted): nothing to do.
                         Err(store::AlarmError::NotFound(_)) => None,

@@ -183,49 +183,51 @@ pub async fn raise(
     Ok(change)
 }
 
-/// Acknowledges an alarm; `None` when it already was.
-pub async fn acknowledge(
+/// What a person, plugin or the platform does to an existing alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Acknowledge,
+    Clear,
+}
+
+/// Acknowledges or clears `alarm`; `None` when it already was.
+pub async fn operate(
     tx: &mut Tx,
     community: &CommunityId,
-    id: &str,
+    alarm: &Alarm,
+    operation: Operation,
     by: &str,
     note: Option<&str>,
     at: Millis,
-) -> Result<Option<AlarmChange>, AlarmError> {
-    let alarm = by_id(tx, community, id)
-        .await?
-        .ok_or_else(|| AlarmError::NotFound(id.to_owned()))?;
-    let Some(acked) = alarm.acknowledge(by, at) else {
+) -> Result<Option<AlarmChange>, sqlx::Error> {
+    let (changed, change) = match operation {
+        Operation::Acknowledge => (alarm.acknowledge(by, at), ChangeKind::Acknowledged),
+        Operation::Clear => (alarm.clear(by, at), ChangeKind::Cleared),
+    };
+    let Some(changed) = changed else {
         return Ok(None);
     };
     let change = AlarmChange {
-        change: ChangeKind::Acknowledged,
-        alarm: acked,
+        change,
+        alarm: changed,
         by: by.to_owned(),
     };
     record(tx, community, &change, note, at).await?;
     Ok(Some(change))
 }
 
-/// Clears an alarm; `None` when it already was.
-pub async fn clear(
+/// Acknowledges the alarm with `id`; `None` when it already was.
+pub async fn acknowledge(
     tx: &mut Tx,
     community: &CommunityId,
-    alarm: &Alarm,
+    id: &str,
     by: &str,
-    note: Option<&str>,
     at: Millis,
-) -> Result<Option<AlarmChange>, sqlx::Error> {
-    let Some(cleared) = alarm.clear(by, at) else {
-        return Ok(None);
-    };
-    let change = AlarmChange {
-        change: ChangeKind::Cleared,
-        alarm: cleared,
-        by: by.to_owned(),
-    };
-    record(tx, community, &change, note, at).await?;
-    Ok(Some(change))
+) -> Result<Option<AlarmChange>, AlarmError> {
+    let alarm = by_id(tx, community, id)
+        .await?
+        .ok_or_else(|| AlarmError::NotFound(id.to_owned()))?;
+    Ok(operate(tx, community, &alarm, Operation::Acknowledge, by, None, at).await?)
 }
 
 /// Clears the active alarm of (originator, type), if there is one.
@@ -238,7 +240,7 @@ pub async fn clear_active(
     at: Millis,
 ) -> Result<Option<AlarmChange>, sqlx::Error> {
     match active(tx, community, originator, alarm_type).await? {
-        Some(alarm) => clear(tx, community, &alarm, by, None, at).await,
+        Some(alarm) => operate(tx, community, &alarm, Operation::Clear, by, None, at).await,
         None => Ok(None),
     }
 }

@@ -493,7 +493,7 @@ mod tests {
 
     /// Commits the handler's writes as the actor does.
     async fn commit(host: &mut LedgerHost, db: &Db) {
-        let mut tx = crate::db::begin(&db).await.unwrap();
+        let mut tx = crate::db::begin(db).await.unwrap();
         host.commit(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
         host.release();
