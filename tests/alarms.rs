@@ -379,7 +379,7 @@ async fn a_silent_device_goes_offline_and_its_next_reading_brings_it_back() {
     host.advance(9 * 60_000);
     assert_eq!(
         c.admin
-            .get("/api/v1/communities/garden-a/alarms?type=device-offline")
+            .get("/api/v1/communities/garden-a/alarms?type=device-offline&originator=smoke-7")
             .await
             .expect(200),
         json!([]),
