@@ -849,15 +849,15 @@ mod tests {
         let mut log = merkle::MemoryLog::new();
         let mut next = 0;
         for batch in [5, 11, 1, 23, 24, 36, 100, 1] {
-            // A handler that fails after writing: its entries, and the tree
-            // nodes they complete, must never reach a proof.
+            // A commit that fails after the ledger's part: its entries, and
+            // the tree nodes they complete, must never reach a proof.
             let mut doomed = db.begin().await.unwrap();
             let forgotten: Vec<_> = (next..next + batch).map(|i| record(i + 1_000)).collect();
             service
                 .append(&mut doomed, &community, next, &forgotten, 0)
                 .await
                 .unwrap();
-            drop(doomed);
+            doomed.rollback().await.unwrap();
 
             let entries: Vec<_> = (next..next + batch).map(record).collect();
             let mut tx = db.begin().await.unwrap();
