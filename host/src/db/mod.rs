@@ -75,6 +75,9 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
     }
     let pool = AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })
+        // A SQLite connection is in-process and cannot be lost, so pinging it
+        // before each use only doubles the round trips to its worker thread.
+        .test_before_acquire(!is_sqlite)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if is_sqlite {

@@ -15,13 +15,22 @@ use std::time::Duration;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// How many plugin instances may be alive at once on a host.
 pub const MAX_INSTANCES: u32 = 1000;
+
+/// At most this much of a dropped instance's dirtied linear memory is reset
+/// in place and kept resident for the next instance; beyond it the rest of
+/// the slot is decommitted. A scene's working set on a typical event is a few
+/// pages of stack, data and heap, well under it.
+const KEEP_RESIDENT_MEMORY_BYTES: usize = 1 << 20;
+
+/// The same for a dropped instance's tables (function references).
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 
 /// Builds the engine. `max_memory_bytes` is the most linear memory any one
 /// instance may be given; per-installation limits are enforced below it.
@@ -32,6 +41,17 @@ pub fn new_engine(max_memory_bytes: usize) -> wasmtime::Result<Engine> {
         .total_memories(MAX_INSTANCES * 2)
         .total_tables(MAX_INSTANCES * 4)
         .max_memory_size(max_memory_bytes);
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        // Reset a dropped instance's slot by rewriting only the pages it
+        // dirtied (found with the PAGEMAP_SCAN ioctl, Linux 6.7+) instead of
+        // `madvise`-ing the whole slot away: no syscall to decommit on drop
+        // and no page faults when the next instance touches the same pages.
+        // Without the scan these sizes would `memset` whole regions on every
+        // drop, which costs more than it saves, so they stay at 0 there.
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
+    }
     let mut config = Config::new();
     config
         .wasm_component_model(true)

@@ -159,7 +159,10 @@ async fn consistency(
         )));
     }
     Ok(Json(
-        log::consistency_proof(&state.db, &community, q.from, q.to).await?,
+        state
+            .ledger
+            .consistency_proof(&state.db, &community, q.from, q.to)
+            .await?,
     ))
 }
 
@@ -269,7 +272,10 @@ async fn entry_proof(
         )));
     }
     Ok(Json(
-        log::inclusion_proof(&state.db, &community, index, size).await?,
+        state
+            .ledger
+            .inclusion_proof(&state.db, &community, index, size)
+            .await?,
     ))
 }
 
@@ -284,7 +290,9 @@ async fn entry_receipt(
 ) -> ApiResult<Json<Receipt>> {
     let entry = load_entry(&state, &community, index).await?;
     check_entry_visible(&principal, &community, &entry)?;
-    log::receipt(&state.db, &community, index)
+    state
+        .ledger
+        .receipt(&state.db, &community, index)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("entry {index} has no checkpoint yet")))

@@ -16,15 +16,18 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::checkpoint::{Checkpoint, CheckpointError, HostKey, SignedCheckpoint};
 use super::merkle::{self, ConsistencyProof, Hash, InclusionProof, NodeId, ProofError};
+use super::node_cache::{self, NodeCache};
 use crate::clock::Millis;
 use crate::db::multi_row::{multi_row_insert, Placeholders, INSERT_CHUNK};
 use crate::db::{Db, Tx};
 use crate::ids::CommunityId;
 
-/// The host's ledger: its signing key and the per-community writer locks.
+/// The host's ledger: its signing key, the per-community writer locks and
+/// the cached upper levels of each community's tree.
 pub struct LedgerService {
     key: HostKey,
     locks: Mutex<HashMap<CommunityId, Arc<tokio::sync::Mutex<()>>>>,
+    nodes: NodeCache,
 }
 
 /// Why a ledger read failed.
@@ -134,6 +137,12 @@ fn hash_of(bytes: Vec<u8>) -> Result<Hash, LedgerError> {
         .map_err(|_| LedgerError::Malformed("a stored hash is not 32 bytes".to_owned()))
 }
 
+fn node_id(level: i64, index: i64) -> Result<NodeId, LedgerError> {
+    let level =
+        u8::try_from(level).map_err(|_| LedgerError::Malformed(format!("node level {level}")))?;
+    Ok(NodeId::new(level, to_u64(index)))
+}
+
 /// The ledger's signing key file in a host's data dir (mode 0600).
 pub const KEY_FILE: &str = "ledger-signing.key";
 
@@ -149,6 +158,7 @@ impl LedgerService {
         Self {
             key,
             locks: Mutex::new(HashMap::new()),
+            nodes: NodeCache::default(),
         }
     }
 
@@ -288,6 +298,77 @@ impl LedgerService {
         .await?;
         Ok(signed)
     }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    pub async fn inclusion_proof(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, LedgerError> {
+        let ids = merkle::inclusion_nodes(index, size)?;
+        let nodes = self.tree_nodes(db, community, size, &ids).await?;
+        Ok(merkle::inclusion_proof(index, size, &nodes)?)
+    }
+
+    /// The consistency proof between two tree sizes.
+    pub async fn consistency_proof(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        let ids = merkle::consistency_nodes(old, new)?;
+        let nodes = self.tree_nodes(db, community, new, &ids).await?;
+        Ok(merkle::consistency_proof(old, new, &nodes)?)
+    }
+
+    /// The receipt of entry `index`, proven up to the latest checkpoint.
+    pub async fn receipt(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        index: u64,
+    ) -> Result<Option<Receipt>, LedgerError> {
+        let (Some(entry), Some(checkpoint)) = (
+            entry(db, community, index).await?,
+            latest_checkpoint(db, community).await?,
+        ) else {
+            return Ok(None);
+        };
+        let proof = self
+            .inclusion_proof(db, community, index, checkpoint.checkpoint.size)
+            .await?;
+        Ok(Some(Receipt {
+            entry,
+            proof,
+            checkpoint,
+        }))
+    }
+
+    /// Reads the nodes `ids` of the committed tree of `size` entries: the
+    /// upper levels from the cache, first growing it to `size` if it is
+    /// smaller, and the rest from the store in one query.
+    async fn tree_nodes(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        size: u64,
+        ids: &[NodeId],
+    ) -> Result<HashMap<NodeId, Hash>, LedgerError> {
+        let mut conn = db.acquire().await?;
+        let covered = self.nodes.covered(community);
+        if covered < size {
+            let rows = fetch_node_ranges(&mut conn, community, covered, size).await?;
+            self.nodes.extend(community, covered, size, &rows);
+        }
+        let mut nodes = HashMap::with_capacity(ids.len());
+        let uncached = self.nodes.read(community, ids, &mut nodes);
+        nodes.extend(fetch_nodes(&mut conn, community, &uncached).await?);
+        Ok(nodes)
+    }
 }
 
 /// Stores completed tree nodes of a community.
@@ -347,12 +428,54 @@ async fn fetch_nodes(
                 .bind(id.index as i64);
         }
         for (level, index, hash) in query.fetch_all(&mut *conn).await? {
-            let level = u8::try_from(level)
-                .map_err(|_| LedgerError::Malformed(format!("node level {level}")))?;
-            nodes.insert(NodeId::new(level, to_u64(index)), hash_of(hash)?);
+            nodes.insert(node_id(level, index)?, hash_of(hash)?);
         }
     }
     Ok(nodes)
+}
+
+/// Reads the nodes at the cached levels that are complete in the tree of
+/// `to` entries but not in that of `from`, ordered by level, then index: one
+/// index range scan per level, in one round trip.
+async fn fetch_node_ranges(
+    conn: &mut sqlx::AnyConnection,
+    community: &CommunityId,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(NodeId, Hash)>, LedgerError> {
+    let ranges: Vec<_> = node_cache::ranges_between(from, to).collect();
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut placeholders = Placeholders::for_backend(conn);
+    let mut sql = "SELECT level, idx, hash FROM ledger_nodes WHERE ".to_owned();
+    for i in 0..ranges.len() {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push_str(&format!(
+            "(community_id = {} AND level = {} AND idx >= {} AND idx < {})",
+            placeholders.next(),
+            placeholders.next(),
+            placeholders.next(),
+            placeholders.next()
+        ));
+    }
+    sql.push_str(" ORDER BY level, idx");
+    let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql);
+    for (level, range) in &ranges {
+        query = query
+            .bind(community.as_str())
+            .bind(i64::from(*level))
+            .bind(range.start as i64)
+            .bind(range.end as i64);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(level, index, hash)| Ok((node_id(level, index)?, hash_of(hash)?)))
+        .collect()
 }
 
 /// The number of entries in a community's log.
@@ -514,50 +637,6 @@ pub async fn accounts(db: &Db, community: &CommunityId) -> Result<Vec<AccountRow
         .collect())
 }
 
-/// The inclusion proof of entry `index` in the tree of `size` entries.
-pub async fn inclusion_proof(
-    db: &Db,
-    community: &CommunityId,
-    index: u64,
-    size: u64,
-) -> Result<InclusionProof, LedgerError> {
-    let ids = merkle::inclusion_nodes(index, size)?;
-    let nodes = fetch_nodes(&mut *db.acquire().await?, community, &ids).await?;
-    Ok(merkle::inclusion_proof(index, size, &nodes)?)
-}
-
-/// The consistency proof between two tree sizes.
-pub async fn consistency_proof(
-    db: &Db,
-    community: &CommunityId,
-    old: u64,
-    new: u64,
-) -> Result<ConsistencyProof, LedgerError> {
-    let ids = merkle::consistency_nodes(old, new)?;
-    let nodes = fetch_nodes(&mut *db.acquire().await?, community, &ids).await?;
-    Ok(merkle::consistency_proof(old, new, &nodes)?)
-}
-
-/// The receipt of entry `index`, proven up to the latest checkpoint.
-pub async fn receipt(
-    db: &Db,
-    community: &CommunityId,
-    index: u64,
-) -> Result<Option<Receipt>, LedgerError> {
-    let (Some(entry), Some(checkpoint)) = (
-        entry(db, community, index).await?,
-        latest_checkpoint(db, community).await?,
-    ) else {
-        return Ok(None);
-    };
-    let proof = inclusion_proof(db, community, index, checkpoint.checkpoint.size).await?;
-    Ok(Some(Receipt {
-        entry,
-        proof,
-        checkpoint,
-    }))
-}
-
 /// What an audit found wrong in one community's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditFinding {
@@ -657,4 +736,90 @@ pub async fn audit(
         }
     }
     Ok((checked, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record entry with the body `body-{index}`.
+    fn record(index: u64) -> PendingEntry {
+        let body = format!("body-{index}");
+        PendingEntry {
+            kind: "record",
+            leaf: merkle::leaf_hash(body.as_bytes()),
+            body,
+            plugin: "p".to_owned(),
+            idempotency_key: format!("key-{index}"),
+            at: 0,
+            movements: Vec::new(),
+            opens: None,
+        }
+    }
+
+    /// Every inclusion proof in trees of each size up to `size`, and a few
+    /// consistency proofs, as the service serves them and as the log computes them.
+    async fn assert_proofs_match(service: &LedgerService, db: &Db, log: &merkle::MemoryLog) {
+        let community: CommunityId = "c".parse().unwrap();
+        let size = log.size();
+        for tree_size in [1, size / 3, size / 2 + 1, size].into_iter().filter(|s| *s > 0) {
+            for index in (0..tree_size).step_by(7).chain([tree_size - 1]) {
+                let proof = service
+                    .inclusion_proof(db, &community, index, tree_size)
+                    .await
+                    .unwrap();
+                assert_eq!(proof, log.inclusion_proof(index, tree_size).unwrap());
+            }
+            let consistency = service
+                .consistency_proof(db, &community, tree_size / 2, tree_size)
+                .await
+                .unwrap();
+            assert_eq!(
+                consistency,
+                log.consistency_proof(tree_size / 2, tree_size).unwrap()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn proofs_match_the_log_as_it_grows_and_a_rolled_back_append_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&crate::db::sqlite_url(dir.path()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let community: CommunityId = "c".parse().unwrap();
+        let service = LedgerService::open(dir.path()).unwrap();
+        let mut log = merkle::MemoryLog::new();
+        let mut next = 0;
+        for batch in [5, 11, 1, 23, 24, 36, 100, 1] {
+            // A commit that fails after the ledger's part: its entries, and
+            // the tree nodes they complete, must never reach a proof.
+            let mut doomed = db.begin().await.unwrap();
+            let forgotten: Vec<_> = (next..next + batch).map(|i| record(i + 1_000)).collect();
+            service
+                .append(&mut doomed, &community, next, &forgotten, 0)
+                .await
+                .unwrap();
+            doomed.rollback().await.unwrap();
+
+            let entries: Vec<_> = (next..next + batch).map(record).collect();
+            let mut tx = db.begin().await.unwrap();
+            service
+                .append(&mut tx, &community, next, &entries, 0)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            for entry in &entries {
+                log.append(entry.leaf);
+            }
+            next += batch;
+            assert_proofs_match(&service, &db, &log).await;
+        }
+    }
 }
