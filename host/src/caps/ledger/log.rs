@@ -455,10 +455,10 @@ async fn fetch_node_ranges(
         }
         sql.push_str(&format!(
             "(community_id = {} AND level = {} AND idx >= {} AND idx < {})",
-            placeholders.next(),
-            placeholders.next(),
-            placeholders.next(),
-            placeholders.next()
+            placeholders.take_next(),
+            placeholders.take_next(),
+            placeholders.take_next(),
+            placeholders.take_next()
         ));
     }
     sql.push_str(" ORDER BY level, idx");
@@ -762,7 +762,10 @@ mod tests {
     async fn assert_proofs_match(service: &LedgerService, db: &Db, log: &merkle::MemoryLog) {
         let community: CommunityId = "c".parse().unwrap();
         let size = log.size();
-        for tree_size in [1, size / 3, size / 2 + 1, size].into_iter().filter(|s| *s > 0) {
+        for tree_size in [1, size / 3, size / 2 + 1, size]
+            .into_iter()
+            .filter(|s| *s > 0)
+        {
             for index in (0..tree_size).step_by(7).chain([tree_size - 1]) {
                 let proof = service
                     .inclusion_proof(db, &community, index, tree_size)
