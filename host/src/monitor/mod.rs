@@ -51,6 +51,9 @@ pub struct Monitor {
     wake: Notify,
 }
 
+/// A battery reading to check: seq, community, device, percent, and its kind's threshold.
+type BatteryReading = (i64, String, String, Option<f64>, Option<f64>);
+
 impl Monitor {
     pub fn new(db: Db, clock: SharedClock, feed: Arc<Feed>) -> Self {
         Self {
@@ -107,7 +110,7 @@ impl Monitor {
         if head <= cursor {
             return Ok(false);
         }
-        let readings: Vec<(i64, String, String, Option<f64>, Option<f64>)> = sqlx::query_as(
+        let readings: Vec<BatteryReading> = sqlx::query_as(
             "SELECT r.seq, r.community_id, r.device_id, r.num, k.battery_low_percent FROM readings r \
              JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
              LEFT JOIN device_kinds k ON k.community_id = d.community_id AND k.kind = d.kind \

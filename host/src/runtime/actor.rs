@@ -146,6 +146,7 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<LedgerService>,
     pub feed: Arc<Feed>,
+    pub map: Arc<crate::caps::map::MapService>,
 }
 
 pub struct Actor {
@@ -729,5 +730,6 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
             &installation.id,
         ),
         ledger: shared.ledger.clone(),
+        map: shared.map.clone(),
     })
 }

@@ -202,7 +202,7 @@ pub async fn backlog(db: &Db, i: &Installation) -> Result<i64, sqlx::Error> {
 /// Removes an installation with its timers and dead letters; its plugin's
 /// state stays, so re-enabling the plugin picks up where it left off.
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    let mut tx = crate::db::begin(&db).await?;
+    let mut tx = crate::db::begin(db).await?;
     for table in ["timers", "dead_letters"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE installation_id = $1"))
             .bind(id)

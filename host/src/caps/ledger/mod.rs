@@ -487,13 +487,14 @@ mod tests {
             clock: Arc::new(ManualClock::new(1_000)),
             metrics: crate::metrics::Metrics::new().installation("c", "p", "i"),
             ledger: Arc::new(LedgerService::open(dir).unwrap()),
+            map: Arc::new(crate::caps::map::MapService::new(db.clone())),
         });
         (ctx, db)
     }
 
     /// Commits the handler's writes as the actor does.
     async fn commit(host: &mut LedgerHost, db: &Db) {
-        let mut tx = crate::db::begin(&db).await.unwrap();
+        let mut tx = crate::db::begin(db).await.unwrap();
         host.commit(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
         host.release();
