@@ -97,7 +97,7 @@ pub mod bindings {
 pub use bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
 pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
-    Caller, DeviceId, Error, PersonId, Role, Severity, Timestamp,
+    Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
 };
 pub use bindings::linli::platform::{alarm, ledger, map, sensor, store, timer};
 
