@@ -52,7 +52,9 @@ struct People {
 }
 
 fn invalid(field: &str, value: &str) -> Error {
-    Error::Invalid(format!("command input at `{field}`: unknown value {value:?}"))
+    Error::Invalid(format!(
+        "command input at `{field}`: unknown value {value:?}"
+    ))
 }
 
 fn place_kind(name: &str) -> Result<PlaceKind, Error> {
@@ -185,7 +187,11 @@ impl Scene for MapScene {
         match name {
             "nearest" => {
                 let s: Search = parse_input(input)?;
-                Ok(distances_json(&map::nearest(&s.poi_kind, &origin(s.from), s.k)?))
+                Ok(distances_json(&map::nearest(
+                    &s.poi_kind,
+                    &origin(s.from),
+                    s.k,
+                )?))
             }
             "within" => {
                 let s: Search = parse_input(input)?;
@@ -215,8 +221,9 @@ impl Scene for MapScene {
                         )?))
                     }
                     "person" => Ok(person_json(&map::get_person(&required(t.id)?)?)),
-                    "locate" => Ok(map::locate(&required(t.id)?)?
-                        .map_or(Json::Null, |p| place_json(&p))),
+                    "locate" => {
+                        Ok(map::locate(&required(t.id)?)?.map_or(Json::Null, |p| place_json(&p)))
+                    }
                     _ => Err(Error::Invalid(format!("unknown command: {name}"))),
                 }
             }
