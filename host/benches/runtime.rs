@@ -47,7 +47,7 @@ use linli_host::runtime::bindings::linli::platform::events::Event;
 use linli_host::runtime::bindings::linli::platform::sensor::{Reading, Value};
 use linli_host::runtime::bindings::ScenePre;
 use linli_host::runtime::instance::{Instance, InstanceState};
-use linli_host::runtime::Runtime;
+use linli_host::runtime::{HostServices, Runtime};
 use linli_host::{HostConfig, SystemClock};
 use tokio::runtime::Runtime as Tokio;
 
@@ -90,14 +90,18 @@ impl Fixture {
             let db = linli_host::db::open(&linli_host::db::sqlite_url(&config.data_dir))
                 .await
                 .expect("the store opens");
+            let map = Arc::new(linli_host::caps::map::MapService::new(db.clone()));
             let runtime = Runtime::new(
                 &config.data_dir.join("cache"),
                 config.max_limits.memory_mib as usize * 1024 * 1024,
-                db.clone(),
-                clock.clone(),
-                metrics.clone(),
-                ledger.clone(),
-                Arc::new(linli_host::feed::Feed::new()),
+                HostServices {
+                    db: db.clone(),
+                    clock: clock.clone(),
+                    metrics: metrics.clone(),
+                    ledger: ledger.clone(),
+                    feed: Arc::new(linli_host::feed::Feed::new()),
+                    map: map.clone(),
+                },
             )
             .expect("the runtime starts");
             let pre = runtime
@@ -117,6 +121,7 @@ impl Fixture {
                     "bench-installation",
                 ),
                 ledger,
+                map,
             });
             (runtime, pre, ctx)
         });

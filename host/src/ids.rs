@@ -93,6 +93,13 @@ slug_id!(
     "person"
 );
 
+slug_id!(
+    /// A place of a community's map (grid cell, building, floor, unit,
+    /// household or point of interest), unique within its community.
+    PlaceId,
+    "place"
+);
+
 /// A random id with a readable prefix, for things the host names itself
 /// (installations, tokens).
 pub fn generated(prefix: &str) -> String {

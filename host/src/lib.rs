@@ -10,8 +10,8 @@
 //!   [`Installation`](runtime::Installation); each actor feeds its plugin the
 //!   events it subscribed to, in order, from its own cursor.
 //! - [`caps`] holds one folder per host capability (sensor, store, timer,
-//!   log, ledger, alarm): its WIT host implementation, its grant scope and
-//!   its queries.
+//!   log, ledger, alarm, map): its WIT host implementation, its grant scope
+//!   and its queries.
 //! - [`monitor`] watches devices for silence and low batteries.
 //! - [`feed`] records alarm and installation changes per community, feeds
 //!   watching installations and streams it all live over SSE.

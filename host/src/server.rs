@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::api::auth::{self, Role, TokenSpec};
 use crate::api::AppState;
 use crate::caps::ledger::log::LedgerService;
+use crate::caps::map::MapService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::feed::Feed;
@@ -19,7 +20,7 @@ use crate::ingest::writer::LogWriter;
 use crate::ingest::{mqtt, retention, Ingest, LogFollowers};
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
-use crate::runtime::{installation, Runtime};
+use crate::runtime::{installation, HostServices, Runtime};
 
 /// A running host.
 pub struct Server {
@@ -57,14 +58,18 @@ impl Server {
         let ledger = Arc::new(LedgerService::open(&config.data_dir)?);
         let metrics = Arc::new(Metrics::new());
         let feed = Arc::new(Feed::new());
+        let map = Arc::new(MapService::new(db.clone()));
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
             config.max_limits.memory_mib as usize * 1024 * 1024,
-            db.clone(),
-            clock.clone(),
-            metrics.clone(),
-            ledger.clone(),
-            feed.clone(),
+            HostServices {
+                db: db.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                ledger: ledger.clone(),
+                feed: feed.clone(),
+                map: map.clone(),
+            },
         )?);
         runtime.follow_feed();
         let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
@@ -108,6 +113,7 @@ impl Server {
             ingest,
             feed,
             monitor,
+            map,
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();

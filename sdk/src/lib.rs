@@ -15,7 +15,7 @@
 //! - [`log`]: one-line structured logging into the host's log.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
 //!   and raw host interfaces ([`sensor`], [`store`], [`timer`], [`ledger`],
-//!   [`alarm`]) at short paths.
+//!   [`alarm`], [`map`]) at short paths.
 //!
 //! Instances are disposable: the host may start a fresh one for any call, so
 //! anything that must survive belongs in [`state`], and only the parsed config
@@ -97,9 +97,9 @@ pub mod bindings {
 pub use bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
 pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
-    Caller, DeviceId, Error, PersonId, Role, Severity, Timestamp,
+    Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
 };
-pub use bindings::linli::platform::{alarm, ledger, sensor, store, timer};
+pub use bindings::linli::platform::{alarm, ledger, map, sensor, store, timer};
 
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].

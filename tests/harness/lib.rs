@@ -58,6 +58,13 @@ pub fn component(plugin: &str) -> Vec<u8> {
     })
 }
 
+/// The demo community's map (`examples/demo-community/sunny-garden.geojson`).
+pub fn demo_community_map() -> Value {
+    let path = workspace().join("examples/demo-community/sunny-garden.geojson");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the demo map is JSON")
+}
+
 /// A tar archive of `entries`, as a package file is built, without checking them.
 pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -674,6 +681,13 @@ impl Community {
                 .admin
                 .with_token(registered["token"].as_str().expect("device token")),
         }
+    }
+
+    /// Replaces the community's map with a GeoJSON FeatureCollection.
+    pub async fn import_map(&self, map: &Value) -> Reply {
+        self.admin
+            .put(&format!("/api/v1/communities/{}/map", self.id), map.clone())
+            .await
     }
 
     /// A client holding a new token of `role` in this community for `subject`.

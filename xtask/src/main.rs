@@ -43,7 +43,7 @@ enum Task {
         #[arg(long)]
         seconds: Option<u64>,
     },
-    /// Build the plugins and run the runtime, ledger and ingest benchmarks in release mode; figures go to stdout.
+    /// Build the plugins and run the runtime, ledger, ingest and map benchmarks in release mode; figures go to stdout.
     Bench {
         /// Extra arguments for the benchmark harness (e.g. a benchmark name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -58,6 +58,7 @@ pub const PLUGINS: &[&str] = &[
     "bench-scene",
     "points-scene",
     "alarm-scene",
+    "map-scene",
 ];
 
 /// The workspace root.
@@ -187,6 +188,8 @@ fn main() -> Result<()> {
                     "ledger",
                     "--bench",
                     "ingest",
+                    "--bench",
+                    "map",
                     "--",
                 ])
                 .args(&args))

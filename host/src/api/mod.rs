@@ -47,6 +47,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub feed: Arc<crate::feed::Feed>,
     pub monitor: Arc<crate::monitor::Monitor>,
+    /// Every community's map in memory.
+    pub map: Arc<crate::caps::map::MapService>,
 }
 
 #[derive(OpenApi)]
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::caps::sensor::api::routes())
         .merge(crate::caps::ledger::api::routes())
         .merge(crate::caps::alarm::api::routes())
+        .merge(crate::caps::map::api::routes())
         .merge(crate::feed::api::routes())
         .merge(crate::monitor::api::routes())
         .merge(crate::ingest::http::routes())

@@ -14,6 +14,7 @@
 pub mod alarm;
 pub mod ledger;
 pub mod log;
+pub mod map;
 pub mod sensor;
 pub mod store;
 pub mod timer;
@@ -50,6 +51,9 @@ pub struct CapabilitySet {
     /// Alarm types the installation raises, clears, acknowledges and watches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<alarm::AlarmScope>,
+    /// The community map; people only with `people = true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<map::MapScope>,
 }
 
 /// A grant that asks for more than the manifest requested.
@@ -117,6 +121,7 @@ impl CapabilitySet {
         check_grant("timer", &self.timer, &requested.timer)?;
         check_grant("ledger", &self.ledger, &requested.ledger)?;
         check_grant("alarm", &self.alarm, &requested.alarm)?;
+        check_grant("map", &self.map, &requested.map)?;
         Ok(())
     }
 }
@@ -133,6 +138,8 @@ pub struct InstallationContext {
     pub metrics: InstallationMetrics,
     /// The host's ledger: signing key and per-community writer locks.
     pub ledger: Arc<ledger::log::LedgerService>,
+    /// Every community's map in memory.
+    pub map: Arc<map::MapService>,
 }
 
 impl InstallationContext {
@@ -164,6 +171,7 @@ pub struct InstanceCaps {
     pub timer: timer::TimerHost,
     pub ledger: ledger::LedgerHost,
     pub alarm: alarm::AlarmHost,
+    pub map: map::MapHost,
     pub log: log::LogHost,
 }
 
@@ -182,7 +190,8 @@ impl InstanceCaps {
             store: store::StoreHost::new(ctx.clone()),
             timer: timer::TimerHost::new(ctx.clone()),
             ledger: ledger::LedgerHost::new(ctx.clone()),
-            alarm: alarm::AlarmHost::new(ctx),
+            alarm: alarm::AlarmHost::new(ctx.clone()),
+            map: map::MapHost::new(ctx),
             log: log::LogHost,
         }
     }
@@ -225,5 +234,6 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         &mut s.caps.ledger
     })?;
     wit::alarm::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.alarm)?;
+    wit::map::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.map)?;
     Ok(())
 }

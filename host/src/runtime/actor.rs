@@ -163,6 +163,7 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<LedgerService>,
     pub feed: Arc<Feed>,
+    pub map: Arc<crate::caps::map::MapService>,
 }
 
 pub struct Actor {
@@ -872,5 +873,6 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
             &installation.id,
         ),
         ledger: shared.ledger.clone(),
+        map: shared.map.clone(),
     })
 }

@@ -86,22 +86,36 @@ pub struct Runtime {
     actors: Mutex<HashMap<String, ActorHandle>>,
 }
 
+/// The host's services that installations reach through their capabilities.
+pub struct HostServices {
+    pub db: crate::db::Db,
+    pub clock: crate::clock::SharedClock,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub ledger: Arc<crate::caps::ledger::log::LedgerService>,
+    pub feed: Arc<crate::feed::Feed>,
+    pub map: Arc<crate::caps::map::MapService>,
+}
+
 impl Runtime {
     /// A runtime whose compiled components are cached under `cache_dir`.
     pub fn new(
         cache_dir: &Path,
         max_memory_bytes: usize,
-        db: crate::db::Db,
-        clock: crate::clock::SharedClock,
-        metrics: Arc<crate::metrics::Metrics>,
-        ledger: Arc<crate::caps::ledger::log::LedgerService>,
-        feed: Arc<crate::feed::Feed>,
+        services: HostServices,
     ) -> anyhow::Result<Self> {
         let engine = engine::new_engine(max_memory_bytes)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::caps::add_to_linker(&mut linker)?;
         let cache = Arc::new(ComponentCache::open(cache_dir, &engine)?);
+        let HostServices {
+            db,
+            clock,
+            metrics,
+            ledger,
+            feed,
+            map,
+        } = services;
         Ok(Self {
             shared: Shared {
                 engine,
@@ -110,6 +124,7 @@ impl Runtime {
                 metrics,
                 ledger,
                 feed,
+                map,
             },
             linker,
             cache,

@@ -97,12 +97,7 @@ pub async fn originator_location(
     community: &CommunityId,
     originator: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    let location: Option<Option<String>> =
-        sqlx::query_scalar("SELECT location FROM devices WHERE community_id = $1 AND id = $2")
-            .bind(community.as_str())
-            .bind(originator)
-            .fetch_optional(conn)
-            .await?;
+    let location = crate::caps::sensor::api::device_location(conn, community, originator).await?;
     Ok(location.flatten())
 }
 
@@ -256,7 +251,7 @@ pub struct AlarmFilter {
     #[param(rename = "type")]
     pub alarm_type: Option<String>,
     pub originator: Option<String>,
-    /// Alarms whose originator is placed in this building (its location is the building or starts with `building/`).
+    /// Alarms located in this place of the map (a building, say) or any place under it.
     pub building: Option<String>,
     /// Only alarms last seen before this time, for paging (newest first).
     pub before: Option<Millis>,
@@ -275,12 +270,17 @@ pub async fn list(
         Some("cleared") => Some(0),
         _ => None,
     };
+    // `under` is the building and every place under it in the map.
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM alarms WHERE community_id = $1 \
+        "WITH RECURSIVE under (id) AS ( \
+           SELECT id FROM map_features WHERE community_id = $1 AND id = $7 \
+           UNION SELECT f.id FROM map_features f JOIN under u ON f.parent_id = u.id \
+           WHERE f.community_id = $1) \
+         SELECT {COLUMNS} FROM alarms WHERE community_id = $1 \
          AND ($2 IS NULL OR active = $2) AND ($3 IS NULL OR acknowledged = $3) \
          AND ($4 IS NULL OR severity = $4) AND ($5 IS NULL OR alarm_type = $5) \
          AND ($6 IS NULL OR originator = $6) \
-         AND ($7 IS NULL OR location = $7 OR substr(location, 1, length($7) + 1) = $7 || '/') \
+         AND ($7 IS NULL OR location IN (SELECT id FROM under)) \
          AND ($8 IS NULL OR last_seen < $8) \
          ORDER BY last_seen DESC, id LIMIT $9"
     ))

@@ -489,6 +489,7 @@ mod tests {
             clock: Arc::new(ManualClock::new(1_000)),
             metrics: crate::metrics::Metrics::new().installation("c", "p", "i"),
             ledger: Arc::new(LedgerService::open(dir).unwrap()),
+            map: Arc::new(crate::caps::map::MapService::new(db.clone())),
         });
         (ctx, db)
     }

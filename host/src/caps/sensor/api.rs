@@ -109,6 +109,19 @@ pub async fn list_devices(db: &Db, community: &CommunityId) -> Result<Vec<Device
     rows.iter().map(device_from_row).collect()
 }
 
+/// A device's location: `None` when there is no such device, `Some(None)` when it has no location.
+pub async fn device_location(
+    conn: &mut sqlx::AnyConnection,
+    community: &CommunityId,
+    device: &str,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT location FROM devices WHERE community_id = $1 AND id = $2")
+        .bind(community.as_str())
+        .bind(device)
+        .fetch_optional(conn)
+        .await
+}
+
 async fn load_device(
     state: &AppState,
     community: &CommunityId,
@@ -165,6 +178,13 @@ async fn register_device(
     principal.require_community_admin(&community)?;
     crate::api::communities::load(&state, &community).await?;
     check_new_device(&new)?;
+    if let Some(location) = &new.location {
+        state
+            .map
+            .check_device_location(&community, location)
+            .await?
+            .map_err(|e| ApiError::invalid(format!("location: {e}")))?;
+    }
     if let Some(gateway) = &new.gateway {
         load_device(&state, &community, gateway)
             .await

@@ -1,0 +1,689 @@
+//! The map over HTTP. Community admins import the whole map as GeoJSON
+//! (`PUT …/map`, all or nothing) and change single places and people;
+//! admins and operators read it: the export, single features, the
+//! hierarchy, spatial searches, people by relation and where a device is.
+//! Places and people travel as GeoJSON features in the schema of
+//! [`super::geojson`], contact details included: residents and plugins
+//! never get them from here.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::geojson::{
+    check_references, export, parse_collection, parse_feature, person_feature, place_feature,
+    MapFeature, Rejected,
+};
+use super::model::{
+    CommunityMap, CommunityRole, GeoPoint, Known, Origin, Place, PlaceKind, PoiKind, QueryError,
+    Relation,
+};
+use super::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
+use crate::api::auth::Principal;
+use crate::api::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
+use crate::api::AppState;
+use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
+use crate::ingest::ItemError;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import_map, export_map))
+        .routes(routes!(get_place, put_place, delete_place))
+        .routes(routes!(place_children))
+        .routes(routes!(place_ancestors))
+        .routes(routes!(place_descendants))
+        .routes(routes!(get_person, put_person, delete_person))
+        .routes(routes!(related_people))
+        .routes(routes!(nearest))
+        .routes(routes!(within_radius))
+        .routes(routes!(locate_device))
+}
+
+/// A map or feature refused, with every invalid feature by index and field.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvalidMap {
+    pub error: ErrorDetail,
+    pub features: Vec<ItemError>,
+}
+
+/// Why a map change was refused.
+enum MapRefusal {
+    Api(ApiError),
+    Features(Vec<ItemError>),
+}
+
+impl From<ApiError> for MapRefusal {
+    fn from(error: ApiError) -> Self {
+        MapRefusal::Api(error)
+    }
+}
+
+impl From<sqlx::Error> for MapRefusal {
+    fn from(error: sqlx::Error) -> Self {
+        MapRefusal::Api(error.into())
+    }
+}
+
+impl From<Rejected> for MapRefusal {
+    fn from(rejected: Rejected) -> Self {
+        match rejected {
+            Rejected::NotACollection(message) => MapRefusal::Api(ApiError::invalid(message)),
+            Rejected::Features(errors) => MapRefusal::Features(errors),
+        }
+    }
+}
+
+impl IntoResponse for MapRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            MapRefusal::Api(error) => error.into_response(),
+            MapRefusal::Features(features) => {
+                let invalid = features
+                    .iter()
+                    .map(|e| e.index)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                let body = InvalidMap {
+                    error: ErrorDetail {
+                        code: "invalid".to_owned(),
+                        message: format!("{invalid} feature(s) are invalid; nothing was changed"),
+                    },
+                    features,
+                };
+                (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+            }
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::NotFound(m) => ApiError::not_found(m),
+            QueryError::Invalid(m) => ApiError::invalid(m),
+        }
+    }
+}
+
+/// What an import stored.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MapSummary {
+    pub places: usize,
+    pub people: usize,
+}
+
+async fn shared(state: &AppState, community: &CommunityId) -> ApiResult<SharedMap> {
+    Ok(state.map.get(community).await?)
+}
+
+/// Replace the community's whole map with a GeoJSON FeatureCollection: all or nothing.
+#[utoipa::path(put, path = "/api/v1/communities/{community}/map", tag = "map",
+    params(("community" = String, Path)), request_body(content = Object, description = "a GeoJSON FeatureCollection"),
+    responses((status = 200, body = MapSummary), (status = 400, body = InvalidMap), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn import_map(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Json(body): Json<Value>,
+) -> Result<Json<MapSummary>, MapRefusal> {
+    principal.require_community_admin(&community)?;
+    crate::api::communities::load(&state, &community).await?;
+    let features = parse_collection(&body)?;
+    let map = shared(&state, &community).await?;
+    let mut map = map.write().await;
+    let mut tx = crate::db::begin(&state.db).await?;
+    store::replace(&mut tx, &community, &features).await?;
+    tx.commit().await?;
+    let (places, people) = split(features);
+    let summary = MapSummary {
+        places: places.len(),
+        people: people.len(),
+    };
+    *map = CommunityMap::new(places, people);
+    tracing::info!(%community, places = summary.places, people = summary.people, "map imported");
+    Ok(Json(summary))
+}
+
+/// Export the community's map as a GeoJSON FeatureCollection (the import schema).
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map", tag = "map",
+    params(("community" = String, Path)),
+    responses((status = 200, body = Object, description = "a GeoJSON FeatureCollection"), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn export_map(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<Json<Value>> {
+    principal.require_staff(&community)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    Ok(Json(
+        serde_json::to_value(export(&map)).map_err(ApiError::internal)?,
+    ))
+}
+
+fn feature_json(feature: geojson::Feature) -> Value {
+    serde_json::to_value(feature).expect("features serialize")
+}
+
+fn places_json(places: Vec<&Place>) -> ApiResult<Json<Vec<Value>>> {
+    if places.len() > MAX_LISTED {
+        return Err(ApiError::invalid(format!(
+            "{} places; at most {MAX_LISTED}: narrow the query",
+            places.len()
+        )));
+    }
+    Ok(Json(
+        places
+            .into_iter()
+            .map(|p| feature_json(place_feature(p)))
+            .collect(),
+    ))
+}
+
+/// Which kind of feature a route changes.
+#[derive(Clone, Copy, PartialEq)]
+enum FeatureKind {
+    Place,
+    Person,
+}
+
+/// Adds or replaces one feature under `id` after checking it against the map.
+async fn put_feature(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+    id: &str,
+    expected: FeatureKind,
+    mut body: Value,
+) -> Result<(StatusCode, Json<Value>), MapRefusal> {
+    principal.require_community_admin(community)?;
+    crate::api::communities::load(state, community).await?;
+    if let Some(object) = body.as_object_mut() {
+        match object.get("id") {
+            None => {
+                object.insert("id".to_owned(), Value::String(id.to_owned()));
+            }
+            Some(given) if given != id => {
+                return Err(
+                    ApiError::invalid(format!("id: the feature's id {given} is not {id}")).into(),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    let feature = parse_feature(0, &body).map_err(MapRefusal::Features)?;
+    let kind = match feature {
+        MapFeature::Place(_) => FeatureKind::Place,
+        MapFeature::Person(_) => FeatureKind::Person,
+    };
+    if kind != expected {
+        return Err(ApiError::invalid(match expected {
+            FeatureKind::Place => "properties.kind: people are changed under …/map/people",
+            FeatureKind::Person => "properties.kind: places are changed under …/map/places",
+        })
+        .into());
+    }
+    let map = shared(state, community).await?;
+    let mut map = map.write().await;
+    let before = map.known(id);
+    let after = match &feature {
+        MapFeature::Place(p) => Known::Place(p.kind),
+        MapFeature::Person(_) => Known::Person,
+    };
+    if let Some(before) = before.filter(|b| *b != after) {
+        let refusal = match (before, map.dependents(id).first()) {
+            (Known::Person, _) => format!("{id} is a person of the map, not a place"),
+            (Known::Place(_), _) if after == Known::Person => {
+                format!("{id} is a place of the map, not a person")
+            }
+            (Known::Place(kind), Some(dependent)) => format!(
+                "{id} cannot stop being a {} while {dependent}",
+                kind.as_str()
+            ),
+            (Known::Place(_), None) => String::new(),
+        };
+        if !refusal.is_empty() {
+            return Err(ApiError::conflict(refusal).into());
+        }
+    }
+    let lookup = |other: &str| {
+        if other == id {
+            Some(after)
+        } else {
+            map.known(other)
+        }
+    };
+    let errors = check_references(0, &feature, &lookup);
+    if !errors.is_empty() {
+        return Err(MapRefusal::Features(errors));
+    }
+    let mut tx = crate::db::begin(&state.db).await?;
+    store::put(&mut tx, community, &feature).await?;
+    tx.commit().await?;
+    let json = match feature {
+        MapFeature::Place(place) => {
+            let json = feature_json(place_feature(&place));
+            map.put_place(place);
+            json
+        }
+        MapFeature::Person(person) => {
+            let json = feature_json(person_feature(&person));
+            map.put_person(person);
+            json
+        }
+    };
+    tracing::info!(%community, feature = id, by = %principal.subject, "map feature put");
+    let status = if before.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json)))
+}
+
+/// Removes one feature, unless places or people depend on it.
+async fn delete_feature(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+    id: &str,
+    kind: FeatureKind,
+) -> ApiResult<StatusCode> {
+    principal.require_community_admin(community)?;
+    let map = shared(state, community).await?;
+    let mut map = map.write().await;
+    let exists = match kind {
+        FeatureKind::Place => map.place_named(id).is_some(),
+        FeatureKind::Person => id.parse().ok().and_then(|p| map.person(&p)).is_some(),
+    };
+    if !exists {
+        return Err(ApiError::not_found(format!(
+            "{id} is not in the map of {community}"
+        )));
+    }
+    let dependents = map.dependents(id);
+    if !dependents.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "{id} is still needed: {}",
+            dependents.join("; ")
+        )));
+    }
+    let mut tx = crate::db::begin(&state.db).await?;
+    store::delete(&mut tx, community, id).await?;
+    tx.commit().await?;
+    match kind {
+        FeatureKind::Place => map.remove_place(&id.parse().map_err(ApiError::internal)?),
+        FeatureKind::Person => {
+            map.remove_person(&id.parse().map_err(ApiError::internal)?);
+            None
+        }
+    };
+    tracing::info!(%community, feature = id, by = %principal.subject, "map feature deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Get one place as a GeoJSON feature.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/places/{place}", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_place(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+) -> ApiResult<Json<Value>> {
+    principal.require_staff(&community)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    let place = map
+        .place(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no place {id} in the map of {community}")))?;
+    Ok(Json(feature_json(place_feature(place))))
+}
+
+/// Add or replace a place (a GeoJSON feature of the import schema).
+#[utoipa::path(put, path = "/api/v1/communities/{community}/map/places/{place}", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path)), request_body(content = Object, description = "a GeoJSON Feature"),
+    responses((status = 200, body = Object), (status = 201, body = Object), (status = 400, body = InvalidMap),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_place(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), MapRefusal> {
+    put_feature(
+        &state,
+        &principal,
+        &community,
+        id.as_str(),
+        FeatureKind::Place,
+        body,
+    )
+    .await
+}
+
+/// Remove a place nothing depends on (no places under it, no people tied to it).
+#[utoipa::path(delete, path = "/api/v1/communities/{community}/map/places/{place}", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delete_place(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+) -> ApiResult<StatusCode> {
+    delete_feature(
+        &state,
+        &principal,
+        &community,
+        id.as_str(),
+        FeatureKind::Place,
+    )
+    .await
+}
+
+/// The places directly under a place.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/places/{place}/children", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn place_children(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+) -> ApiResult<Json<Vec<Value>>> {
+    principal.require_staff(&community)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    places_json(map.children(Some(&id))?)
+}
+
+/// The places above a place, its parent first.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/places/{place}/ancestors", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn place_ancestors(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+) -> ApiResult<Json<Vec<Value>>> {
+    principal.require_staff(&community)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    places_json(map.ancestors(&id)?)
+}
+
+/// Which descendants to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DescendantsQuery {
+    /// grid-cell, building, floor, unit, household or poi.
+    pub kind: Option<String>,
+    pub poi_kind: Option<String>,
+}
+
+/// Everything under a place, optionally of one kind.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/places/{place}/descendants", tag = "map",
+    params(("community" = String, Path), ("place" = String, Path), DescendantsQuery),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn place_descendants(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PlaceId)>,
+    Query(q): Query<DescendantsQuery>,
+) -> ApiResult<Json<Vec<Value>>> {
+    principal.require_staff(&community)?;
+    let kind = q
+        .kind
+        .map(|k| {
+            PlaceKind::parse(&k)
+                .ok_or_else(|| ApiError::invalid(format!("kind: {k:?} is not a place kind")))
+        })
+        .transpose()?;
+    let poi = q.poi_kind.map(poi_kind).transpose()?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    places_json(map.descendants(&id, |p| {
+        kind.is_none_or(|k| p.kind == k)
+            && poi.as_ref().is_none_or(|k| p.poi_kind.as_ref() == Some(k))
+    })?)
+}
+
+/// Get one person as a GeoJSON feature, contact details included.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
+    params(("community" = String, Path), ("person" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_person(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PersonId)>,
+) -> ApiResult<Json<Value>> {
+    principal.require_staff(&community)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    let person = map
+        .person(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no person {id} in the map of {community}")))?;
+    Ok(Json(feature_json(person_feature(person))))
+}
+
+/// Add or replace a person (a GeoJSON feature of the import schema).
+#[utoipa::path(put, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
+    params(("community" = String, Path), ("person" = String, Path)), request_body(content = Object, description = "a GeoJSON Feature"),
+    responses((status = 200, body = Object), (status = 201, body = Object), (status = 400, body = InvalidMap),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_person(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PersonId)>,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), MapRefusal> {
+    put_feature(
+        &state,
+        &principal,
+        &community,
+        id.as_str(),
+        FeatureKind::Person,
+        body,
+    )
+    .await
+}
+
+/// Remove a person nobody is `family-of`.
+#[utoipa::path(delete, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
+    params(("community" = String, Path), ("person" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delete_person(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, id)): Path<(CommunityId, PersonId)>,
+) -> ApiResult<StatusCode> {
+    delete_feature(
+        &state,
+        &principal,
+        &community,
+        id.as_str(),
+        FeatureKind::Person,
+    )
+    .await
+}
+
+/// Which people to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PeopleQuery {
+    /// resident, owner, family, or a role: volunteer, grid-worker, property-staff, community-doctor, security.
+    pub relation: String,
+    /// A place id (a person id for `family`); optional for roles.
+    pub scope: Option<String>,
+}
+
+fn relation(name: &str) -> ApiResult<Relation> {
+    Ok(match name {
+        "resident" => Relation::Resident,
+        "owner" => Relation::Owner,
+        "family" => Relation::Family,
+        role => Relation::Role(
+            serde_json::from_value::<CommunityRole>(Value::String(role.to_owned())).map_err(|_| {
+                ApiError::invalid(format!(
+                    "relation: {role:?} is not resident, owner, family or a role (volunteer, grid-worker, property-staff, community-doctor, security)"
+                ))
+            })?,
+        ),
+    })
+}
+
+/// People tied to a scope: residents of building 3, family of P, grid workers of cell X.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/people", tag = "map",
+    params(("community" = String, Path), PeopleQuery),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn related_people(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(q): Query<PeopleQuery>,
+) -> ApiResult<Json<Vec<Value>>> {
+    principal.require_staff(&community)?;
+    let relation = relation(&q.relation)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    let people = map.related(relation, q.scope.as_deref())?;
+    Ok(Json(
+        people
+            .into_iter()
+            .map(|p| feature_json(person_feature(p)))
+            .collect(),
+    ))
+}
+
+/// Where a spatial search starts and what it looks for.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// hydrant, exit, aed, water-tank, parking-space, gate, ...
+    pub poi_kind: String,
+    /// Start from this place (its point, or its nearest ancestor's) ...
+    pub place: Option<PlaceId>,
+    /// ... or from this point.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// `nearest`: how many (default 5, at most 100).
+    pub k: Option<u32>,
+    /// `within`: the radius in metres.
+    pub radius_m: Option<f64>,
+}
+
+/// A place found by a spatial search.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Found {
+    #[schema(value_type = Object)]
+    pub place: Value,
+    pub distance_m: f64,
+}
+
+fn poi_kind(kind: String) -> ApiResult<PoiKind> {
+    PoiKind::try_from(kind).map_err(|e| ApiError::invalid(format!("poi_kind: {e}")))
+}
+
+impl SearchQuery {
+    fn origin(&self) -> ApiResult<Origin> {
+        match (&self.place, self.lat, self.lon) {
+            (Some(place), None, None) => Ok(Origin::Place(place.clone())),
+            (None, Some(lat), Some(lon)) => Ok(Origin::Point(GeoPoint { lat, lon })),
+            _ => Err(ApiError::invalid(
+                "place, or lat and lon: give exactly one origin",
+            )),
+        }
+    }
+}
+
+fn found(results: Vec<(&Place, f64)>) -> Json<Vec<Found>> {
+    Json(
+        results
+            .into_iter()
+            .map(|(place, distance_m)| Found {
+                place: feature_json(place_feature(place)),
+                distance_m,
+            })
+            .collect(),
+    )
+}
+
+/// The k points of interest of a kind nearest to a place or point.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/nearest", tag = "map",
+    params(("community" = String, Path), SearchQuery),
+    responses((status = 200, body = Vec<Found>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn nearest(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<Found>>> {
+    principal.require_staff(&community)?;
+    let origin = q.origin()?;
+    let k = q.k.unwrap_or(5).min(MAX_NEAREST) as usize;
+    let kind = poi_kind(q.poi_kind)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    Ok(found(map.nearest(&kind, &origin, k)?))
+}
+
+/// The points of interest of a kind within a radius of a place or point.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/within", tag = "map",
+    params(("community" = String, Path), SearchQuery),
+    responses((status = 200, body = Vec<Found>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn within_radius(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<Found>>> {
+    principal.require_staff(&community)?;
+    let origin = q.origin()?;
+    let radius = q
+        .radius_m
+        .ok_or_else(|| ApiError::invalid("radius_m: the radius in metres is needed"))?;
+    let kind = poi_kind(q.poi_kind)?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    let mut results = map.within_radius(&kind, &origin, radius)?;
+    results.truncate(MAX_WITHIN_RADIUS);
+    Ok(found(results))
+}
+
+/// The place a device is in (`null` when its location is not a place of the map).
+#[utoipa::path(get, path = "/api/v1/communities/{community}/map/devices/{device}", tag = "map",
+    params(("community" = String, Path), ("device" = String, Path)),
+    responses((status = 200, body = Option<Object>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn locate_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, device)): Path<(CommunityId, DeviceId)>,
+) -> ApiResult<Json<Option<Value>>> {
+    principal.require_staff(&community)?;
+    let mut conn = state.db.acquire().await?;
+    let location =
+        crate::caps::sensor::api::device_location(&mut conn, &community, device.as_str())
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("device {device} does not exist in {community}"))
+            })?;
+    let map = shared(&state, &community).await?;
+    let map = map.read().await;
+    Ok(Json(location.and_then(|l| {
+        map.place_named(&l).map(|p| feature_json(place_feature(p)))
+    })))
+}
