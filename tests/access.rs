@@ -7,17 +7,10 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_community_admin_of_a_is_refused_everything_of_b() {
     let host = TestHost::start().await;
-    host.publish("hello-scene").await;
     let a = host.community("garden-a").await;
     let b = host.community("garden-b").await;
     b.device("b-thermo", &["temperature"]).await;
-    let b_hello = b
-        .install(
-            "hello-scene",
-            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
-            json!({}),
-        )
-        .await;
+    let b_hello = host.install_hello(&b).await;
 
     let installation = format!("/api/v1/communities/garden-b/installations/{b_hello}");
     let reads = [

@@ -10,14 +10,7 @@ async fn a_batch_with_three_malformed_readings_lands_the_other_97_and_hello_scen
     let host = TestHost::start().await;
     let block = host.community("block-a").await;
     let thermo = block.device("thermo-1", &["temperature", "humidity"]).await;
-    host.publish("hello-scene").await;
-    let hello = block
-        .install(
-            "hello-scene",
-            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
-            json!({}),
-        )
-        .await;
+    let hello = host.install_hello(&block).await;
 
     let mut batch: Vec<Value> = (0..100)
         .map(|i| {
@@ -130,14 +123,7 @@ async fn a_batch_retried_with_its_idempotency_key_lands_once_and_gets_the_first_
     let block = host.community("block-a").await;
     let thermo = block.device("thermo-1", &["temperature"]).await;
     let door = block.device("door-1", &["door"]).await;
-    host.publish("hello-scene").await;
-    let hello = block
-        .install(
-            "hello-scene",
-            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
-            json!({}),
-        )
-        .await;
+    let hello = host.install_hello(&block).await;
     let mut batch: Vec<Value> = (0..10)
         .map(|i| thermo.reading("temperature", json!(20 + i)))
         .collect();
@@ -205,14 +191,7 @@ async fn readings_past_retention_are_purged_but_never_before_every_installation_
     let host = TestHost::start().await;
     let block = host.community("block-a").await;
     let thermo = block.device("thermo-1", &["temperature"]).await;
-    host.publish("hello-scene").await;
-    let hello = block
-        .install(
-            "hello-scene",
-            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
-            json!({}),
-        )
-        .await;
+    let hello = host.install_hello(&block).await;
     let community = "/api/v1/communities/block-a";
     for bad in [0, 3651] {
         let refused = block

@@ -11,14 +11,7 @@ async fn bridged_block() -> (Broker, TestHost, Community, String) {
     let broker = Broker::start().await;
     let host = TestHost::start_with_mqtt(&broker).await;
     let block = host.community("block-a").await;
-    host.publish("hello-scene").await;
-    let hello = block
-        .install(
-            "hello-scene",
-            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
-            json!({}),
-        )
-        .await;
+    let hello = host.install_hello(&block).await;
     host.wait_for_metric("linli_mqtt_connected", &[], 1.0).await;
     (broker, host, block, hello)
 }

@@ -598,6 +598,19 @@ impl TestHost {
         }
     }
 
+    /// Publishes hello-scene and enables it in `community` for every reading
+    /// kind, counting what it is given; returns the installation id.
+    pub async fn install_hello(&self, community: &Community) -> String {
+        self.publish("hello-scene").await;
+        community
+            .install(
+                "hello-scene",
+                json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+                json!({}),
+            )
+            .await
+    }
+
     /// Uploads an example plugin as the platform admin.
     pub async fn publish(&self, plugin: &str) {
         let status = self
