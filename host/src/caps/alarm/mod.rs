@@ -120,17 +120,33 @@ impl AlarmHost {
         }
     }
 
+    /// The installation's alarm scope; `denied` when it has no alarm grant.
+    fn granted(&self) -> Result<&AlarmScope, Error> {
+        self.ctx.grants.alarm.as_ref().ok_or_else(|| {
+            self.ctx
+                .deny("alarm", "alarm was not granted to this installation")
+        })
+    }
+
     fn scope(&self, alarm_type: &str) -> Result<(), Error> {
-        match &self.ctx.grants.alarm {
-            None => Err(self
-                .ctx
-                .deny("alarm", "alarm was not granted to this installation")),
-            Some(scope) if !scope.allows(alarm_type) => Err(self.ctx.deny(
+        if self.granted()?.allows(alarm_type) {
+            Ok(())
+        } else {
+            Err(self.ctx.deny(
                 "alarm",
                 format!("alarm type {alarm_type:?} was not granted to this installation"),
-            )),
-            Some(_) => Ok(()),
+            ))
         }
+    }
+
+    /// Refuses a change once the handler has made as many as one call may.
+    fn check_room(&self) -> Result<(), Error> {
+        if self.calls.len() >= MAX_CHANGES_PER_CALL {
+            return Err(Error::Limit(format!(
+                "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
+            )));
+        }
+        Ok(())
     }
 
     /// Checks a raise or clear of (originator, type).
@@ -151,12 +167,7 @@ impl AlarmHost {
                 "originator must be 1-{MAX_ORIGINATOR_BYTES} bytes without control characters"
             )));
         }
-        if self.calls.len() >= MAX_CHANGES_PER_CALL {
-            return Err(Error::Limit(format!(
-                "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
-            )));
-        }
-        Ok(())
+        self.check_room()
     }
 
     fn internal(&self, e: impl std::fmt::Display) -> Error {
@@ -357,11 +368,7 @@ impl Host for AlarmHost {
         };
         let alarm = known.ok_or_else(|| Error::NotFound(format!("no alarm {id}")))?;
         self.scope(&alarm.alarm_type)?;
-        if self.calls.len() >= MAX_CHANGES_PER_CALL {
-            return Err(Error::Limit(format!(
-                "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
-            )));
-        }
+        self.check_room()?;
         let acked = alarm
             .acknowledge(self.ctx.plugin.as_str(), self.ctx.clock.now())
             .unwrap_or(alarm);
@@ -387,13 +394,14 @@ impl Host for AlarmHost {
         alarm_type: Option<String>,
         limit: u32,
     ) -> Result<Vec<wit::AlarmInfo>, Error> {
-        if let Some(t) = &alarm_type {
-            check_type(t).map_err(Error::Invalid)?;
-            self.scope(t)?;
-        } else if self.ctx.grants.alarm.is_none() {
-            return Err(self
-                .ctx
-                .deny("alarm", "alarm was not granted to this installation"));
+        match &alarm_type {
+            Some(t) => {
+                check_type(t).map_err(Error::Invalid)?;
+                self.scope(t)?;
+            }
+            None => {
+                self.granted()?;
+            }
         }
         let limit = limit.clamp(1, store::MAX_LIST) as usize;
         let filter = store::AlarmFilter {
@@ -412,10 +420,10 @@ impl Host for AlarmHost {
                 .into_iter()
                 .filter(|s| !self.touched.iter().any(|t| t.id == s.id)),
         );
-        let scope = self.ctx.grants.alarm.as_ref();
+        let scope = self.granted()?;
         Ok(seen
             .into_iter()
-            .filter(|a| a.active && scope.is_some_and(|s| s.allows(&a.alarm_type)))
+            .filter(|a| a.active && scope.allows(&a.alarm_type))
             .filter(|a| alarm_type.as_ref().is_none_or(|t| *t == a.alarm_type))
             .take(limit)
             .map(|a| a.to_wit())
