@@ -41,6 +41,25 @@ const BATCH: i64 = 64;
 /// Pause after the store failed to commit, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// The two streams an installation follows, each with its own cursor.
+#[derive(Debug, Clone, Copy)]
+enum Position {
+    /// The community's reading log.
+    Log,
+    /// The community feed (alarm changes).
+    Feed,
+}
+
+impl Position {
+    /// The `installations` column holding it.
+    fn column(self) -> &'static str {
+        match self {
+            Position::Log => "cursor",
+            Position::Feed => "feed_cursor",
+        }
+    }
+}
+
 /// Why a handler's outcome could not be committed; nothing of it was.
 #[derive(Debug, thiserror::Error)]
 enum CommitError {
@@ -139,6 +158,15 @@ impl Source {
             }),
             Source::Lifecycle(l) => Event::Lifecycle(*l),
             Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
+        }
+    }
+
+    /// The stream this event comes from and its place in it, for events read from one.
+    fn position(&self) -> Option<(Position, i64)> {
+        match self {
+            Source::Reading(r) => Some((Position::Log, r.seq)),
+            Source::Alarm { seq, .. } => Some((Position::Feed, *seq)),
+            Source::Timer { .. } | Source::Lifecycle(_) => None,
         }
     }
 
@@ -334,11 +362,7 @@ impl Actor {
             return false;
         }
         // Readings this installation does not receive still move its cursor.
-        if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.cursor) {
-            if self.active() && self.advance_cursor(seq).await.is_ok() {
-                self.installation.cursor = seq;
-            }
-        }
+        self.skip_to(Position::Log, last_seq).await;
         let alarms_full = self.active() && self.deliver_alarm_changes().await;
         let timers_full = self.active() && self.fire_due_timers().await;
         full || alarms_full || timers_full
@@ -391,21 +415,8 @@ impl Actor {
                 }
             }
         }
-        if let Some(seq) = last_seq.filter(|seq| *seq > self.installation.feed_cursor) {
-            if self.active() && self.advance_feed_cursor(seq).await.is_ok() {
-                self.installation.feed_cursor = seq;
-            }
-        }
+        self.skip_to(Position::Feed, last_seq).await;
         full
-    }
-
-    async fn advance_feed_cursor(&mut self, seq: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE installations SET feed_cursor = $1 WHERE id = $2 AND feed_cursor < $1")
-            .bind(seq)
-            .bind(&self.installation.id)
-            .execute(&self.shared.db)
-            .await
-            .map(drop)
     }
 
     async fn pending_readings(&mut self) -> Result<Vec<Reading>, sqlx::Error> {
@@ -422,13 +433,37 @@ impl Actor {
         rows.iter().map(Reading::from_row).collect()
     }
 
-    async fn advance_cursor(&mut self, seq: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2 AND cursor < $1")
-            .bind(seq)
-            .bind(&self.installation.id)
-            .execute(&self.shared.db)
-            .await
-            .map(drop)
+    /// The installation's position in the reading log or the community feed.
+    fn position(&mut self, position: Position) -> &mut i64 {
+        match position {
+            Position::Log => &mut self.installation.cursor,
+            Position::Feed => &mut self.installation.feed_cursor,
+        }
+    }
+
+    /// Moves a position past events that needed no handler (kinds outside
+    /// the grants, the installation's own alarm changes) up to `seq`.
+    async fn skip_to(&mut self, position: Position, seq: Option<i64>) {
+        let Some(seq) = seq.filter(|seq| *seq > *self.position(position)) else {
+            return;
+        };
+        if !self.active() {
+            return;
+        }
+        let column = position.column();
+        let moved = sqlx::query(&format!(
+            "UPDATE installations SET {column} = $1 WHERE id = $2 AND {column} < $1"
+        ))
+        .bind(seq)
+        .bind(&self.installation.id)
+        .execute(&self.shared.db)
+        .await;
+        match moved {
+            Ok(_) => *self.position(position) = seq,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot move the {column}: {e}");
+            }
+        }
     }
 
     /// Fires due timers; true if the batch was full.
@@ -657,10 +692,8 @@ impl Actor {
                 .await?;
         }
         tx.commit().await?;
-        match source {
-            Some(Source::Reading(r)) => self.installation.cursor = r.seq,
-            Some(Source::Alarm { seq, .. }) => self.installation.feed_cursor = *seq,
-            _ => {}
+        if let Some((position, seq)) = source.and_then(Source::position) {
+            *self.position(position) = seq;
         }
         Ok(committed)
     }
@@ -670,50 +703,38 @@ impl Actor {
     /// believes it is, so events handled by another writer meanwhile are
     /// never committed twice.
     async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), CommitError> {
-        let moved = match source {
-            Source::Reading(r) => {
-                sqlx::query("UPDATE installations SET cursor = $1 WHERE id = $2 AND cursor = $3")
-                    .bind(r.seq)
-                    .bind(&self.installation.id)
-                    .bind(self.installation.cursor)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
-            Source::Timer { tag, schedule } => {
-                match schedule.next_after(self.shared.clock.now()) {
-                    Some(next) => sqlx::query(
-                        "UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3",
-                    )
-                    .bind(next)
-                    .bind(&self.installation.id)
-                    .bind(tag),
-                    None => {
-                        sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
-                            .bind(&self.installation.id)
-                            .bind(tag)
-                    }
-                }
-                .execute(&mut **tx)
-                .await?;
-                1
-            }
-            Source::Lifecycle(_) => 1,
-            Source::Alarm { seq, .. } => sqlx::query(
-                "UPDATE installations SET feed_cursor = $1 WHERE id = $2 AND feed_cursor = $3",
-            )
+        if let Some((position, seq)) = source.position() {
+            let column = position.column();
+            let expected = *self.position(position);
+            let moved = sqlx::query(&format!(
+                "UPDATE installations SET {column} = $1 WHERE id = $2 AND {column} = $3"
+            ))
             .bind(seq)
             .bind(&self.installation.id)
-            .bind(self.installation.feed_cursor)
+            .bind(expected)
             .execute(&mut **tx)
             .await?
-            .rows_affected(),
-        };
-        if moved == 1 {
-            Ok(())
-        } else {
-            Err(CommitError::PositionMoved)
+            .rows_affected();
+            if moved != 1 {
+                return Err(CommitError::PositionMoved);
+            }
         }
+        if let Source::Timer { tag, schedule } = source {
+            match schedule.next_after(self.shared.clock.now()) {
+                Some(next) => sqlx::query(
+                    "UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3",
+                )
+                .bind(next)
+                .bind(&self.installation.id)
+                .bind(tag),
+                None => sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
+                    .bind(&self.installation.id)
+                    .bind(tag),
+            }
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Where the store says this installation is, after a failed commit.
@@ -772,10 +793,8 @@ impl Actor {
             self.shared.feed.published(&self.installation.community);
         }
         self.installation.consecutive_failures = failures;
-        match source {
-            Source::Reading(r) => self.installation.cursor = r.seq,
-            Source::Alarm { seq, .. } => self.installation.feed_cursor = *seq,
-            Source::Timer { .. } | Source::Lifecycle(_) => {}
+        if let Some((position, seq)) = source.position() {
+            *self.position(position) = seq;
         }
         if suspend {
             self.installation.state = InstallationState::Suspended;
