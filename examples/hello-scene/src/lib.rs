@@ -85,7 +85,7 @@ impl Scene for HelloScene {
                 count(&format!("{LIFECYCLE_PREFIX}{name}"))?;
             }
             // hello-scene watches no alarm types, so none are delivered.
-            Event::AlarmChanged(_) => {}
+            Event::AlarmChanged(_) | Event::NotificationAcknowledged(_) => {}
         }
         Ok(())
     }
