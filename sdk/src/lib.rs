@@ -99,7 +99,7 @@ pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
 };
-pub use bindings::linli::platform::{alarm, ledger, map, sensor, store, timer};
+pub use bindings::linli::platform::{alarm, ledger, map, notify, sensor, store, timer};
 
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].
