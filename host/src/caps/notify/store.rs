@@ -105,16 +105,7 @@ pub async fn message(
     community: &CommunityId,
     id: &str,
 ) -> Result<Option<MessageView>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM notify_messages WHERE community_id = $1 AND id = $2"
-    ))
-    .bind(community.as_str())
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .as_ref()
-    .map(MessageView::from_row)
-    .transpose()
+    find(conn, community, "id = $2", &[id]).await
 }
 
 /// The message `plugin` sent in `community` with `key`.
@@ -124,18 +115,35 @@ pub async fn message_by_key(
     plugin: &str,
     key: &str,
 ) -> Result<Option<MessageView>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM notify_messages \
-         WHERE community_id = $1 AND plugin_id = $2 AND idempotency_key = $3"
-    ))
-    .bind(community.as_str())
-    .bind(plugin)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?
-    .as_ref()
-    .map(MessageView::from_row)
-    .transpose()
+    find(
+        conn,
+        community,
+        "plugin_id = $2 AND idempotency_key = $3",
+        &[plugin, key],
+    )
+    .await
+}
+
+/// The message of `community` meeting `condition`, whose parameters from `$2` on are `values`.
+async fn find(
+    conn: &mut AnyConnection,
+    community: &CommunityId,
+    condition: &str,
+    values: &[&str],
+) -> Result<Option<MessageView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM notify_messages WHERE community_id = $1 AND {condition}"
+    );
+    let mut query = sqlx::query(&sql).bind(community.as_str());
+    for value in values {
+        query = query.bind(*value);
+    }
+    query
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(MessageView::from_row)
+        .transpose()
 }
 
 /// Filters for listing a community's messages.
