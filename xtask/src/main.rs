@@ -59,6 +59,7 @@ pub const PLUGINS: &[&str] = &[
     "points-scene",
     "alarm-scene",
     "map-scene",
+    "fire-safety",
 ];
 
 /// The workspace root.
