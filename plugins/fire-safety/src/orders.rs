@@ -1,6 +1,7 @@
-//! Work orders in the store (`work-order/<id>`, with `work-order-open/<type>/<originator>`
-//! naming the open order of a fault), their deadlines as timers, the
-//! supervisor's escalation, and every line of their history on the ledger.
+//! Work orders in the store (`work-order/<id>`; `work-order-open/<id>` while
+//! not closed; `work-order-fault/<type>/<originator>` naming the unresolved
+//! order of a fault), their deadlines as timers, the supervisor's
+//! escalation, and every line of their history on the ledger.
 
 use linli_sdk::{ledger, state, timer, Caller, Error};
 use serde::Deserialize;
@@ -19,13 +20,14 @@ pub const DEADLINE_TAG: &str = "work-order-deadline/";
 const SEQUENCE: &str = "work-order-seq";
 const ORDER_PREFIX: &str = "work-order/";
 const OPEN_PREFIX: &str = "work-order-open/";
+const FAULT_PREFIX: &str = "work-order-fault/";
 
 fn key(id: &str) -> String {
     format!("{ORDER_PREFIX}{id}")
 }
 
-fn open_key(alarm_type: &str, originator: &str) -> String {
-    format!("{OPEN_PREFIX}{alarm_type}/{originator}")
+fn fault_key(alarm_type: &str, originator: &str) -> String {
+    format!("{FAULT_PREFIX}{alarm_type}/{originator}")
 }
 
 pub fn get(id: &str) -> Result<WorkOrder, Error> {
@@ -34,20 +36,27 @@ pub fn get(id: &str) -> Result<WorkOrder, Error> {
 
 fn save(order: &WorkOrder) -> Result<(), Error> {
     state::put(&key(&order.id), order)?;
-    let open = open_key(&order.alarm_type, &order.originator);
+    let open = format!("{OPEN_PREFIX}{}", order.id);
     if order.is_closed() {
         state::delete(&open)?;
     } else {
-        state::put(&open, &order.id)?;
+        state::put(&open, &true)?;
+    }
+    let fault = fault_key(&order.alarm_type, &order.originator);
+    if order.is_unresolved() {
+        state::put(&fault, &order.id)?;
+    } else if state::get::<String>(&fault)?.as_deref() == Some(order.id.as_str()) {
+        state::delete(&fault)?;
     }
     Ok(())
 }
 
-/// The open work order of this alarm's fault, or a new one. A fault that
-/// comes back while its order is open joins that order rather than opening another.
+/// The unresolved work order of this alarm's fault, or a new one. A fault
+/// that comes back before its order is resolved joins that order rather
+/// than opening another; once resolved, a new alarm is a new job.
 pub fn open_or_join(config: &Config, opening: Opening) -> Result<WorkOrder, Error> {
     let now = timer::now();
-    if let Some(id) = state::get::<String>(&open_key(&opening.alarm_type, &opening.originator))? {
+    if let Some(id) = state::get::<String>(&fault_key(&opening.alarm_type, &opening.originator))? {
         let mut order = get(&id)?;
         if !order.alarms.contains(&opening.alarm) {
             order.alarms.push(opening.alarm.clone());
@@ -315,27 +324,20 @@ pub fn list(input: Listing) -> Result<Json, Error> {
             "command input at `limit`: must be 1-500".into(),
         ));
     }
-    let ids: Vec<String> = if input.open {
-        state::keys(OPEN_PREFIX)?
-            .iter()
-            .map(|k| state::get::<String>(k))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect()
+    let prefix = if input.open {
+        OPEN_PREFIX
     } else {
-        state::keys(ORDER_PREFIX)?
-            .into_iter()
-            .map(|k| k[ORDER_PREFIX.len()..].to_owned())
-            .collect()
+        ORDER_PREFIX
     };
-    let mut orders = ids
+    // Ids are numbered with leading zeros: newest first is the keys backwards.
+    let keys = state::keys(prefix)?;
+    let orders = keys
         .iter()
-        .map(|id| get(id))
+        .rev()
+        .take(input.limit as usize)
+        .map(|k| get(&k[prefix.len()..]).map(|order| summary(&order, false)))
         .collect::<Result<Vec<_>, _>>()?;
-    orders.sort_by(|a, b| b.id.cmp(&a.id));
-    orders.truncate(input.limit as usize);
-    Ok(json!({"work_orders": orders.iter().map(|o| summary(o, false)).collect::<Vec<_>>()}))
+    Ok(json!({ "work_orders": orders }))
 }
 
 /// `work-order`: one order with its history.
