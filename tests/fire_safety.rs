@@ -10,8 +10,11 @@
 //! daily report counts unhealthy detectors per building.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
-use linli_tests::{component, demo_community_map, eventually, tar, workspace, Client, Community, Device, TestHost};
+use linli_tests::{
+    component, demo_community_map, eventually, tar, workspace, Community, Device, TestHost,
+};
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
@@ -45,8 +48,15 @@ fn grants() -> Value {
 
 /// Sunny Garden with its map and fire-safety installed with `config`; returns it and the installation.
 async fn sunny_garden(host: &TestHost, config: Value) -> (Community, String) {
-    let status = host.admin.post_bytes("/api/v1/plugins", package()).await.status;
-    assert!(status == 201 || status == 200, "publishing {FIRE}: {status}");
+    let status = host
+        .admin
+        .post_bytes("/api/v1/plugins", package())
+        .await
+        .status;
+    assert!(
+        status == 201 || status == 200,
+        "publishing {FIRE}: {status}"
+    );
     let c = host.community("sunny-garden").await;
     c.import_map(&demo_community_map()).await.expect(200);
     let installation = c.install(FIRE, grants(), config).await;
@@ -54,7 +64,13 @@ async fn sunny_garden(host: &TestHost, config: Value) -> (Community, String) {
 }
 
 /// Registers a device of `kind` reporting `kinds` at map place `location`.
-async fn place_device(c: &Community, id: &str, kind: &str, kinds: &[&str], location: &str) -> Device {
+async fn place_device(
+    c: &Community,
+    id: &str,
+    kind: &str,
+    kinds: &[&str],
+    location: &str,
+) -> Device {
     let registered = c
         .admin
         .post(
@@ -65,21 +81,10 @@ async fn place_device(c: &Community, id: &str, kind: &str, kinds: &[&str], locat
         .expect(201);
     Device {
         id: id.to_owned(),
-        client: c.admin.with_token(registered["token"].as_str().expect("device token")),
+        client: c
+            .admin
+            .with_token(registered["token"].as_str().expect("device token")),
     }
-}
-
-/// A token of `role` for the person `person` of the map.
-async fn person_token(c: &Community, role: &str, person: &str) -> Client {
-    let token = c
-        .admin
-        .post(
-            "/api/v1/tokens",
-            json!({"role": role, "community": c.id, "subject": person, "person": person}),
-        )
-        .await
-        .expect(201);
-    c.admin.with_token(token["token"].as_str().expect("token"))
 }
 
 /// Sends readings and waits until the plugin has handled them.
@@ -104,8 +109,8 @@ async fn alarms(c: &Community, alarm_type: &str) -> Vec<Value> {
 /// The messages of `topic`, newest first, each with its deliveries, once
 /// every recipient of each has a delivery.
 async fn messages(c: &Community, topic: &str) -> Vec<Value> {
-    let mut found = Vec::new();
-    eventually(&format!("the {topic} messages are delivered"), || async {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
         let list = c
             .admin
             .get(&format!(
@@ -114,7 +119,7 @@ async fn messages(c: &Community, topic: &str) -> Vec<Value> {
             ))
             .await
             .expect(200);
-        found.clear();
+        let mut found = Vec::new();
         for message in list["notifications"].as_array().expect("a list") {
             let id = message["id"].as_str().expect("an id");
             found.push(
@@ -124,12 +129,18 @@ async fn messages(c: &Community, topic: &str) -> Vec<Value> {
                     .expect(200),
             );
         }
-        found
+        let delivered = found
             .iter()
-            .all(|m| reached(m, 0).len() as u64 == m["recipients"].as_u64().unwrap_or(0))
-    })
-    .await;
-    found
+            .all(|m| reached(m, 0).len() as u64 == m["recipients"].as_u64().unwrap_or(0));
+        if delivered {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the {topic} messages were not delivered: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The people a message reached at escalation step `step`.
@@ -162,21 +173,28 @@ fn demo_residents_of(place: &str) -> BTreeSet<String> {
         .iter()
         .filter_map(|f| Some((f["id"].as_str()?, f["properties"]["parent"].as_str()?)))
         .collect();
-    let within = |mut at: &str| loop {
-        if at == place {
-            return true;
-        }
-        match parent.get(at) {
-            Some(up) => at = up,
-            None => return false,
+    let within = |start: &str| {
+        let mut at = start;
+        loop {
+            if at == place {
+                return true;
+            }
+            match parent.get(at) {
+                Some(up) => at = *up,
+                None => return false,
+            }
         }
     };
     features
         .iter()
         .filter(|f| {
-            f["properties"]["links"].as_array().into_iter().flatten().any(|l| {
-                l["kind"] == "resident-of" && within(l["target"].as_str().expect("a target"))
-            })
+            f["properties"]["links"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|l| {
+                    l["kind"] == "resident-of" && within(l["target"].as_str().expect("a target"))
+                })
         })
         .map(|f| f["id"].as_str().expect("an id").to_owned())
         .collect()
@@ -205,8 +223,14 @@ async fn ledger_history(c: &Community) -> Vec<(String, String)> {
             let request = find_record(&body)?;
             (request["record-kind"] == "fire-safety/work-order").then(|| {
                 (
-                    request["body"]["work_order"].as_str().unwrap_or_default().to_owned(),
-                    request["body"]["what"].as_str().unwrap_or_default().to_owned(),
+                    request["body"]["work_order"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    request["body"]["what"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 )
             })
         })
@@ -223,21 +247,40 @@ fn find_record(value: &Value) -> Option<&Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor_alerts_the_building_once() {
+async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor_alerts_the_building_once(
+) {
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
     let kinds = ["smoke", "tamper"];
     let first = place_device(&c, "smoke-b3-201", "smoke-detector", &kinds, "b3-201").await;
     let second = place_device(&c, "smoke-b3-202", "smoke-detector", &kinds, "b3-202").await;
 
-    send(&c, &installation, &first, json!([first.reading("smoke", json!(1.2))])).await;
-    assert!(alarms(&c, "fire-suspected").await.is_empty(), "1.2 %/m is under the threshold");
+    send(
+        &c,
+        &installation,
+        &first,
+        json!([first.reading("smoke", json!(1.2))]),
+    )
+    .await;
+    assert!(
+        alarms(&c, "fire-suspected").await.is_empty(),
+        "1.2 %/m is under the threshold"
+    );
 
-    send(&c, &installation, &first, json!([first.reading("smoke", json!(8.5))])).await;
+    send(
+        &c,
+        &installation,
+        &first,
+        json!([first.reading("smoke", json!(8.5))]),
+    )
+    .await;
     let suspected = alarms(&c, "fire-suspected").await;
     assert_eq!(suspected.len(), 1, "{suspected:?}");
     assert_eq!(
-        (suspected[0]["originator"].as_str(), suspected[0]["severity"].as_str()),
+        (
+            suspected[0]["originator"].as_str(),
+            suspected[0]["severity"].as_str()
+        ),
         (Some("smoke-b3-201"), Some("major"))
     );
     let told = reach_counts(&messages(&c, "fire-suspected").await);
@@ -245,24 +288,49 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
     assert_eq!(household, set(&["person-120", "person-121"]));
     let staff = set(&["person-216", "person-217"]);
     let expected: BTreeSet<String> = household.union(&staff).cloned().collect();
-    assert_eq!(told.keys().cloned().collect::<BTreeSet<_>>(), expected, "only the household and the staff");
+    assert_eq!(
+        told.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "only the household and the staff"
+    );
     assert!(told.values().all(|n| *n == 1), "{told:?}");
     assert!(messages(&c, "fire-confirmed").await.is_empty());
 
     // Half a minute later the detector next door agrees.
     host.advance(30_000);
-    send(&c, &installation, &second, json!([second.reading("smoke", json!(6.0))])).await;
+    send(
+        &c,
+        &installation,
+        &second,
+        json!([second.reading("smoke", json!(6.0))]),
+    )
+    .await;
     let confirmed = alarms(&c, "fire-confirmed").await;
     assert_eq!(confirmed.len(), 1, "{confirmed:?}");
     assert_eq!(
-        (confirmed[0]["originator"].as_str(), confirmed[0]["severity"].as_str()),
+        (
+            confirmed[0]["originator"].as_str(),
+            confirmed[0]["severity"].as_str()
+        ),
         (Some("building-3"), Some("critical"))
     );
 
     // More smoke from both detectors updates the fire; nobody is told twice.
     host.advance(15_000);
-    send(&c, &installation, &first, json!([first.reading("smoke", json!(12.0))])).await;
-    send(&c, &installation, &second, json!([second.reading("smoke", json!(14.0))])).await;
+    send(
+        &c,
+        &installation,
+        &first,
+        json!([first.reading("smoke", json!(12.0))]),
+    )
+    .await;
+    send(
+        &c,
+        &installation,
+        &second,
+        json!([second.reading("smoke", json!(14.0))]),
+    )
+    .await;
     assert_eq!(alarms(&c, "fire-confirmed").await.len(), 1);
 
     let fire = messages(&c, "fire-confirmed").await;
@@ -270,9 +338,19 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
     let building = demo_residents_of("building-3");
     assert!(building.len() > 40, "{building:?}");
     for resident in &building {
-        assert_eq!(told.get(resident), Some(&1), "{resident} is told once: {told:?}");
+        assert_eq!(
+            told.get(resident),
+            Some(&1),
+            "{resident} is told once: {told:?}"
+        );
     }
-    for responder in ["person-216", "person-217", "person-215", "person-219", "person-220"] {
+    for responder in [
+        "person-216",
+        "person-217",
+        "person-215",
+        "person-219",
+        "person-220",
+    ] {
         assert_eq!(
             told.get(responder),
             Some(&1),
@@ -298,7 +376,7 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
     assert_eq!(data["hydrants"][0]["id"], "hydrant-b3-west", "{data}");
 
     // A resident finds it once in their inbox.
-    let resident = person_token(&c, "resident", "person-130").await;
+    let resident = c.person("resident", "person-130").await;
     let inbox = resident.get("/api/v1/me/inbox?limit=50").await.expect(200);
     let fires = inbox["items"]
         .as_array()
@@ -310,14 +388,34 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdue_and_ends_on_the_ledger() {
+async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdue_and_ends_on_the_ledger(
+) {
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
-    let gauge = place_device(&c, "pressure-b3-west", "pressure-gauge", &["pressure"], "hydrant-b3-west").await;
+    let gauge = place_device(
+        &c,
+        "pressure-b3-west",
+        "pressure-gauge",
+        &["pressure"],
+        "hydrant-b3-west",
+    )
+    .await;
 
-    send(&c, &installation, &gauge, json!([gauge.reading("pressure", json!(320.0))])).await;
+    send(
+        &c,
+        &installation,
+        &gauge,
+        json!([gauge.reading("pressure", json!(320.0))]),
+    )
+    .await;
     assert!(alarms(&c, "hydrant-pressure-low").await.is_empty());
-    send(&c, &installation, &gauge, json!([gauge.reading("pressure", json!(60.0))])).await;
+    send(
+        &c,
+        &installation,
+        &gauge,
+        json!([gauge.reading("pressure", json!(60.0))]),
+    )
+    .await;
     let low = alarms(&c, "hydrant-pressure-low").await;
     assert_eq!(low.len(), 1, "{low:?}");
 
@@ -336,41 +434,72 @@ async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdu
         "a major fault is due within two hours"
     );
     let told = reach_counts(&messages(&c, "water-supply").await);
-    assert_eq!(told.keys().cloned().collect::<BTreeSet<_>>(), set(&["person-216", "person-217"]));
+    assert_eq!(
+        told.keys().cloned().collect::<BTreeSet<_>>(),
+        set(&["person-216", "person-217"])
+    );
 
     // Nobody acts: at the deadline the supervisor (community-wide property staff) is told.
     host.advance(2 * HOUR - 1);
     c.settle(&installation).await;
-    assert!(messages(&c, "work-order-overdue").await.is_empty(), "not overdue yet");
+    assert!(
+        messages(&c, "work-order-overdue").await.is_empty(),
+        "not overdue yet"
+    );
     host.advance(1);
     eventually("the overdue work order is escalated", || async {
-        c.command(FIRE, "work-order", json!({"id": id})).await.expect(200)["escalated"] == true
+        c.command(FIRE, "work-order", json!({"id": id}))
+            .await
+            .expect(200)["escalated"]
+            == true
     })
     .await;
     let overdue = messages(&c, "work-order-overdue").await;
     assert_eq!(overdue.len(), 1);
-    assert_eq!(reached(&overdue[0], 0), set(&["person-216"]), "the supervisor alone");
+    assert_eq!(
+        reached(&overdue[0], 0),
+        set(&["person-216"]),
+        "the supervisor alone"
+    );
 
     // Steps go in order, each taken by someone allowed to.
     let advance = |step: &str| json!({"id": id, "step": step});
     let skipped = c.command(FIRE, "advance", advance("resolve")).await;
     assert_eq!(skipped.status, 400, "{:?}", skipped.body);
-    assert!(skipped.message().contains("dispatch"), "{}", skipped.message());
-    c.command(FIRE, "advance", json!({"id": id, "step": "dispatch", "to": "person-217"}))
-        .await
-        .expect(200);
-    let stranger = person_token(&c, "resident", "person-120").await;
-    let path = format!("/api/v1/communities/{}/plugins/{FIRE}/commands/advance", c.id);
+    assert!(
+        skipped.message().contains("dispatch"),
+        "{}",
+        skipped.message()
+    );
+    c.command(
+        FIRE,
+        "advance",
+        json!({"id": id, "step": "dispatch", "to": "person-217"}),
+    )
+    .await
+    .expect(200);
+    let stranger = c.person("resident", "person-120").await;
+    let path = format!(
+        "/api/v1/communities/{}/plugins/{FIRE}/commands/advance",
+        c.id
+    );
     assert_eq!(stranger.post(&path, advance("accept")).await.status, 403);
-    let guo = person_token(&c, "resident", "person-217").await;
+    let guo = c.person("resident", "person-217").await;
     for step in ["accept", "on-site"] {
         guo.post(&path, advance(step)).await.expect(200);
     }
-    guo.post(&path, json!({"id": id, "step": "resolve", "note": "valve reopened"}))
-        .await
-        .expect(200);
-    assert_eq!(guo.post(&path, advance("review")).await.status, 403, "the supervisor reviews");
-    let hu = person_token(&c, "resident", "person-216").await;
+    guo.post(
+        &path,
+        json!({"id": id, "step": "resolve", "note": "valve reopened"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        guo.post(&path, advance("review")).await.status,
+        403,
+        "the supervisor reviews"
+    );
+    let hu = c.person("resident", "person-216").await;
     hu.post(&path, advance("review")).await.expect(200);
     let closed = hu.post(&path, advance("close")).await.expect(200);
     assert_eq!(closed["step"], "close");
@@ -384,7 +513,16 @@ async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdu
         .collect();
     assert_eq!(
         history,
-        ["report", "escalated", "dispatch", "accept", "on-site", "resolve", "review", "close"],
+        [
+            "report",
+            "escalated",
+            "dispatch",
+            "accept",
+            "on-site",
+            "resolve",
+            "review",
+            "close"
+        ],
         "the whole history is on the ledger"
     );
     let still_open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
@@ -392,7 +530,8 @@ async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_storm_of_ten_thousand_readings_from_one_faulty_detector_raises_one_alarm_and_one_round_of_messages() {
+async fn a_storm_of_ten_thousand_readings_from_one_faulty_detector_raises_one_alarm_and_one_round_of_messages(
+) {
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
     let faulty = place_device(&c, "smoke-b3-301", "smoke-detector", &["smoke"], "b3-301").await;
@@ -416,12 +555,23 @@ async fn a_storm_of_ten_thousand_readings_from_one_faulty_detector_raises_one_al
         "updated once per burst, not per reading: {suspected:?}"
     );
     let sent = messages(&c, "fire-suspected").await;
-    assert_eq!(sent.len(), 2, "one message to the household, one to the staff");
+    assert_eq!(
+        sent.len(),
+        2,
+        "one message to the household, one to the staff"
+    );
     let told = reach_counts(&sent);
     assert!(told.values().all(|n| *n == 1), "{told:?}");
-    assert!(messages(&c, "fire-confirmed").await.is_empty(), "one detector confirms nothing");
+    assert!(
+        messages(&c, "fire-confirmed").await.is_empty(),
+        "one detector confirms nothing"
+    );
     let open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
-    assert_eq!(open["work_orders"].as_array().map(Vec::len), Some(1), "{open}");
+    assert_eq!(
+        open["work_orders"].as_array().map(Vec::len),
+        Some(1),
+        "{open}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,46 +579,99 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
     let host = TestHost::start().await;
     let config = json!({"false-alarms": {"threshold": 2, "window-days": 30}});
     let (c, installation) = sunny_garden(&host, config).await;
-    let kitchen = place_device(&c, "smoke-b3-204", "smoke-detector", &["smoke", "tamper"], "b3-204").await;
+    let kitchen = place_device(
+        &c,
+        "smoke-b3-204",
+        "smoke-detector",
+        &["smoke", "tamper"],
+        "b3-204",
+    )
+    .await;
 
     for round in 0..2 {
-        send(&c, &installation, &kitchen, json!([kitchen.reading("smoke", json!(9.0))])).await;
+        send(
+            &c,
+            &installation,
+            &kitchen,
+            json!([kitchen.reading("smoke", json!(9.0))]),
+        )
+        .await;
         let suspected = alarms(&c, "fire-suspected").await;
         assert_eq!(suspected.len(), 1, "round {round}: {suspected:?}");
         let id = suspected[0]["id"].as_str().expect("an id");
         let marked = c
-            .command(FIRE, "mark-false", json!({"alarm": id, "reason": "cooking fumes"}))
+            .command(
+                FIRE,
+                "mark-false",
+                json!({"alarm": id, "reason": "cooking fumes"}),
+            )
             .await
             .expect(200);
         assert_eq!(marked["cleared"], true);
         assert_eq!(marked["detectors"][0]["false_alarms"], round + 1);
         assert!(alarms(&c, "fire-suspected").await.is_empty());
         // Still smoky: a detector whose alarm was found false is not heard until it clears.
-        send(&c, &installation, &kitchen, json!([kitchen.reading("smoke", json!(9.5))])).await;
-        assert!(alarms(&c, "fire-suspected").await.is_empty(), "round {round}");
-        send(&c, &installation, &kitchen, json!([kitchen.reading("smoke", json!(0.4))])).await;
+        send(
+            &c,
+            &installation,
+            &kitchen,
+            json!([kitchen.reading("smoke", json!(9.5))]),
+        )
+        .await;
+        assert!(
+            alarms(&c, "fire-suspected").await.is_empty(),
+            "round {round}"
+        );
+        send(
+            &c,
+            &installation,
+            &kitchen,
+            json!([kitchen.reading("smoke", json!(0.4))]),
+        )
+        .await;
         host.advance(MINUTE);
     }
 
     let flagged = c.command(FIRE, "maintenance", json!({})).await.expect(200);
-    assert_eq!(flagged["detectors"][0]["device"], "smoke-b3-204", "{flagged}");
+    assert_eq!(
+        flagged["detectors"][0]["device"], "smoke-b3-204",
+        "{flagged}"
+    );
     assert_eq!(flagged["detectors"][0]["false_alarms"], 2);
     let maintenance = alarms(&c, "detector-maintenance").await;
     assert_eq!(maintenance.len(), 1, "{maintenance:?}");
 
-    send(&c, &installation, &kitchen, json!([kitchen.reading("tamper", json!(true))])).await;
+    send(
+        &c,
+        &installation,
+        &kitchen,
+        json!([kitchen.reading("tamper", json!(true))]),
+    )
+    .await;
     let report = c.command(FIRE, "report", json!({})).await.expect(200);
     assert_eq!(report["buildings"][0]["building"], "building-3", "{report}");
-    assert_eq!(report["buildings"][0]["unhealthy"], 1, "one detector, two problems: {report}");
+    assert_eq!(
+        report["buildings"][0]["unhealthy"], 1,
+        "one detector, two problems: {report}"
+    );
     assert_eq!(
         report["buildings"][0]["devices"][0]["problems"],
         json!(["maintenance", "tamper"])
     );
 
-    let resident = person_token(&c, "resident", "person-126").await;
-    let path = format!("/api/v1/communities/{}/plugins/{FIRE}/commands/report", c.id);
-    assert_eq!(resident.post(&path, json!({})).await.status, 403, "residents see no reports");
-    let bad = c.command(FIRE, "report", json!({"date": "yesterday"})).await;
+    let resident = c.person("resident", "person-126").await;
+    let path = format!(
+        "/api/v1/communities/{}/plugins/{FIRE}/commands/report",
+        c.id
+    );
+    assert_eq!(
+        resident.post(&path, json!({})).await.status,
+        403,
+        "residents see no reports"
+    );
+    let bad = c
+        .command(FIRE, "report", json!({"date": "yesterday"}))
+        .await;
     assert_eq!(bad.status, 400);
     assert!(bad.message().contains("`date`"), "{}", bad.message());
 }
