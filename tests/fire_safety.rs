@@ -385,6 +385,43 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
         .filter(|item| item["topic"] == "fire-confirmed")
         .count();
     assert_eq!(fires, 1, "{inbox}");
+
+    // The staff member who acknowledges the suspicion is on its work order's record.
+    let suspicion = messages(&c, "fire-suspected")
+        .await
+        .into_iter()
+        .find(|m| m["require_ack"] == true)
+        .expect("the staff's message waits for an acknowledgement");
+    let guo = c.person("resident", "person-217").await;
+    guo.post(
+        &format!(
+            "/api/v1/me/inbox/{}/ack",
+            suspicion["id"].as_str().expect("an id")
+        ),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let orders = c.command(FIRE, "work-orders", json!({})).await.expect(200);
+    let order = orders["work_orders"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|o| o["alarm_type"] == "fire-suspected")
+        .expect("the suspicion's work order")["id"]
+        .clone();
+    eventually("the acknowledgement reaches the work order", || async {
+        let order = c
+            .command(FIRE, "work-order", json!({"id": order}))
+            .await
+            .expect(200);
+        order["history"]
+            .as_array()
+            .expect("a history")
+            .iter()
+            .any(|line| line["what"] == "acknowledged" && line["by"] == "person-217")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -674,4 +711,76 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
         .await;
     assert_eq!(bad.status, 400);
     assert!(bad.message().contains("`date`"), "{}", bad.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report() {
+    let host = TestHost::start().await;
+    let (c, installation) = sunny_garden(&host, json!({})).await;
+    c.admin
+        .put(
+            &format!("/api/v1/communities/{}/device-kinds/smoke-detector", c.id),
+            json!({"report_interval_s": 600}),
+        )
+        .await
+        .expect(200);
+    let hallway = place_device(&c, "smoke-b3-f4", "smoke-detector", &["smoke"], "b3-f4").await;
+    send(
+        &c,
+        &installation,
+        &hallway,
+        json!([hallway.reading("smoke", json!(0.2))]),
+    )
+    .await;
+
+    host.advance(11 * MINUTE);
+    eventually("the silent detector has a work order", || async {
+        let open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
+        open["work_orders"].as_array().is_some_and(|orders| {
+            orders
+                .iter()
+                .any(|o| o["alarm_type"] == "device-offline" && o["originator"] == "smoke-b3-f4")
+        })
+    })
+    .await;
+    let told = reach_counts(&messages(&c, "device-health").await);
+    assert_eq!(
+        told.keys().cloned().collect::<BTreeSet<_>>(),
+        set(&["person-216", "person-217"])
+    );
+    let report = c.command(FIRE, "report", json!({})).await.expect(200);
+    assert_eq!(report["date"], "2026-01-01", "Shanghai's date: {report}");
+    assert_eq!(
+        report["buildings"],
+        json!([{"building": "building-3", "unhealthy": 1,
+                "devices": [{"device": "smoke-b3-f4", "problems": ["offline"]}]}])
+    );
+
+    // Back online: the platform clears its alarm and the work order hears of it.
+    send(
+        &c,
+        &installation,
+        &hallway,
+        json!([hallway.reading("smoke", json!(0.2))]),
+    )
+    .await;
+    let open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
+    let id = open["work_orders"][0]["id"].clone();
+    eventually("the work order hears the detector is back", || async {
+        let order = c
+            .command(FIRE, "work-order", json!({"id": id}))
+            .await
+            .expect(200);
+        order["history"]
+            .as_array()
+            .expect("a history")
+            .iter()
+            .any(|line| line["what"] == "alarm-cleared")
+    })
+    .await;
+    let report = c
+        .command(FIRE, "report", json!({"date": "2026-01-01"}))
+        .await
+        .expect(200);
+    assert_eq!(report["unhealthy"], 1, "it was unhealthy today: {report}");
 }
