@@ -107,14 +107,8 @@ fn audiences(entries: Vec<AudienceInput>) -> Result<Vec<Audience>, Error> {
 }
 
 fn severity(name: &str) -> Result<Severity, Error> {
-    Ok(match name {
-        "critical" => Severity::Critical,
-        "major" => Severity::Major,
-        "minor" => Severity::Minor,
-        "warning" => Severity::Warning,
-        "info" => Severity::Info,
-        other => return Err(invalid("severity", format!("unknown severity {other:?}"))),
-    })
+    Severity::from_name(name)
+        .ok_or_else(|| invalid("severity", format!("unknown severity {name:?}")))
 }
 
 fn send(input: SendInput) -> Result<Json, Error> {

@@ -76,6 +76,16 @@ pub trait Scope {
     fn within(&self, requested: &Self) -> Result<(), String>;
 }
 
+/// Whether `name` is 1 to `max` characters of a-z, 0-9 or '-': how alarm
+/// types, point-of-interest kinds, message topics and channels are spelled.
+pub fn is_slug(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// A list of names in which `"*"` stands for every name: the shape of the
 /// sensor (reading kinds) and alarm (alarm types) scopes.
 pub struct NameSet<'a>(pub &'a [String]);

@@ -234,10 +234,7 @@ async fn my_preferences(
     principal: Principal,
 ) -> ApiResult<Json<Preferences>> {
     let (community, person) = me(&principal)?;
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(
-        store::preferences(&mut conn, &community, person.as_str()).await?,
-    ))
+    load_preferences(&state, &community, &person).await
 }
 
 /// Replace the caller's notification preferences.
@@ -251,16 +248,30 @@ async fn set_my_preferences(
     Json(preferences): Json<Preferences>,
 ) -> ApiResult<Json<Preferences>> {
     let (community, person) = me(&principal)?;
+    save_preferences(&state, &community, &person, preferences).await
+}
+
+async fn load_preferences(
+    state: &AppState,
+    community: &CommunityId,
+    person: &PersonId,
+) -> ApiResult<Json<Preferences>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        store::preferences(&mut conn, community, person.as_str()).await?,
+    ))
+}
+
+async fn save_preferences(
+    state: &AppState,
+    community: &CommunityId,
+    person: &PersonId,
+    preferences: Preferences,
+) -> ApiResult<Json<Preferences>> {
     preferences.check().map_err(ApiError::invalid)?;
     let mut conn = state.db.acquire().await?;
-    store::set_preferences(
-        &mut conn,
-        &community,
-        person.as_str(),
-        &preferences,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    store::set_preferences(&mut conn, community, person.as_str(), &preferences, now).await?;
     Ok(Json(preferences))
 }
 
@@ -290,10 +301,7 @@ async fn person_preferences(
 ) -> ApiResult<Json<Preferences>> {
     require_admin_or_self(&principal, &community, person.as_str())?;
     require_person(&state, &community, &person).await?;
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(
-        store::preferences(&mut conn, &community, person.as_str()).await?,
-    ))
+    load_preferences(&state, &community, &person).await
 }
 
 /// Replace a person's notification preferences.
@@ -309,17 +317,7 @@ async fn set_person_preferences(
 ) -> ApiResult<Json<Preferences>> {
     require_admin_or_self(&principal, &community, person.as_str())?;
     require_person(&state, &community, &person).await?;
-    preferences.check().map_err(ApiError::invalid)?;
-    let mut conn = state.db.acquire().await?;
-    store::set_preferences(
-        &mut conn,
-        &community,
-        person.as_str(),
-        &preferences,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(Json(preferences))
+    save_preferences(&state, &community, &person, preferences).await
 }
 
 async fn require_person(

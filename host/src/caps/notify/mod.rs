@@ -259,13 +259,13 @@ impl Host for NotifyHost {
         let state = if self.cancels.contains(&id) {
             MessageState::Cancelled
         } else {
-            view.state
+            view.content.state
         };
         Ok(wit::MessageStatus {
             id,
             state: state.into(),
             steps_run: u32::try_from(view.steps_run).unwrap_or(u32::MAX),
-            acknowledged_by: view.acknowledged_by,
+            acknowledged_by: view.content.acknowledged_by,
             acknowledged_at: view.acknowledged_at,
         })
     }

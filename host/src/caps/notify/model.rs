@@ -127,12 +127,7 @@ fn topic_rule() -> &'static str {
 
 /// Checks a topic's spelling.
 pub fn check_topic(topic: &str) -> Result<(), String> {
-    let valid = !topic.is_empty()
-        && topic.len() <= 64
-        && topic
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
+    if crate::caps::is_slug(topic, 64) {
         Ok(())
     } else {
         Err(format!("topic must be {}", topic_rule()))

@@ -51,12 +51,7 @@ fn clock_time(field: &str, text: &str) -> Result<Time, String> {
 
 /// Checks a channel kind's spelling.
 pub fn check_channel(channel: &str) -> Result<(), String> {
-    let valid = !channel.is_empty()
-        && channel.len() <= 32
-        && channel
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
+    if crate::caps::is_slug(channel, 32) {
         Ok(())
     } else {
         Err(format!(

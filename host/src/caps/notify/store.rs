@@ -13,11 +13,9 @@ use crate::db::Tx;
 use crate::feed::{self, FeedKind};
 use crate::ids::CommunityId;
 
-/// A message as the API shows it.
+/// What a recipient reads of a message, and where it stands.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MessageView {
-    pub id: String,
-    pub plugin: String,
+pub struct Content {
     pub topic: String,
     pub severity: String,
     pub title: String,
@@ -26,6 +24,33 @@ pub struct MessageView {
     pub data: serde_json::Value,
     pub require_ack: bool,
     pub state: MessageState,
+    pub acknowledged_by: Option<String>,
+}
+
+impl Content {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let data: String = row.try_get("data")?;
+        let state: String = row.try_get("state")?;
+        Ok(Self {
+            topic: row.try_get("topic")?,
+            severity: row.try_get("severity")?,
+            title: row.try_get("title")?,
+            body: row.try_get("body")?,
+            data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+            require_ack: row.try_get::<i64, _>("require_ack")? != 0,
+            state: MessageState::parse(&state).unwrap_or(MessageState::Open),
+            acknowledged_by: row.try_get("acknowledged_by")?,
+        })
+    }
+}
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageView {
+    pub id: String,
+    pub plugin: String,
+    #[serde(flatten)]
+    pub content: Content,
     /// Escalation steps run so far.
     pub steps_run: i64,
     /// When the next escalation step runs, if one is due.
@@ -33,7 +58,6 @@ pub struct MessageView {
     /// People the first step reached.
     pub recipients: i64,
     pub created_at: Millis,
-    pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<Millis>,
     #[serde(skip)]
     pub idempotency_key: String,
@@ -44,23 +68,14 @@ const MESSAGE_COLUMNS: &str = "id, plugin_id, topic, severity, title, body, data
 
 impl MessageView {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let data: String = row.try_get("data")?;
-        let state: String = row.try_get("state")?;
         Ok(Self {
             id: row.try_get("id")?,
             plugin: row.try_get("plugin_id")?,
-            topic: row.try_get("topic")?,
-            severity: row.try_get("severity")?,
-            title: row.try_get("title")?,
-            body: row.try_get("body")?,
-            data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-            require_ack: row.try_get::<i64, _>("require_ack")? != 0,
-            state: MessageState::parse(&state).unwrap_or(MessageState::Open),
+            content: Content::from_row(row)?,
             steps_run: row.try_get("steps_run")?,
             next_step_at: row.try_get("next_step_at")?,
             recipients: row.try_get("recipients")?,
             created_at: row.try_get("created_at")?,
-            acknowledged_by: row.try_get("acknowledged_by")?,
             acknowledged_at: row.try_get("acknowledged_at")?,
             idempotency_key: row.try_get("idempotency_key")?,
         })
@@ -192,16 +207,9 @@ pub async fn deliveries(
 pub struct InboxItem {
     pub message_id: String,
     pub delivery_id: String,
-    pub topic: String,
-    pub severity: String,
-    pub title: String,
-    pub body: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    pub require_ack: bool,
-    /// The message's state: `acknowledged` once anyone acknowledged it.
-    pub state: MessageState,
-    pub acknowledged_by: Option<String>,
+    /// The message's `state` is `acknowledged` once anyone acknowledged it.
+    #[serde(flatten)]
+    pub content: Content,
     pub delivered_at: Millis,
     pub read_at: Option<Millis>,
 }
@@ -233,19 +241,10 @@ pub async fn inbox(
     .await?;
     rows.iter()
         .map(|row| {
-            let data: String = row.try_get("data")?;
-            let state: String = row.try_get("state")?;
             Ok(InboxItem {
                 message_id: row.try_get("id")?,
                 delivery_id: row.try_get("delivery_id")?,
-                topic: row.try_get("topic")?,
-                severity: row.try_get("severity")?,
-                title: row.try_get("title")?,
-                body: row.try_get("body")?,
-                data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-                require_ack: row.try_get::<i64, _>("require_ack")? != 0,
-                state: MessageState::parse(&state).unwrap_or(MessageState::Open),
-                acknowledged_by: row.try_get("acknowledged_by")?,
+                content: Content::from_row(row)?,
                 delivered_at: row.try_get("delivered_at")?,
                 read_at: row.try_get("read_at")?,
             })
@@ -327,10 +326,10 @@ pub async fn acknowledge(
     let view = message(tx, community, id)
         .await?
         .ok_or_else(|| AckError::NotFound(id.to_owned()))?;
-    if !view.require_ack {
+    if !view.content.require_ack {
         return Err(AckError::NotRequired(id.to_owned()));
     }
-    if view.state == MessageState::Cancelled {
+    if view.content.state == MessageState::Cancelled {
         return Err(AckError::Cancelled(id.to_owned()));
     }
     if changed {
@@ -338,7 +337,7 @@ pub async fn acknowledge(
         let ack = Acknowledgement {
             id: id.to_owned(),
             idempotency_key: view.idempotency_key.clone(),
-            topic: view.topic.clone(),
+            topic: view.content.topic.clone(),
             by: by.to_owned(),
             at: now,
         };
