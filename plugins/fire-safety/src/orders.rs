@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 
 use crate::config::Config;
 use crate::workorder::{Opening, Step, StepError, WorkOrder};
-use crate::{alarms, calendar, callers, notices, severity};
+use crate::{alarms, calendar, callers, notices};
 
 /// How the plugin signs what it does itself.
 pub const PLUGIN: &str = "fire-safety";
@@ -115,7 +115,7 @@ fn write_to_ledger(order: &WorkOrder, index: usize) -> Result<(), Error> {
         "alarm_type": order.alarm_type,
         "originator": order.originator,
         "place": order.place,
-        "severity": severity::name(order.severity),
+        "severity": order.severity.name(),
         "deadline": order.deadline,
     });
     ledger::append_record(
@@ -358,7 +358,7 @@ fn summary(order: &WorkOrder, with_history: bool) -> Json {
         "alarm_type": order.alarm_type,
         "originator": order.originator,
         "place": order.place,
-        "severity": severity::name(order.severity),
+        "severity": order.severity.name(),
         "opened_at": order.opened_at,
         "deadline": order.deadline,
         "step": order.step.name(),
