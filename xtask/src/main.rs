@@ -60,6 +60,7 @@ pub const PLUGINS: &[&str] = &[
     "alarm-scene",
     "map-scene",
     "notify-scene",
+    "fire-safety",
 ];
 
 /// The workspace root.
