@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask plugins` builds every plugin to a wasm component.
-//! - `cargo xtask test` builds the plugins and runs every test, then the
-//!   end-to-end tests again on PostgreSQL.
+//! - `cargo xtask test` builds the plugins and runs every test (the plugins'
+//!   own unit tests natively), then the end-to-end tests again on PostgreSQL.
 //! - `cargo xtask demo` runs a host with a scripted demo community.
 //! - `cargo xtask bench` runs the benchmarks in release mode.
 
@@ -125,6 +125,16 @@ pub fn build_plugins() -> Result<()> {
     run(&mut build)
 }
 
+/// Runs the plugins' own unit tests, natively: their domain logic is plain Rust.
+fn test_plugin_logic() -> Result<()> {
+    let mut test = cargo();
+    test.args(["test", "--lib"]);
+    for plugin in PLUGINS {
+        test.args(["-p", plugin]);
+    }
+    run(&mut test)
+}
+
 /// The built component of a plugin.
 pub fn component_path(plugin: &str) -> PathBuf {
     root()
@@ -171,6 +181,7 @@ fn main() -> Result<()> {
         Task::Test { args } => {
             build_plugins()?;
             run(cargo().arg("test").args(&args))?;
+            test_plugin_logic()?;
             test_on_postgres(&args)
         }
         Task::Demo { listen, seconds } => {
