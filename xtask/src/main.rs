@@ -59,6 +59,7 @@ pub const PLUGINS: &[&str] = &[
     "points-scene",
     "alarm-scene",
     "map-scene",
+    "elder-care",
 ];
 
 /// The workspace root.
