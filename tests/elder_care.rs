@@ -18,8 +18,8 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, eventually, scene_package_with, Client, Community, Device, Reply,
-    TestHost, START,
+    demo_community_map, eventually, scene_package_with, Client, Community, Device, Reply, TestHost,
+    START,
 };
 use serde_json::{json, Value};
 
@@ -45,7 +45,8 @@ fn grants() -> Value {
 /// A host with the demo community's map and elder-care installed with `config`.
 async fn sunny_garden(config: Value) -> (TestHost, Community, String) {
     let host = TestHost::start().await;
-    host.publish_package(scene_package_with(PLUGIN, |m| m)).await;
+    host.publish_package(scene_package_with(PLUGIN, |m| m))
+        .await;
     let c = host.community(COMMUNITY).await;
     c.import_map(&demo_community_map()).await.expect(200);
     let installation = c.install(PLUGIN, grants(), config).await;
@@ -115,7 +116,9 @@ async fn notifications(c: &Community, topic: &str) -> Vec<Value> {
 
 async fn notification(c: &Community, id: &str) -> Value {
     c.admin
-        .get(&format!("/api/v1/communities/{COMMUNITY}/notifications/{id}"))
+        .get(&format!(
+            "/api/v1/communities/{COMMUNITY}/notifications/{id}"
+        ))
         .await
         .expect(200)
 }
@@ -146,10 +149,7 @@ fn recipients(notification: &Value) -> Vec<String> {
 
 /// The person's inbox items of `topic`, newest first.
 async fn inbox(client: &Client, topic: &str) -> Vec<Value> {
-    client
-        .get("/api/v1/me/inbox?limit=100")
-        .await
-        .expect(200)["items"]
+    client.get("/api/v1/me/inbox?limit=100").await.expect(200)["items"]
         .as_array()
         .expect("items")
         .iter()
@@ -179,7 +179,10 @@ async fn device(c: &Community, id: &str, kinds: &[&str], location: Option<&str>)
     }
     let registered = c
         .admin
-        .post(&format!("/api/v1/communities/{COMMUNITY}/devices"), registration)
+        .post(
+            &format!("/api/v1/communities/{COMMUNITY}/devices"),
+            registration,
+        )
         .await
         .expect(201);
     Device {
@@ -192,13 +195,22 @@ async fn device(c: &Community, id: &str, kinds: &[&str], location: Option<&str>)
 
 /// Sends one reading now and waits until the plugin has handled it.
 async fn send(c: &Community, installation: &str, device: &Device, kind: &str, value: Value) {
-    device.send(json!([device.reading(kind, value)])).await.expect(202);
+    device
+        .send(json!([device.reading(kind, value)]))
+        .await
+        .expect(202);
     c.settle(installation).await;
 }
 
 /// person-001's watch, registered by her daughter.
 async fn elder_watch(c: &Community) -> Device {
-    let watch = device(c, "watch-001", &["heart-rate", "fall", "sos", "steps"], None).await;
+    let watch = device(
+        c,
+        "watch-001",
+        &["heart-rate", "fall", "sos", "steps"],
+        None,
+    )
+    .await;
     let daughter = person(c, "person-005").await;
     run(
         &daughter,
@@ -247,8 +259,7 @@ fn weekly_shop() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shopping_request_goes_to_the_nearest_free_volunteer_widens_and_pays_ninety_minutes_with_a_receipt(
 ) {
-    let (host, c, _) =
-        sunny_garden(json!({"offer-group-size": 1, "offer-radius-m": 50})).await;
+    let (host, c, _) = sunny_garden(json!({"offer-group-size": 1, "offer-radius-m": 50})).await;
     shopping_volunteers(&c).await;
     let daughter = person(&c, "person-005").await;
     run(&daughter, "join", json!({"for": "person-001"}))
@@ -284,12 +295,22 @@ async fn a_shopping_request_goes_to_the_nearest_free_volunteer_widens_and_pays_n
     assert_eq!(widened["round"], 1);
 
     let helper = person(&c, "person-030").await;
-    run(&helper, "accept", json!({"request": id})).await.expect(200);
+    run(&helper, "accept", json!({"request": id}))
+        .await
+        .expect(200);
     let late = run(&first, "accept", json!({"request": id})).await;
     assert_eq!(late.status, 400);
-    assert!(late.message().contains("no longer open"), "{}", late.message());
-    run(&helper, "start", json!({"request": id})).await.expect(200);
-    run(&helper, "complete", json!({"request": id})).await.expect(200);
+    assert!(
+        late.message().contains("no longer open"),
+        "{}",
+        late.message()
+    );
+    run(&helper, "start", json!({"request": id}))
+        .await
+        .expect(200);
+    run(&helper, "complete", json!({"request": id}))
+        .await
+        .expect(200);
     let confirmed = run(&daughter, "confirm", json!({"request": id, "rating": 5}))
         .await
         .expect(200);
@@ -356,10 +377,8 @@ async fn a_shopping_request_goes_to_the_nearest_free_volunteer_widens_and_pays_n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coins_move_once_however_often_a_step_is_repeated_and_the_floor_stops_requests() {
-    let (_host, c, _) = sunny_garden(
-        json!({"starting-allowance-minutes": 0, "member-floor-minutes": -90}),
-    )
-    .await;
+    let (_host, c, _) =
+        sunny_garden(json!({"starting-allowance-minutes": 0, "member-floor-minutes": -90})).await;
     join(&c, "person-075", &["shopping"], json!([])).await;
     let elder = person(&c, "person-002").await;
     run(&elder, "join", json!({})).await.expect(200);
@@ -368,7 +387,10 @@ async fn coins_move_once_however_often_a_step_is_repeated_and_the_floor_stops_re
                       "minutes": 90, "key": "shop-1"});
     let filed = run(&elder, "request", shop.clone()).await.expect(200);
     let again = run(&elder, "request", shop).await.expect(200);
-    assert_eq!(again["id"], filed["id"], "a replayed request is the same request");
+    assert_eq!(
+        again["id"], filed["id"],
+        "a replayed request is the same request"
+    );
     let mine = run(&elder, "requests", json!({})).await.expect(200);
     assert_eq!(mine.as_array().expect("a list").len(), 1);
     let id = filed["id"].as_str().expect("an id");
@@ -381,7 +403,10 @@ async fn coins_move_once_however_often_a_step_is_repeated_and_the_floor_stops_re
     let confirm = json!({"request": id, "rating": 4});
     let first = run(&elder, "confirm", confirm.clone()).await.expect(200);
     let second = run(&elder, "confirm", confirm).await.expect(200);
-    assert_eq!((&first["changed"], &second["changed"]), (&json!(true), &json!(false)));
+    assert_eq!(
+        (&first["changed"], &second["changed"]),
+        (&json!(true), &json!(false))
+    );
     assert_eq!(first["request"]["receipt"], second["request"]["receipt"]);
     assert_eq!(balance(&c, "person-002").await, -90);
     assert_eq!(balance(&c, "person-075").await, 90);
@@ -407,7 +432,9 @@ async fn coins_move_once_however_often_a_step_is_repeated_and_the_floor_stops_re
     assert_eq!(refused.status, 400);
     assert!(
         refused.message().contains("`minutes`")
-            && refused.message().contains("person-002 is at the time-coin floor"),
+            && refused
+                .message()
+                .contains("person-002 is at the time-coin floor"),
         "{}",
         refused.message()
     );
@@ -416,7 +443,11 @@ async fn coins_move_once_however_often_a_step_is_repeated_and_the_floor_stops_re
     run(&helper, "donate", gift.clone()).await.expect(200);
     let replayed = run(&helper, "donate", gift).await.expect(200);
     assert_eq!(replayed["replayed"], true);
-    assert_eq!(balance(&c, "person-002").await, -60, "a donation lands once");
+    assert_eq!(
+        balance(&c, "person-002").await,
+        -60,
+        "a donation lands once"
+    );
     run(
         &elder,
         "request",
@@ -446,7 +477,10 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
     host.advance(MINUTE);
     send(&c, &installation, &watch, "heart-rate", json!(150)).await;
     assert!(alarms(&c, "heart-rate-high", "active").await.is_empty());
-    assert!(notifications(&c, "heart-rate").await.is_empty(), "a spike alarms no one");
+    assert!(
+        notifications(&c, "heart-rate").await.is_empty(),
+        "a spike alarms no one"
+    );
 
     for bpm in [152, 155] {
         host.advance(MINUTE);
@@ -467,7 +501,10 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
         host.advance(MINUTE);
         send(&c, &installation, &watch, "heart-rate", json!(bpm)).await;
     }
-    assert!(alarms(&c, "heart-rate-high", "active").await.is_empty(), "back in range");
+    assert!(
+        alarms(&c, "heart-rate-high", "active").await.is_empty(),
+        "back in range"
+    );
     let after = notification(&c, alert["id"].as_str().expect("an id")).await;
     assert_eq!(after["state"], "cancelled", "nobody needs to come any more");
 }
@@ -497,7 +534,10 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     assert_eq!(item.len(), 1);
     daughter
         .post(
-            &format!("/api/v1/me/inbox/{}/ack", item[0]["message_id"].as_str().expect("an id")),
+            &format!(
+                "/api/v1/me/inbox/{}/ack",
+                item[0]["message_id"].as_str().expect("an id")
+            ),
             json!({}),
         )
         .await
@@ -510,7 +550,11 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     c.settle(&installation).await;
     let stopped = notification(&c, &alert_id).await;
     assert_eq!(
-        (&stopped["state"], &stopped["steps_run"], &stopped["acknowledged_by"]),
+        (
+            &stopped["state"],
+            &stopped["steps_run"],
+            &stopped["acknowledged_by"]
+        ),
         (&json!("acknowledged"), &json!(1), &json!("person-005")),
         "security is never called"
     );
@@ -537,9 +581,10 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
         .as_str()
         .expect("an id")
         .to_owned();
-    eventually("the operator's acknowledgement cancels the alert", || async {
-        notification(&c, &newest).await["state"] == "cancelled"
-    })
+    eventually(
+        "the operator's acknowledgement cancels the alert",
+        || async { notification(&c, &newest).await["state"] == "cancelled" },
+    )
     .await;
     eventually("and clears the latched alarm", || async {
         alarms(&c, "fall", "active").await.is_empty()
@@ -603,7 +648,10 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     shopping_volunteers(&c).await;
     join(&c, "person-001", &[], json!([])).await;
     let watch = elder_watch(&c).await;
-    let filed = c.command(PLUGIN, "request", weekly_shop()).await.expect(200);
+    let filed = c
+        .command(PLUGIN, "request", weekly_shop())
+        .await
+        .expect(200);
     let id = filed["id"].as_str().expect("an id").to_owned();
     send(&c, &installation, &watch, "fall", json!(true)).await;
     let alert = the_notification(&c, "fall").await;
@@ -623,7 +671,10 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     assert_eq!(upgraded["version"], "0.1.1");
 
     let kept = show_request(&c, &id).await;
-    assert_eq!((&kept["status"], offered(&kept)), (&json!("open"), vec!["person-007".to_owned()]));
+    assert_eq!(
+        (&kept["status"], offered(&kept)),
+        (&json!("open"), vec!["person-007".to_owned()])
+    );
     assert_eq!(alarms(&c, "fall", "active").await.len(), 1);
 
     host.advance(10 * MINUTE);
@@ -636,7 +687,10 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     let item = inbox(&daughter, "fall").await;
     daughter
         .post(
-            &format!("/api/v1/me/inbox/{}/ack", item[0]["message_id"].as_str().expect("an id")),
+            &format!(
+                "/api/v1/me/inbox/{}/ack",
+                item[0]["message_id"].as_str().expect("an id")
+            ),
             json!({}),
         )
         .await
@@ -651,6 +705,8 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     );
 
     let helper = person(&c, "person-030").await;
-    let accepted = run(&helper, "accept", json!({"request": id})).await.expect(200);
+    let accepted = run(&helper, "accept", json!({"request": id}))
+        .await
+        .expect(200);
     assert_eq!(accepted["request"]["volunteer"], "person-030");
 }
