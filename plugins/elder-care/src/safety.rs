@@ -205,7 +205,9 @@ pub fn raise(config: &Config, person: &str, danger: Danger, details: Json) -> Re
                 family_of(person),
                 role(CommunityRole::CommunityDoctor, home),
             ];
-            first.extend(nearest_volunteer(config, person)?.map(|v| notices::person(&v)));
+            if on_map.is_some() {
+                first.extend(nearest_volunteer(config, person)?.map(|v| notices::person(&v)));
+            }
             (
                 first,
                 vec![
@@ -277,8 +279,11 @@ pub fn on_acknowledged(ack: &Acknowledgement) -> Result<(), Error> {
     let Some(alert) = state::get::<Alert>(&alert_key(alarm))? else {
         return Ok(());
     };
-    alarm::acknowledge(alarm)?;
-    settle(alert)
+    match alarm::acknowledge(alarm) {
+        // Cleared and gone meanwhile: there is nothing left to acknowledge.
+        Ok(_) | Err(Error::NotFound(_)) => settle(alert),
+        Err(other) => Err(other),
+    }
 }
 
 /// Someone else changed one of the plugin's alarms.
