@@ -64,7 +64,7 @@ async fn run(client: &Client, name: &str, input: Value) -> Reply {
 }
 
 async fn person(c: &Community, id: &str) -> Client {
-    c.member("resident", id).await
+    c.person("resident", id).await
 }
 
 /// Joins `person` as an admin would for them, with declared skills and windows.

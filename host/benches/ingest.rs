@@ -21,17 +21,15 @@
 //! The load generator runs on one thread, so that on a small machine the
 //! host gets the rest.
 
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::{header, Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
+use support::{verdict, Connection, Host, ADMIN_TOKEN};
 
-const ADMIN_TOKEN: &str = "bench-admin-token";
 const COMMUNITY: &str = "bench";
 const DEVICES: usize = 8;
 const BATCH: usize = 100;
@@ -42,111 +40,6 @@ const THROUGHPUT_TARGET: f64 = 150_000.0;
 const PACED_RATE: u64 = 10_000;
 const PACED_CONNECTIONS: u64 = 4;
 const PACED_FOR: Duration = Duration::from_secs(10);
-
-/// The host under test; killed when dropped.
-struct Host {
-    process: Child,
-    addr: String,
-    _data: tempfile::TempDir,
-}
-
-impl Host {
-    fn start() -> Self {
-        let data = tempfile::tempdir().expect("temp dir");
-        let mut process = Command::new(env!("CARGO_BIN_EXE_linli"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env("LINLI_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the linli binary starts");
-        let stdout = process.stdout.take().expect("stdout");
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        let addr = lines
-            .find_map(|line| {
-                line.ok()?
-                    .strip_prefix("linli listening on http://")
-                    .map(str::to_owned)
-            })
-            .expect("the host prints its address");
-        Self {
-            process,
-            addr,
-            _data: data,
-        }
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// One keep-alive HTTP/1.1 connection to the host.
-struct Connection {
-    sender: SendRequest<Full<Bytes>>,
-    addr: String,
-}
-
-impl Connection {
-    async fn open(addr: &str) -> Self {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(connection);
-        Self {
-            sender,
-            addr: addr.to_owned(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        token: &str,
-        content_type: &str,
-        body: Bytes,
-    ) -> (StatusCode, Bytes) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, &self.addr)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Full::new(body))
-            .expect("request");
-        self.sender.ready().await.expect("connection ready");
-        let response = self.sender.send_request(request).await.expect("response");
-        let status = response.status();
-        let body = response.into_body().collect().await.expect("body");
-        (status, body.to_bytes())
-    }
-
-    async fn json(&mut self, method: Method, path: &str, token: &str, body: Value) -> Value {
-        let (status, bytes) = self
-            .send(
-                method,
-                path,
-                token,
-                "application/json",
-                body.to_string().into(),
-            )
-            .await;
-        assert!(
-            status.is_success(),
-            "{path}: {status} {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    }
-}
 
 /// A device and its pre-built batch.
 #[derive(Clone)]
@@ -190,28 +83,7 @@ async fn set_up(addr: &str) -> (Vec<Sender>, String) {
             batch: serde_json::to_vec(&readings).expect("batch").into(),
         });
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace");
-    let package = linli_host::registry::package::pack(
-        &root.join("examples/hello-scene/linli.toml"),
-        &root.join("target/wasm/wasm32-wasip2/plugin/hello_scene.wasm"),
-    )
-    .expect("hello-scene is built (cargo xtask plugins)");
-    let (status, body) = api
-        .send(
-            Method::POST,
-            "/api/v1/plugins",
-            ADMIN_TOKEN,
-            "application/x-tar",
-            package.into(),
-        )
-        .await;
-    assert!(
-        status.is_success(),
-        "upload: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
+    api.publish("hello-scene").await;
     let installation = api
         .json(
             Method::POST,
@@ -392,14 +264,6 @@ fn millis(seconds: f64, buckets: &[(f64, f64)]) -> String {
             .filter(|b| b.is_finite())
             .fold(0.0, f64::max);
         format!("> {:.0} ms", reach * 1e3)
-    }
-}
-
-fn verdict(pass: bool) -> &'static str {
-    if pass {
-        "PASS"
-    } else {
-        "MISS"
     }
 }
 

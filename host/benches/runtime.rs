@@ -91,6 +91,13 @@ impl Fixture {
                 .await
                 .expect("the store opens");
             let map = Arc::new(linli_host::caps::map::MapService::new(db.clone()));
+            let notify = Arc::new(linli_host::caps::notify::dispatch::NotifyService::new(
+                db.clone(),
+                clock.clone(),
+                map.clone(),
+                metrics.clone(),
+                Default::default(),
+            ));
             let runtime = Runtime::new(
                 &config.data_dir.join("cache"),
                 config.max_limits.memory_mib as usize * 1024 * 1024,
@@ -101,6 +108,7 @@ impl Fixture {
                     ledger: ledger.clone(),
                     feed: Arc::new(linli_host::feed::Feed::new()),
                     map: map.clone(),
+                    notify: notify.clone(),
                 },
             )
             .expect("the runtime starts");
@@ -122,6 +130,7 @@ impl Fixture {
                 ),
                 ledger,
                 map,
+                notify,
             });
             (runtime, pre, ctx)
         });

@@ -26,6 +26,8 @@ pub struct HostConfig {
     pub mqtt: Option<String>,
     /// How often readings past their community's retention are purged (on the host clock).
     pub purge_interval: Duration,
+    /// Notification delivery: burst limits and webhook retries.
+    pub notify: crate::caps::notify::dispatch::NotifyConfig,
 }
 
 impl HostConfig {
@@ -43,6 +45,7 @@ impl HostConfig {
             },
             mqtt: None,
             purge_interval: Duration::from_secs(60 * 60),
+            notify: Default::default(),
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct Metrics {
     suspended: IntGaugeVec,
     reading_handled_seconds: HistogramVec,
     lag_seconds: GaugeVec,
+    notify_messages: IntCounterVec,
+    notify_deliveries: IntCounterVec,
+    notify_escalations: IntCounter,
 }
 
 const INSTALLATION: &[&str] = &["community", "plugin", "installation"];
@@ -151,8 +154,41 @@ impl Metrics {
         registry
             .register(Box::new(lag_seconds.clone()))
             .expect("unique metric");
+        let notify_messages = IntCounterVec::new(
+            Opts::new(
+                "linli_notify_messages_total",
+                "Messages plugins sent, by severity.",
+            ),
+            &["severity"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(notify_messages.clone()))
+            .expect("unique metric");
+        let notify_deliveries = IntCounterVec::new(
+            Opts::new(
+                "linli_notify_deliveries_total",
+                "Delivery attempts by channel and result (delivered, retry, dead, suppressed).",
+            ),
+            &["channel", "result"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(notify_deliveries.clone()))
+            .expect("unique metric");
+        let notify_escalations = IntCounter::new(
+            "linli_notify_escalations_total",
+            "Escalation steps run because nobody acknowledged a message in time.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(notify_escalations.clone()))
+            .expect("unique metric");
         Self {
             registry,
+            notify_messages,
+            notify_deliveries,
+            notify_escalations,
             reading_handled_seconds,
             lag_seconds,
             events_handled,
@@ -212,6 +248,23 @@ impl Metrics {
     /// Whether the MQTT bridge is connected and subscribed.
     pub fn set_mqtt_connected(&self, connected: bool) {
         self.mqtt_connected.set(i64::from(connected));
+    }
+
+    /// Counts a message sent.
+    pub fn notify_message(&self, severity: &str) {
+        self.notify_messages.with_label_values(&[severity]).inc();
+    }
+
+    /// Counts `count` deliveries on `channel` that came to `result`.
+    pub fn notify_deliveries(&self, channel: &str, result: &str, count: u64) {
+        self.notify_deliveries
+            .with_label_values(&[channel, result])
+            .inc_by(count);
+    }
+
+    /// Counts an escalation step run.
+    pub fn notify_escalation(&self) {
+        self.notify_escalations.inc();
     }
 
     /// The Prometheus text exposition of every metric.

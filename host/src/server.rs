@@ -1,6 +1,7 @@
 //! Starting and stopping a host: open the store, make sure a platform admin
 //! can get in, build the runtime, restart every installation, start the
-//! ingest writer, the retention purge and the MQTT bridge, serve HTTP.
+//! ingest writer, the retention purge, the notification worker and the MQTT
+//! bridge, serve HTTP.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::api::auth::{self, Role, TokenSpec};
 use crate::api::AppState;
 use crate::caps::ledger::log::LedgerService;
 use crate::caps::map::MapService;
+use crate::caps::notify::dispatch::NotifyService;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::feed::Feed;
@@ -59,6 +61,14 @@ impl Server {
         let metrics = Arc::new(Metrics::new());
         let feed = Arc::new(Feed::new());
         let map = Arc::new(MapService::new(db.clone()));
+        let notify = Arc::new(NotifyService::new(
+            db.clone(),
+            clock.clone(),
+            map.clone(),
+            metrics.clone(),
+            config.notify.clone(),
+        ));
+        let notify_task = notify.spawn();
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
             config.max_limits.memory_mib as usize * 1024 * 1024,
@@ -69,6 +79,7 @@ impl Server {
                 ledger: ledger.clone(),
                 feed: feed.clone(),
                 map: map.clone(),
+                notify: notify.clone(),
             },
         )?);
         runtime.follow_feed();
@@ -114,6 +125,7 @@ impl Server {
             feed,
             monitor,
             map,
+            notify,
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -132,7 +144,7 @@ impl Server {
             stop: Some(stop),
             task,
             mqtt,
-            background: vec![writer_task, purge_task],
+            background: vec![writer_task, purge_task, notify_task],
             monitor_task,
         })
     }

@@ -101,6 +101,33 @@ pub use bindings::linli::platform::types::{
 };
 pub use bindings::linli::platform::{alarm, ledger, map, notify, sensor, store, timer};
 
+impl Severity {
+    /// Every severity, most urgent first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::Major,
+        Severity::Minor,
+        Severity::Warning,
+        Severity::Info,
+    ];
+
+    /// The severity's name: `critical`, `major`, `minor`, `warning` or `info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Major => "major",
+            Severity::Minor => "minor",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// The severity called `name`, as [`Severity::name`] spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].
     ///

@@ -717,6 +717,20 @@ impl Community {
             .with_token(token["token"].as_str().expect("token"))
     }
 
+    /// A client holding a new token of `role` in this community for `person` of the map.
+    pub async fn person(&self, role: &str, person: &str) -> Client {
+        let token = self
+            .admin
+            .post(
+                "/api/v1/tokens",
+                json!({"role": role, "community": self.id, "subject": person, "person": person}),
+            )
+            .await
+            .expect(201);
+        self.admin
+            .with_token(token["token"].as_str().expect("token"))
+    }
+
     /// Enables a published plugin with `grants` and `config`; returns the installation id.
     pub async fn install(&self, plugin: &str, grants: Value, config: Value) -> String {
         let body = self

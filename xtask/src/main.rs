@@ -43,7 +43,7 @@ enum Task {
         #[arg(long)]
         seconds: Option<u64>,
     },
-    /// Build the plugins and run the runtime, ledger, ingest and map benchmarks in release mode; figures go to stdout.
+    /// Build the plugins and run the runtime, ledger, ingest, map and notify benchmarks in release mode; figures go to stdout.
     Bench {
         /// Extra arguments for the benchmark harness (e.g. a benchmark name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -59,6 +59,8 @@ pub const PLUGINS: &[&str] = &[
     "points-scene",
     "alarm-scene",
     "map-scene",
+    "notify-scene",
+    "fire-safety",
     "elder-care",
 ];
 
@@ -191,6 +193,8 @@ fn main() -> Result<()> {
                     "ingest",
                     "--bench",
                     "map",
+                    "--bench",
+                    "notify",
                     "--",
                 ])
                 .args(&args))

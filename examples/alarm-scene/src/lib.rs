@@ -38,28 +38,11 @@ struct Ack {
 }
 
 fn severity(name: &str) -> Result<Severity, Error> {
-    Ok(match name {
-        "critical" => Severity::Critical,
-        "major" => Severity::Major,
-        "minor" => Severity::Minor,
-        "warning" => Severity::Warning,
-        "info" => Severity::Info,
-        other => {
-            return Err(Error::Invalid(format!(
-                "command input at `severity`: unknown severity {other:?}"
-            )))
-        }
+    Severity::from_name(name).ok_or_else(|| {
+        Error::Invalid(format!(
+            "command input at `severity`: unknown severity {name:?}"
+        ))
     })
-}
-
-fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "critical",
-        Severity::Major => "major",
-        Severity::Minor => "minor",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
 }
 
 fn alarm_json(alarm: &AlarmInfo) -> Json {
@@ -67,7 +50,7 @@ fn alarm_json(alarm: &AlarmInfo) -> Json {
         "id": alarm.id,
         "originator": alarm.originator,
         "type": alarm.alarm_type,
-        "severity": severity_name(alarm.severity),
+        "severity": alarm.severity.name(),
         "active": alarm.active,
         "acknowledged": alarm.acknowledged,
         "count": alarm.count,

@@ -57,19 +57,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 fn check_timezone(tz: &str) -> Result<(), ApiError> {
-    let plausible = tz == "UTC"
-        || (tz.contains('/')
-            && tz.len() <= 64
-            && tz
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
-    if plausible {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
+    jiff::tz::TimeZone::get(tz).map(drop).map_err(|_| {
+        ApiError::invalid(format!(
             "timezone: {tz:?} is not an IANA time zone such as Asia/Shanghai"
-        )))
-    }
+        ))
+    })
 }
 
 const COLUMNS: &str = "id, name, timezone, reading_retention_days, created_at";

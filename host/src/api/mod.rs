@@ -49,6 +49,8 @@ pub struct AppState {
     pub monitor: Arc<crate::monitor::Monitor>,
     /// Every community's map in memory.
     pub map: Arc<crate::caps::map::MapService>,
+    /// Notification delivery: wakes the worker and feeds live inboxes.
+    pub notify: Arc<crate::caps::notify::dispatch::NotifyService>,
 }
 
 #[derive(OpenApi)]
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::caps::ledger::api::routes())
         .merge(crate::caps::alarm::api::routes())
         .merge(crate::caps::map::api::routes())
+        .merge(crate::caps::notify::api::routes())
         .merge(crate::feed::api::routes())
         .merge(crate::monitor::api::routes())
         .merge(crate::ingest::http::routes())

@@ -15,6 +15,7 @@ pub mod alarm;
 pub mod ledger;
 pub mod log;
 pub mod map;
+pub mod notify;
 pub mod sensor;
 pub mod store;
 pub mod timer;
@@ -54,6 +55,9 @@ pub struct CapabilitySet {
     /// The community map; people only with `people = true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map: Option<map::MapScope>,
+    /// Message topics the installation sends; critical messages only with `critical = true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<notify::NotifyScope>,
 }
 
 /// A grant that asks for more than the manifest requested.
@@ -70,6 +74,16 @@ pub struct GrantError {
 pub trait Scope {
     /// Checks that `self`, as granted, stays within `requested`.
     fn within(&self, requested: &Self) -> Result<(), String>;
+}
+
+/// Whether `name` is 1 to `max` characters of a-z, 0-9 or '-': how alarm
+/// types, point-of-interest kinds, message topics and channels are spelled.
+pub fn is_slug(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A list of names in which `"*"` stands for every name: the shape of the
@@ -122,6 +136,7 @@ impl CapabilitySet {
         check_grant("ledger", &self.ledger, &requested.ledger)?;
         check_grant("alarm", &self.alarm, &requested.alarm)?;
         check_grant("map", &self.map, &requested.map)?;
+        check_grant("notify", &self.notify, &requested.notify)?;
         Ok(())
     }
 }
@@ -140,6 +155,8 @@ pub struct InstallationContext {
     pub ledger: Arc<ledger::log::LedgerService>,
     /// Every community's map in memory.
     pub map: Arc<map::MapService>,
+    /// The host's notification delivery.
+    pub notify: Arc<notify::dispatch::NotifyService>,
 }
 
 impl InstallationContext {
@@ -172,6 +189,7 @@ pub struct InstanceCaps {
     pub ledger: ledger::LedgerHost,
     pub alarm: alarm::AlarmHost,
     pub map: map::MapHost,
+    pub notify: notify::NotifyHost,
     pub log: log::LogHost,
 }
 
@@ -180,6 +198,8 @@ pub struct InstanceCaps {
 pub struct Committed {
     /// Alarm changes now in the community feed, to announce once the transaction commits.
     pub alarm_changes: usize,
+    /// Messages now in the outbox, with the inboxes they reached at once.
+    pub inbox: Vec<notify::outbox::InboxSignal>,
 }
 
 impl InstanceCaps {
@@ -191,7 +211,8 @@ impl InstanceCaps {
             timer: timer::TimerHost::new(ctx.clone()),
             ledger: ledger::LedgerHost::new(ctx.clone()),
             alarm: alarm::AlarmHost::new(ctx.clone()),
-            map: map::MapHost::new(ctx),
+            map: map::MapHost::new(ctx.clone()),
+            notify: notify::NotifyHost::new(ctx),
             log: log::LogHost,
         }
     }
@@ -202,7 +223,11 @@ impl InstanceCaps {
         self.timer.commit(tx).await?;
         self.ledger.commit(tx).await?;
         let alarm_changes = self.alarm.commit(tx).await?.len();
-        Ok(Committed { alarm_changes })
+        let inbox = self.notify.commit(tx).await?;
+        Ok(Committed {
+            alarm_changes,
+            inbox,
+        })
     }
 
     /// Called once `tx` has committed: lets go of what the handler held.
@@ -215,6 +240,7 @@ impl InstanceCaps {
         self.store.discard();
         self.timer.discard();
         self.alarm.discard();
+        self.notify.discard();
         self.ledger.release();
     }
 }
@@ -235,5 +261,8 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     })?;
     wit::alarm::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.alarm)?;
     wit::map::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.map)?;
+    wit::notify::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
+        &mut s.caps.notify
+    })?;
     Ok(())
 }

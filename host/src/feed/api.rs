@@ -35,7 +35,7 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct StreamQuery {
-    /// Comma-separated kinds to receive: `alarm`, `installation`, `readings` (default: all).
+    /// Comma-separated kinds to receive: `alarm`, `installation`, `notification`, `readings` (default: alarm, installation, readings).
     pub kinds: Option<String>,
     /// Resume after this event id (the `Last-Event-ID` header wins when both are given).
     pub after: Option<i64>,
@@ -67,7 +67,7 @@ fn selection(kinds: Option<&str>) -> ApiResult<Selection> {
             "readings" => selection.readings = true,
             other => selection.kinds.push(FeedKind::parse(other).ok_or_else(|| {
                 ApiError::invalid(format!(
-                    "kinds: unknown kind {other:?}; use alarm, installation or readings"
+                    "kinds: unknown kind {other:?}; use alarm, installation, notification or readings"
                 ))
             })?),
         }

@@ -1,6 +1,7 @@
 //! The community feed: a durable, ordered record of what happens in a
-//! community besides readings — alarm changes and installation state
-//! changes. Installations watching alarm types are fed from it with their
+//! community besides readings — alarm changes, installation state changes
+//! and acknowledgements of messages. Installations watching alarm types,
+//! and plugins whose messages were acknowledged, are fed from it with their
 //! own cursor, exactly like readings; people follow it live over
 //! Server-Sent Events ([`api`]) and resume after a disconnect from the last
 //! event id they saw.
@@ -35,6 +36,8 @@ pub enum FeedKind {
     Alarm,
     /// An installation was installed, changed, suspended, resumed or removed; the topic is its id.
     Installation,
+    /// Someone acknowledged a message; the topic is the sending plugin's id.
+    Notification,
 }
 
 impl FeedKind {
@@ -42,13 +45,18 @@ impl FeedKind {
         match self {
             FeedKind::Alarm => "alarm",
             FeedKind::Installation => "installation",
+            FeedKind::Notification => "notification",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [FeedKind::Alarm, FeedKind::Installation]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            FeedKind::Alarm,
+            FeedKind::Installation,
+            FeedKind::Notification,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

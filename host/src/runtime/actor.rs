@@ -25,6 +25,8 @@ use super::instance::{CallFailure, Instance, InstanceState};
 use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
 use crate::caps::alarm::store::{self as alarms, PLATFORM};
 use crate::caps::ledger::log::{LedgerError, LedgerService};
+use crate::caps::notify::dispatch::NotifyService;
+use crate::caps::notify::store::Acknowledgement;
 use crate::caps::sensor::{Reading, READING_COLUMNS};
 use crate::caps::timer::Schedule;
 use crate::caps::InstallationContext;
@@ -146,6 +148,7 @@ enum Source {
     Timer { tag: String, schedule: Schedule },
     Lifecycle(Lifecycle),
     Alarm { seq: i64, change: AlarmChange },
+    Acknowledged { seq: i64, ack: Acknowledgement },
 }
 
 impl Source {
@@ -158,6 +161,7 @@ impl Source {
             }),
             Source::Lifecycle(l) => Event::Lifecycle(*l),
             Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
+            Source::Acknowledged { ack, .. } => Event::NotificationAcknowledged(ack.clone().into()),
         }
     }
 
@@ -165,7 +169,9 @@ impl Source {
     fn position(&self) -> Option<(Position, i64)> {
         match self {
             Source::Reading(r) => Some((Position::Log, r.seq)),
-            Source::Alarm { seq, .. } => Some((Position::Feed, *seq)),
+            Source::Alarm { seq, .. } | Source::Acknowledged { seq, .. } => {
+                Some((Position::Feed, *seq))
+            }
             Source::Timer { .. } | Source::Lifecycle(_) => None,
         }
     }
@@ -178,6 +184,7 @@ impl Source {
             }
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
             Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
+            Source::Acknowledged { ack, .. } => json!({ "notification-acknowledged": ack }),
         }
     }
 }
@@ -192,6 +199,7 @@ pub struct Shared {
     pub ledger: Arc<LedgerService>,
     pub feed: Arc<Feed>,
     pub map: Arc<crate::caps::map::MapService>,
+    pub notify: Arc<NotifyService>,
 }
 
 pub struct Actor {
@@ -363,18 +371,20 @@ impl Actor {
         }
         // Readings this installation does not receive still move its cursor.
         self.skip_to(Position::Log, last_seq).await;
-        let alarms_full = self.active() && self.deliver_alarm_changes().await;
+        let alarms_full = self.active() && self.deliver_feed_events().await;
         let timers_full = self.active() && self.fire_due_timers().await;
         full || alarms_full || timers_full
     }
 
-    /// Delivers alarm changes of watched types from the community feed;
-    /// true if the batch was full. Changes this installation made itself,
-    /// and everything else in the feed, only move its feed cursor.
-    async fn deliver_alarm_changes(&mut self) -> bool {
-        let Some(scope) = self.installation.grants.alarm.clone() else {
+    /// Delivers what the installation receives from the community feed:
+    /// alarm changes of watched types (not its own) and acknowledgements of
+    /// its plugin's messages; true if the batch was full. Everything else
+    /// only moves its feed cursor.
+    async fn deliver_feed_events(&mut self) -> bool {
+        let alarms = self.installation.grants.alarm.clone();
+        if alarms.is_none() && self.installation.grants.notify.is_none() {
             return false;
-        };
+        }
         let events = match feed::after(
             &self.shared.db,
             &self.installation.community,
@@ -391,27 +401,36 @@ impl Actor {
         };
         let full = events.len() as i64 == BATCH;
         let last_seq = events.last().map(|e| e.seq);
+        let plugin = self.installation.plugin.as_str().to_owned();
         for event in events {
             if !self.active() {
                 return false;
             }
-            if event.kind != FeedKind::Alarm || !scope.allows(&event.topic) {
-                continue;
-            }
-            match serde_json::from_value::<AlarmChange>(event.data) {
-                Ok(change) if change.by != self.installation.plugin.as_str() => {
-                    let source = Source::Alarm {
-                        seq: event.seq,
-                        change,
-                    };
+            let (seq, kind) = (event.seq, event.kind);
+            let source = match kind {
+                FeedKind::Alarm if alarms.as_ref().is_some_and(|a| a.allows(&event.topic)) => {
+                    serde_json::from_value::<AlarmChange>(event.data).map(|change| {
+                        (change.by != plugin).then_some(Source::Alarm { seq, change })
+                    })
+                }
+                FeedKind::Notification
+                    if event.topic == plugin && self.installation.grants.notify.is_some() =>
+                {
+                    serde_json::from_value(event.data)
+                        .map(|ack| Some(Source::Acknowledged { seq, ack }))
+                }
+                _ => Ok(None),
+            };
+            match source {
+                Ok(Some(source)) => {
                     if !self.deliver(source).await {
                         // The store failed: try again from the feed cursor.
                         return true;
                     }
                 }
-                Ok(_) => {}
+                Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(installation = %self.installation.id, seq = event.seq, "unreadable alarm change in the feed: {e}");
+                    tracing::error!(installation = %self.installation.id, seq, "unreadable {} event in the feed: {e}", kind.as_str());
                 }
             }
         }
@@ -662,17 +681,22 @@ impl Actor {
         instance: &mut Instance,
         source: Option<&Source>,
     ) -> Result<(), CommitError> {
-        let written = self.write_effects(instance, source).await;
-        match &written {
+        match self.write_effects(instance, source).await {
             Ok(committed) => {
                 instance.caps().committed();
                 if committed.alarm_changes > 0 {
                     self.shared.feed.published(&self.installation.community);
                 }
+                if !committed.inbox.is_empty() {
+                    self.shared.notify.committed(committed.inbox);
+                }
+                Ok(())
             }
-            Err(_) => instance.caps().discard(),
+            Err(e) => {
+                instance.caps().discard();
+                Err(e)
+            }
         }
-        written.map(drop)
     }
 
     async fn write_effects(
@@ -893,5 +917,6 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
         ),
         ledger: shared.ledger.clone(),
         map: shared.map.clone(),
+        notify: shared.notify.clone(),
     })
 }

@@ -94,6 +94,7 @@ pub struct HostServices {
     pub ledger: Arc<crate::caps::ledger::log::LedgerService>,
     pub feed: Arc<crate::feed::Feed>,
     pub map: Arc<crate::caps::map::MapService>,
+    pub notify: Arc<crate::caps::notify::dispatch::NotifyService>,
 }
 
 impl Runtime {
@@ -115,6 +116,7 @@ impl Runtime {
             ledger,
             feed,
             map,
+            notify,
         } = services;
         Ok(Self {
             shared: Shared {
@@ -125,6 +127,7 @@ impl Runtime {
                 ledger,
                 feed,
                 map,
+                notify,
             },
             linker,
             cache,

@@ -71,12 +71,7 @@ fn type_rule() -> &'static str {
 
 /// Checks an alarm type's spelling.
 pub fn check_type(alarm_type: &str) -> Result<(), String> {
-    let valid = !alarm_type.is_empty()
-        && alarm_type.len() <= 64
-        && alarm_type
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
+    if super::is_slug(alarm_type, 64) {
         Ok(())
     } else {
         Err(format!("alarm-type must be {}", type_rule()))

@@ -475,6 +475,9 @@ mod tests {
         .execute(&db)
         .await
         .unwrap();
+        let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(1_000));
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let map = Arc::new(crate::caps::map::MapService::new(db.clone()));
         let ctx = Arc::new(InstallationContext {
             installation: "i".to_owned(),
             community: "c".parse().unwrap(),
@@ -486,10 +489,17 @@ mod tests {
                 ..CapabilitySet::default()
             },
             db: db.clone(),
-            clock: Arc::new(ManualClock::new(1_000)),
-            metrics: crate::metrics::Metrics::new().installation("c", "p", "i"),
+            clock: clock.clone(),
+            metrics: metrics.installation("c", "p", "i"),
             ledger: Arc::new(LedgerService::open(dir).unwrap()),
-            map: Arc::new(crate::caps::map::MapService::new(db.clone())),
+            map: map.clone(),
+            notify: Arc::new(crate::caps::notify::dispatch::NotifyService::new(
+                db.clone(),
+                clock.clone(),
+                map,
+                metrics.clone(),
+                Default::default(),
+            )),
         });
         (ctx, db)
     }

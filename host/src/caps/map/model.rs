@@ -105,12 +105,7 @@ impl PoiKind {
 impl TryFrom<String> for PoiKind {
     type Error = String;
     fn try_from(kind: String) -> Result<Self, String> {
-        let valid = !kind.is_empty()
-            && kind.len() <= 64
-            && kind
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if valid {
+        if crate::caps::is_slug(&kind, 64) {
             Ok(Self(kind))
         } else {
             Err(format!(

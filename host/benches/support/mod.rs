@@ -1,0 +1,185 @@
+//! What the benchmarks that drive a real host over HTTP share: the release
+//! `linli serve` binary on a temporary data dir, keep-alive connections to
+//! it, publishing an example plugin and the PASS/MISS verdict.
+
+// Each benchmark compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// The platform admin's token of every benchmark host.
+pub const ADMIN_TOKEN: &str = "bench-admin-token";
+
+/// The host under test; killed when dropped.
+pub struct Host {
+    process: Child,
+    pub addr: String,
+    _data: tempfile::TempDir,
+}
+
+impl Host {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut process = Command::new(env!("CARGO_BIN_EXE_linli"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("LINLI_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the linli binary starts");
+        let stdout = process.stdout.take().expect("stdout");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let addr = lines
+            .find_map(|line| {
+                line.ok()?
+                    .strip_prefix("linli listening on http://")
+                    .map(str::to_owned)
+            })
+            .expect("the host prints its address");
+        Self {
+            process,
+            addr,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection to the host.
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    addr: String,
+}
+
+impl Connection {
+    pub async fn open(addr: &str) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        Self {
+            sender,
+            addr: addr.to_owned(),
+        }
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Request<Full<Bytes>> {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.addr)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Full::new(body))
+            .expect("request")
+    }
+
+    async fn respond(&mut self, request: Request<Full<Bytes>>) -> Response<Incoming> {
+        self.sender.ready().await.expect("connection ready");
+        self.sender.send_request(request).await.expect("response")
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> (StatusCode, Bytes) {
+        let request = self.request(method, path, token, content_type, body);
+        let response = self.respond(request).await;
+        let status = response.status();
+        let body = response.into_body().collect().await.expect("body");
+        (status, body.to_bytes())
+    }
+
+    pub async fn json(&mut self, method: Method, path: &str, token: &str, body: Value) -> Value {
+        let (status, bytes) = self
+            .send(
+                method,
+                path,
+                token,
+                "application/json",
+                body.to_string().into(),
+            )
+            .await;
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    }
+}
+
+impl Connection {
+    /// A GET whose response body is left to the caller to read as it arrives (for streams).
+    pub async fn stream(&mut self, path: &str, token: &str) -> Response<Incoming> {
+        let request = self.request(Method::GET, path, token, "text/event-stream", Bytes::new());
+        self.respond(request).await
+    }
+
+    /// Uploads an example plugin's package as the platform admin.
+    pub async fn publish(&mut self, plugin: &str) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace");
+        let package = linli_host::registry::package::pack(
+            &root.join(format!("examples/{plugin}/linli.toml")),
+            &root.join(format!(
+                "target/wasm/wasm32-wasip2/plugin/{}.wasm",
+                plugin.replace('-', "_")
+            )),
+        )
+        .unwrap_or_else(|e| panic!("{plugin} is built (cargo xtask plugins): {e}"));
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/api/v1/plugins",
+                ADMIN_TOKEN,
+                "application/x-tar",
+                package.into(),
+            )
+            .await;
+        assert!(
+            status.is_success(),
+            "upload: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+/// PASS when a figure meets its target, MISS otherwise.
+pub fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}

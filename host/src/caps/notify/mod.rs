@@ -1,0 +1,389 @@
+//! `notify`: messages to people. A plugin names an audience (people, the
+//! residents of a place, the family of a person, the holders of a role)
+//! and the host resolves it from the map, routes each person's copy to
+//! their inbox and the channels their preferences pick ([`outbox`]), holds
+//! non-critical messages through quiet hours ([`preferences`]), posts
+//! gateway channels to signed webhooks with retries and escalates messages
+//! nobody acknowledged ([`dispatch`]). People read, acknowledge and follow
+//! their inbox and admins watch delivery over HTTP ([`api`]). Plugins never
+//! see how anybody is reached.
+//!
+//! Like every effect, a handler's messages exist only once it succeeds:
+//! sends and cancels are written into the handler's transaction. The grant
+//! lists the topics an installation may send and whether it may send
+//! critical messages, which wake people in their quiet hours.
+
+pub mod api;
+pub mod dispatch;
+pub mod model;
+pub mod outbox;
+pub mod preferences;
+pub mod store;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{InstallationContext, NameSet, Scope};
+use crate::caps::alarm::model::Severity;
+use crate::db::Tx;
+use crate::ids::{generated, PersonId};
+use crate::runtime::bindings::linli::platform::map::Relation as WitRelation;
+use crate::runtime::bindings::linli::platform::notify::{self as wit, Host};
+use crate::runtime::bindings::linli::platform::types::Error;
+use model::{resolve_all, Audience, EscalationStep, MessageState, Outgoing};
+use outbox::{InboxSignal, NewMessage};
+
+/// Most messages one handler may send.
+pub const MAX_SENDS_PER_CALL: usize = 100;
+
+/// The `notify` scope: the topics an installation sends (or `"*"`), and
+/// whether it may send critical messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyScope {
+    pub topics: Vec<String>,
+    /// Critical messages reach people in their quiet hours.
+    #[serde(default)]
+    pub critical: bool,
+}
+
+impl Scope for NotifyScope {
+    fn within(&self, requested: &Self) -> Result<(), String> {
+        if let Some(bad) = self
+            .topics
+            .iter()
+            .find(|t| *t != "*" && model::check_topic(t).is_err())
+        {
+            return Err(format!(
+                "{bad:?} is not a topic: 1-64 characters of a-z, 0-9 or '-'"
+            ));
+        }
+        if self.critical && !requested.critical {
+            return Err("critical was not requested".to_owned());
+        }
+        NameSet(&self.topics).within(&NameSet(&requested.topics), "topic")
+    }
+}
+
+/// A send the running handler made.
+struct PendingSend {
+    message: Outgoing,
+    /// The first step's audience, resolved when the plugin sent it.
+    people: BTreeSet<PersonId>,
+}
+
+/// Per-instance `notify` state: the running handler's sends and cancels.
+pub struct NotifyHost {
+    ctx: Arc<InstallationContext>,
+    sends: Vec<PendingSend>,
+    cancels: Vec<String>,
+}
+
+impl NotifyHost {
+    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+        Self {
+            ctx,
+            sends: Vec::new(),
+            cancels: Vec::new(),
+        }
+    }
+
+    fn granted(&self) -> Result<&NotifyScope, Error> {
+        self.ctx.grants.notify.as_ref().ok_or_else(|| {
+            self.ctx
+                .deny("notify", "notify was not granted to this installation")
+        })
+    }
+
+    fn internal(&self, e: impl std::fmt::Display) -> Error {
+        self.ctx.internal("notify", e)
+    }
+
+    /// Checks a message against the grant and the map; returns the first step's people.
+    async fn admit(&self, message: &Outgoing) -> Result<BTreeSet<PersonId>, Error> {
+        let scope = self.granted()?;
+        model::check_topic(&message.topic).map_err(Error::Invalid)?;
+        if !NameSet(&scope.topics).allows(&message.topic) {
+            return Err(self.ctx.deny(
+                "notify",
+                format!(
+                    "topic {:?} was not granted to this installation",
+                    message.topic
+                ),
+            ));
+        }
+        if message.severity == Severity::Critical && !scope.critical {
+            return Err(self.ctx.deny(
+                "notify",
+                "critical messages were not granted to this installation (notify scope critical = true)",
+            ));
+        }
+        message.check().map_err(Error::Invalid)?;
+        if self.sends.len() >= MAX_SENDS_PER_CALL {
+            return Err(Error::Limit(format!(
+                "at most {MAX_SENDS_PER_CALL} messages per call"
+            )));
+        }
+        let map = self
+            .ctx
+            .map
+            .get(&self.ctx.community)
+            .await
+            .map_err(|e| self.internal(e))?;
+        let map = map.read().await;
+        for step in &message.escalation {
+            resolve_all(&step.audience, &map)?;
+        }
+        Ok(resolve_all(&message.audience, &map)?)
+    }
+
+    /// Writes the handler's messages and cancels into `tx`; returns who got them in their inbox at once.
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Vec<InboxSignal>, sqlx::Error> {
+        let ctx = &self.ctx;
+        let now = ctx.clock.now();
+        let mut signals = Vec::new();
+        for PendingSend { message, people } in std::mem::take(&mut self.sends) {
+            let written = outbox::insert_message(
+                tx,
+                NewMessage {
+                    community: &ctx.community,
+                    plugin: ctx.plugin.as_str(),
+                    installation: &ctx.installation,
+                    message: &message,
+                    recipients: people.len(),
+                    now,
+                },
+            )
+            .await?;
+            if !written {
+                // Its key was used meanwhile by another version of the plugin.
+                continue;
+            }
+            let map = ctx.map.get(&ctx.community).await?;
+            let map = map.read().await;
+            let deliveries = outbox::route(
+                tx,
+                &map,
+                &ctx.community,
+                (&message.topic, message.severity),
+                &people,
+                now,
+                ctx.notify.config().burst,
+            )
+            .await?;
+            drop(map);
+            signals.push(
+                outbox::write_deliveries(
+                    tx,
+                    (&ctx.community, &message.id, &message.topic),
+                    0,
+                    &deliveries,
+                    now,
+                )
+                .await?,
+            );
+            ctx.notify.sent(&message, &deliveries);
+        }
+        for id in std::mem::take(&mut self.cancels) {
+            store::cancel(tx, &ctx.community, ctx.plugin.as_str(), &id).await?;
+        }
+        Ok(signals)
+    }
+
+    /// Drops the handler's sends and cancels.
+    pub fn discard(&mut self) {
+        self.sends.clear();
+        self.cancels.clear();
+    }
+}
+
+impl Host for NotifyHost {
+    async fn send(&mut self, message: wit::Message) -> Result<wit::Sent, Error> {
+        let message = outgoing(message)?;
+        let people = self.admit(&message).await?;
+        if let Some(earlier) = self
+            .sends
+            .iter()
+            .find(|s| s.message.idempotency_key == message.idempotency_key)
+        {
+            return Ok(wit::Sent {
+                id: earlier.message.id.clone(),
+                recipients: earlier.people.len() as u32,
+                replayed: true,
+            });
+        }
+        let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
+        let stored = store::message_by_key(
+            &mut conn,
+            &self.ctx.community,
+            self.ctx.plugin.as_str(),
+            &message.idempotency_key,
+        )
+        .await
+        .map_err(|e| self.internal(e))?;
+        if let Some(earlier) = stored {
+            return Ok(wit::Sent {
+                id: earlier.id,
+                recipients: u32::try_from(earlier.recipients).unwrap_or(u32::MAX),
+                replayed: true,
+            });
+        }
+        let sent = wit::Sent {
+            id: message.id.clone(),
+            recipients: people.len() as u32,
+            replayed: false,
+        };
+        self.sends.push(PendingSend { message, people });
+        Ok(sent)
+    }
+
+    async fn status(&mut self, id: String) -> Result<wit::MessageStatus, Error> {
+        self.granted()?;
+        if self.sends.iter().any(|s| s.message.id == id) {
+            return Ok(wit::MessageStatus {
+                id,
+                state: wit::MessageState::Open,
+                steps_run: 0,
+                acknowledged_by: None,
+                acknowledged_at: None,
+            });
+        }
+        let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
+        let view = store::message(&mut conn, &self.ctx.community, &id)
+            .await
+            .map_err(|e| self.internal(e))?
+            .filter(|m| m.plugin == self.ctx.plugin.as_str())
+            .ok_or_else(|| Error::NotFound(format!("no message {id} sent by this plugin")))?;
+        let state = if self.cancels.contains(&id) {
+            MessageState::Cancelled
+        } else {
+            view.content.state
+        };
+        Ok(wit::MessageStatus {
+            id,
+            state: state.into(),
+            steps_run: u32::try_from(view.steps_run).unwrap_or(u32::MAX),
+            acknowledged_by: view.content.acknowledged_by,
+            acknowledged_at: view.acknowledged_at,
+        })
+    }
+
+    async fn cancel(&mut self, id: String) -> Result<bool, Error> {
+        let status = self.status(id.clone()).await?;
+        if let Some(i) = self.sends.iter().position(|s| s.message.id == id) {
+            self.sends.remove(i);
+            return Ok(true);
+        }
+        let open = matches!(
+            status.state,
+            wit::MessageState::Open | wit::MessageState::Unacknowledged
+        );
+        if open {
+            self.cancels.push(id);
+        }
+        Ok(open)
+    }
+}
+
+/// The host's form of a plugin's message, with an id of its own.
+fn outgoing(message: wit::Message) -> Result<Outgoing, Error> {
+    let audience = |entries: Vec<wit::Audience>| -> Result<Vec<Audience>, Error> {
+        entries.into_iter().map(audience).collect()
+    };
+    let escalation = message
+        .escalation
+        .into_iter()
+        .map(|step| {
+            Ok(EscalationStep {
+                after_ms: step.after_ms,
+                audience: audience(step.audience)?,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(Outgoing {
+        id: generated("msg"),
+        audience: audience(message.audience)?,
+        severity: message.severity.into(),
+        topic: message.topic,
+        title: message.title,
+        body: message.body,
+        data: message.data,
+        idempotency_key: message.idempotency_key,
+        require_ack: message.require_ack,
+        escalation,
+    })
+}
+
+fn audience(entry: wit::Audience) -> Result<Audience, Error> {
+    let scope_needed = |scope: Option<String>, what: &str| {
+        scope.ok_or_else(|| Error::Invalid(format!("audience: {what} need a scope")))
+    };
+    Ok(match entry {
+        wit::Audience::Person(person) => Audience::Person { person },
+        wit::Audience::Related(related) => match related.relation {
+            WitRelation::Resident => Audience::Residents {
+                scope: scope_needed(related.scope, "residents")?,
+            },
+            WitRelation::Owner => Audience::Owners {
+                scope: scope_needed(related.scope, "owners")?,
+            },
+            WitRelation::Family => Audience::Family {
+                of: scope_needed(related.scope, "family")?,
+            },
+            WitRelation::Role(role) => Audience::Role {
+                role: role.into(),
+                scope: related.scope,
+            },
+        },
+    })
+}
+
+impl From<MessageState> for wit::MessageState {
+    fn from(state: MessageState) -> Self {
+        match state {
+            MessageState::Open => wit::MessageState::Open,
+            MessageState::Acknowledged => wit::MessageState::Acknowledged,
+            MessageState::Unacknowledged => wit::MessageState::Unacknowledged,
+            MessageState::Cancelled => wit::MessageState::Cancelled,
+        }
+    }
+}
+
+impl From<store::Acknowledgement> for wit::Acknowledgement {
+    fn from(ack: store::Acknowledgement) -> Self {
+        wit::Acknowledgement {
+            id: ack.id,
+            idempotency_key: ack.idempotency_key,
+            topic: ack.topic,
+            by: ack.by,
+            at: ack.at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(topics: &[&str], critical: bool) -> NotifyScope {
+        NotifyScope {
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            critical,
+        }
+    }
+
+    #[test]
+    fn grants_stay_within_the_request() {
+        let requested = scope(&["fall", "sos"], true);
+        assert!(scope(&["fall"], false).within(&requested).is_ok());
+        assert!(scope(&["fall"], true).within(&requested).is_ok());
+        assert!(scope(&["fire"], false).within(&requested).is_err());
+        assert!(scope(&["fall"], true)
+            .within(&scope(&["fall"], false))
+            .unwrap_err()
+            .contains("critical"));
+        assert!(scope(&["Fall"], false).within(&requested).is_err());
+    }
+}

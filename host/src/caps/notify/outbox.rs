@@ -1,0 +1,293 @@
+//! The outbox: messages and their deliveries as rows, written in the
+//! transaction of the handler that sent them (or of the escalation step
+//! that widened them), and the routing that decides, per person, which
+//! channels a message takes and when.
+//!
+//! Routing per recipient: the inbox always, plus the channels their
+//! preferences pick for the severity among those they have an address for
+//! and the community has a gateway for. A non-critical message inside the
+//! person's quiet hours waits until they end. Gateway channels (SMS, app
+//! push, ...) carry at most [`BurstLimit::max`] messages of one topic to one
+//! person per window; the rest are `suppressed` (they still reach the inbox).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use sqlx::{AnyConnection, Row};
+
+use super::model::{DeliveryState, MessageState, Outgoing, INBOX};
+use super::preferences::Preferences;
+use crate::caps::alarm::model::Severity;
+use crate::caps::map::model::CommunityMap;
+use crate::clock::Millis;
+use crate::db::multi_row::{multi_row_insert, INSERT_CHUNK};
+use crate::db::Tx;
+use crate::ids::{generated, CommunityId, PersonId};
+
+/// How many messages of one topic one person may get per channel and window on gateway channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BurstLimit {
+    pub max: i64,
+    pub window_ms: Millis,
+}
+
+impl Default for BurstLimit {
+    fn default() -> Self {
+        Self {
+            max: 5,
+            window_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+/// A delivery to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub id: String,
+    pub person: PersonId,
+    pub channel: String,
+    pub state: DeliveryState,
+    pub due_at: Millis,
+}
+
+/// The people whose inbox received a message at once, for live followers.
+#[derive(Debug, Clone)]
+pub struct InboxSignal {
+    pub community: CommunityId,
+    pub message_id: String,
+    pub people: std::sync::Arc<HashSet<PersonId>>,
+}
+
+/// A message row to write.
+pub struct NewMessage<'a> {
+    pub community: &'a CommunityId,
+    pub plugin: &'a str,
+    pub installation: &'a str,
+    pub message: &'a Outgoing,
+    pub recipients: usize,
+    pub now: Millis,
+}
+
+/// Writes a message; false when its idempotency key was used already (nothing written).
+pub async fn insert_message(tx: &mut Tx, new: NewMessage<'_>) -> Result<bool, sqlx::Error> {
+    let m = new.message;
+    let next_step_at = m
+        .escalation
+        .first()
+        .map(|step| new.now.saturating_add(step.after_ms as i64));
+    let escalation = serde_json::to_string(&m.escalation).expect("steps serialize");
+    let inserted = sqlx::query(
+        "INSERT INTO notify_messages (id, community_id, plugin_id, installation_id, idempotency_key, \
+         topic, severity, title, body, data, require_ack, escalation, state, steps_run, next_step_at, \
+         recipients, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15, $16) \
+         ON CONFLICT (community_id, plugin_id, idempotency_key) DO NOTHING",
+    )
+    .bind(&m.id)
+    .bind(new.community.as_str())
+    .bind(new.plugin)
+    .bind(new.installation)
+    .bind(&m.idempotency_key)
+    .bind(&m.topic)
+    .bind(m.severity.as_str())
+    .bind(&m.title)
+    .bind(&m.body)
+    .bind(&m.data)
+    .bind(i64::from(m.require_ack))
+    .bind(escalation)
+    .bind(MessageState::Open.as_str())
+    .bind(next_step_at)
+    .bind(new.recipients as i64)
+    .bind(new.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// What routing needs to know about a community at one moment.
+struct Routing {
+    /// The community's time zone, for people who named none.
+    timezone: String,
+    preferences: HashMap<String, Preferences>,
+    gateways: BTreeSet<String>,
+    /// Gateway deliveries of the topic in the burst window, per (person, channel).
+    recent: HashMap<(String, String), i64>,
+}
+
+impl Routing {
+    async fn load(
+        conn: &mut AnyConnection,
+        community: &CommunityId,
+        topic: &str,
+        since: Millis,
+    ) -> Result<Self, sqlx::Error> {
+        let preferences = sqlx::query(
+            "SELECT person_id, preferences FROM notify_preferences WHERE community_id = $1",
+        )
+        .bind(community.as_str())
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let person: String = row.try_get("person_id").ok()?;
+            let prefs: String = row.try_get("preferences").ok()?;
+            Some((person, serde_json::from_str(&prefs).ok()?))
+        })
+        .collect();
+        let timezone: Option<String> =
+            sqlx::query_scalar("SELECT timezone FROM communities WHERE id = $1")
+                .bind(community.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+        let gateways: BTreeSet<String> =
+            sqlx::query_scalar("SELECT channel FROM notify_gateways WHERE community_id = $1")
+                .bind(community.as_str())
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect();
+        let recent = if gateways.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT person_id, channel, COUNT(*) FROM notify_deliveries \
+                 WHERE community_id = $1 AND topic = $2 AND created_at > $3 AND channel <> $4 \
+                 AND state <> 'suppressed' GROUP BY person_id, channel",
+            )
+            .bind(community.as_str())
+            .bind(topic)
+            .bind(since)
+            .bind(INBOX)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(person, channel, count)| ((person, channel), count))
+            .collect()
+        };
+        Ok(Self {
+            timezone: timezone.unwrap_or_else(|| "UTC".to_owned()),
+            preferences,
+            gateways,
+            recent,
+        })
+    }
+}
+
+/// The deliveries of a message of `topic` and `severity` to `people`.
+pub async fn route(
+    conn: &mut AnyConnection,
+    map: &CommunityMap,
+    community: &CommunityId,
+    (topic, severity): (&str, Severity),
+    people: &BTreeSet<PersonId>,
+    now: Millis,
+    burst: BurstLimit,
+) -> Result<Vec<NewDelivery>, sqlx::Error> {
+    let routing = Routing::load(conn, community, topic, now - burst.window_ms).await?;
+    let default = Preferences::default();
+    let mut deliveries = Vec::with_capacity(people.len());
+    for person in people {
+        let prefs = routing.preferences.get(person.as_str()).unwrap_or(&default);
+        let due_at = match severity {
+            Severity::Critical => now,
+            _ => prefs.quiet_until(now, &routing.timezone).unwrap_or(now),
+        };
+        let delivery = |channel: &str, state| NewDelivery {
+            id: generated("dlv"),
+            person: person.clone(),
+            channel: channel.to_owned(),
+            state,
+            due_at,
+        };
+        deliveries.push(delivery(INBOX, DeliveryState::Pending));
+        let reachable: Vec<&str> = map
+            .person(person)
+            .map(|p| {
+                p.contact
+                    .channels
+                    .iter()
+                    .map(|c| c.kind.as_str())
+                    .filter(|c| routing.gateways.contains(*c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for channel in prefs.channels_for(severity, &reachable) {
+            let sent = routing
+                .recent
+                .get(&(person.to_string(), channel.to_owned()))
+                .copied()
+                .unwrap_or(0);
+            let limited = severity != Severity::Critical && sent >= burst.max;
+            let state = if limited {
+                DeliveryState::Suppressed
+            } else {
+                DeliveryState::Pending
+            };
+            deliveries.push(delivery(channel, state));
+        }
+    }
+    Ok(deliveries)
+}
+
+/// Writes `deliveries` of message `message_id`. Inbox deliveries that are
+/// due already are written delivered; the people they reached are returned.
+pub async fn write_deliveries(
+    tx: &mut Tx,
+    (community, message_id, topic): (&CommunityId, &str, &str),
+    step: u32,
+    deliveries: &[NewDelivery],
+    now: Millis,
+) -> Result<InboxSignal, sqlx::Error> {
+    let mut reached = HashSet::new();
+    for chunk in deliveries.chunks(INSERT_CHUNK) {
+        let sql = multi_row_insert(
+            tx,
+            "notify_deliveries (id, message_id, community_id, person_id, channel, topic, step, \
+             state, attempts, due_at, delivered_at, created_at)",
+            12,
+            chunk.len(),
+        );
+        let mut insert = sqlx::query(&sql);
+        for d in chunk {
+            let at_once =
+                d.channel == INBOX && d.state == DeliveryState::Pending && d.due_at <= now;
+            if at_once {
+                reached.insert(d.person.clone());
+            }
+            let state = if at_once {
+                DeliveryState::Delivered
+            } else {
+                d.state
+            };
+            insert = insert
+                .bind(&d.id)
+                .bind(message_id)
+                .bind(community.as_str())
+                .bind(d.person.as_str())
+                .bind(&d.channel)
+                .bind(topic)
+                .bind(i64::from(step))
+                .bind(state.as_str())
+                .bind(0_i64)
+                .bind(d.due_at)
+                .bind(at_once.then_some(now))
+                .bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(InboxSignal {
+        community: community.clone(),
+        message_id: message_id.to_owned(),
+        people: std::sync::Arc::new(reached),
+    })
+}
+
+/// Stops deliveries of `message_id` that have not gone out.
+pub async fn cancel_pending(tx: &mut Tx, message_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE notify_deliveries SET state = $1 WHERE message_id = $2 AND state = $3")
+        .bind(DeliveryState::Cancelled.as_str())
+        .bind(message_id)
+        .bind(DeliveryState::Pending.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

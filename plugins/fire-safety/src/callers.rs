@@ -1,0 +1,103 @@
+//! Who a command's caller is for the plugin: an operator (community admin
+//! or operator token), the supervisor, or staff of the work orders' role
+//! for a place, read from the caller's roles in the map.
+
+use linli_sdk::map::{self, CommunityRole};
+use linli_sdk::{Caller, Error, Role};
+
+use crate::config::{Config, Supervisor};
+use crate::workorder::Capacities;
+
+/// The name a caller's actions are recorded under: their person id, else their token's subject.
+pub fn name(caller: &Caller) -> String {
+    caller
+        .person
+        .clone()
+        .unwrap_or_else(|| caller.subject.clone())
+}
+
+/// Whether the caller manages the community: a platform or community admin, or an operator.
+pub fn is_operator(caller: &Caller) -> bool {
+    caller.roles.iter().any(|role| {
+        matches!(
+            role,
+            Role::PlatformAdmin | Role::CommunityAdmin | Role::Operator
+        )
+    })
+}
+
+/// Whether the caller is the configured supervisor.
+pub fn is_supervisor(config: &Config, caller: &Caller) -> Result<bool, Error> {
+    let Some(person) = &caller.person else {
+        return Ok(false);
+    };
+    match &config.work_orders.supervisor {
+        Supervisor::Person(supervisor) => Ok(supervisor == person),
+        Supervisor::Role(role) => holds(person, role.community_role(), None),
+    }
+}
+
+/// What the caller is for a work order at `place`, assigned to `assignee`.
+pub fn capacities(
+    config: &Config,
+    caller: &Caller,
+    place: Option<&str>,
+    assignee: Option<&str>,
+) -> Result<Capacities, Error> {
+    let person = caller.person.as_deref();
+    Ok(Capacities {
+        operator: is_operator(caller),
+        supervisor: is_supervisor(config, caller)?,
+        staff: match person {
+            Some(person) => holds(person, config.work_orders.role.community_role(), place)?,
+            None => false,
+        },
+        assignee: person.is_some() && person == assignee,
+    })
+}
+
+/// Whether `person` holds `role` for `place`: community-wide, or scoped to
+/// the place or a place containing it. With no place, only community-wide counts.
+pub fn holds(person: &str, role: CommunityRole, place: Option<&str>) -> Result<bool, Error> {
+    let found = match map::get_person(person) {
+        Ok(found) => found,
+        Err(Error::NotFound(_)) => return Ok(false),
+        Err(other) => return Err(other),
+    };
+    let scopes: Vec<Option<String>> = found
+        .roles
+        .into_iter()
+        .filter(|r| r.role == role)
+        .map(|r| r.scope)
+        .collect();
+    if scopes.iter().any(Option::is_none) {
+        return Ok(true);
+    }
+    let Some(place) = place else {
+        return Ok(false);
+    };
+    let mut around = vec![place.to_owned()];
+    match map::ancestors(place) {
+        Ok(ancestors) => around.extend(ancestors.into_iter().map(|p| p.id)),
+        Err(Error::NotFound(_)) => {}
+        Err(other) => return Err(other),
+    }
+    Ok(scopes.iter().flatten().any(|scope| around.contains(scope)))
+}
+
+/// Whether the caller may read work orders and reports: an operator, the
+/// supervisor, or anyone holding the work orders' role for some place.
+pub fn may_read(config: &Config, caller: &Caller) -> Result<bool, Error> {
+    if is_operator(caller) || is_supervisor(config, caller)? {
+        return Ok(true);
+    }
+    let Some(person) = &caller.person else {
+        return Ok(false);
+    };
+    let role = config.work_orders.role.community_role();
+    match map::get_person(person) {
+        Ok(found) => Ok(found.roles.iter().any(|r| r.role == role)),
+        Err(Error::NotFound(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}

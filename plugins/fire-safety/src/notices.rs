@@ -1,0 +1,113 @@
+//! Who is told, and the messages they get. Audiences are named by relation
+//! (residents of a place, holders of a role for a place) so the host
+//! resolves them from the map; every message carries an idempotency key
+//! derived from its alarm or work order, so a repeat never reaches anyone twice.
+
+use linli_sdk::map::{self, CommunityRole, Relation};
+use linli_sdk::notify::{self, Audience, EscalationStep, Message, Related};
+use linli_sdk::{Error, Severity};
+use serde_json::Value as Json;
+
+use crate::config::{Config, Supervisor};
+
+/// The residents of households at or under `place`.
+pub fn residents(place: &str) -> Audience {
+    related(Relation::Resident, Some(place))
+}
+
+/// The holders of `role` for `place` (or every holder when there is no place).
+pub fn role(role: CommunityRole, place: Option<&str>) -> Audience {
+    related(Relation::Role(role), place)
+}
+
+/// The staff responsible for `place`: the work orders' role.
+pub fn staff(config: &Config, place: Option<&str>) -> Audience {
+    role(config.work_orders.role.community_role(), place)
+}
+
+fn related(relation: Relation, scope: Option<&str>) -> Audience {
+    Audience::Related(Related {
+        relation,
+        scope: scope.map(str::to_owned),
+    })
+}
+
+/// The supervisor: one person, or the holders of a role with no scope (the
+/// community-wide ones). If nobody holds the role community-wide, every
+/// holder is told rather than nobody.
+pub fn supervisor(config: &Config) -> Result<Vec<Audience>, Error> {
+    match &config.work_orders.supervisor {
+        Supervisor::Person(person) => Ok(vec![Audience::Person(person.clone())]),
+        Supervisor::Role(staff_role) => {
+            let community_role = staff_role.community_role();
+            let holders = map::people(Relation::Role(community_role), None)?;
+            let community_wide: Vec<Audience> = holders
+                .into_iter()
+                .filter(|p| {
+                    p.roles
+                        .iter()
+                        .any(|r| r.role == community_role && r.scope.is_none())
+                })
+                .map(|p| Audience::Person(p.id))
+                .collect();
+            if community_wide.is_empty() {
+                Ok(vec![role(community_role, None)])
+            } else {
+                Ok(community_wide)
+            }
+        }
+    }
+}
+
+/// A message about to be sent.
+pub struct Notice {
+    pub topic: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub body: String,
+    pub data: Json,
+    pub key: String,
+}
+
+impl Notice {
+    /// Sends it to `audience`; returns the message id.
+    pub fn send(self, audience: Vec<Audience>) -> Result<String, Error> {
+        self.send_with(audience, Vec::new())
+    }
+
+    /// Sends it to `audience`, waiting for an acknowledgement; when nobody
+    /// acknowledges within `after_ms`, `then` is told too.
+    pub fn send_escalating(
+        self,
+        audience: Vec<Audience>,
+        after_ms: u64,
+        then: Vec<Audience>,
+    ) -> Result<String, Error> {
+        self.send_with(
+            audience,
+            vec![EscalationStep {
+                after_ms,
+                audience: then,
+            }],
+        )
+    }
+
+    fn send_with(
+        self,
+        audience: Vec<Audience>,
+        escalation: Vec<EscalationStep>,
+    ) -> Result<String, Error> {
+        let sent = notify::send(&Message {
+            audience,
+            severity: self.severity,
+            topic: self.topic.to_owned(),
+            title: self.title,
+            body: self.body,
+            data: self.data.to_string(),
+            idempotency_key: self.key,
+            require_ack: !escalation.is_empty(),
+            escalation,
+        })?;
+        Ok(sent.id)
+    }
+}
