@@ -954,3 +954,27 @@ impl Drop for Broker {
         self.kill();
     }
 }
+
+/// A package of a scene plugin (one of `plugins/`) as built, with its manifest edited.
+pub fn scene_package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) -> Vec<u8> {
+    let manifest =
+        std::fs::read_to_string(workspace().join("plugins").join(plugin).join("linli.toml"))
+            .expect("scene plugin manifest");
+    tar(&[
+        ("linli.toml", edit_manifest(manifest).as_bytes()),
+        ("plugin.wasm", &component(plugin)),
+    ])
+}
+
+impl TestHost {
+    /// Uploads a package as the platform admin.
+    pub async fn publish_package(&self, package: Vec<u8>) {
+        let reply = self.admin.post_bytes("/api/v1/plugins", package).await;
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "publishing a package: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
+}

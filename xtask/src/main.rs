@@ -61,6 +61,7 @@ pub const PLUGINS: &[&str] = &[
     "map-scene",
     "notify-scene",
     "fire-safety",
+    "elder-care",
 ];
 
 /// The workspace root.

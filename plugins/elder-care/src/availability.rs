@@ -1,0 +1,225 @@
+//! When a member says they can help: weekly windows in local time, such as
+//! `{"days": ["mon", "thu"], "from": "09:00", "to": "18:00"}`. A window does
+//! not cross midnight; an evening-to-morning helper declares two windows.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::calendar::{local_minutes, minute_of_week, DAY_MINUTES, WEEK_MINUTES};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Day {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Day {
+    /// Days since Monday.
+    fn index(self) -> i64 {
+        self as i64
+    }
+}
+
+/// A time of day, written `HH:MM`, kept as minutes since midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(i64);
+
+impl TimeOfDay {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parsed = text.split_once(':').and_then(|(hours, minutes)| {
+            let hours: i64 = hours.parse().ok()?;
+            let minutes: i64 = minutes.parse().ok()?;
+            ((0..=24).contains(&hours)
+                && (0..60).contains(&minutes)
+                && hours * 60 + minutes <= DAY_MINUTES)
+                .then_some(hours * 60 + minutes)
+        });
+        parsed
+            .map(Self)
+            .ok_or_else(|| format!("{text:?} is not a time of day HH:MM between 00:00 and 24:00"))
+    }
+}
+
+impl Serialize for TimeOfDay {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:02}:{:02}", self.0 / 60, self.0 % 60))
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeOfDay {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub days: Vec<Day>,
+    pub from: TimeOfDay,
+    pub to: TimeOfDay,
+}
+
+impl Window {
+    pub fn check(&self) -> Result<(), String> {
+        if self.days.is_empty() {
+            return Err("`days` names no day".to_owned());
+        }
+        if self.from >= self.to {
+            return Err("`from` must be before `to` (a window does not cross midnight)".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// How well someone's windows fit a piece of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fit {
+    /// Their windows hold the whole duration within the requested time.
+    Full,
+    /// They declared no windows: they may or may not be free.
+    Unknown,
+    /// Their windows hold part of it.
+    Partial,
+    /// Their windows miss it entirely.
+    None,
+}
+
+/// How `windows` fit `minutes` of work somewhere in `[start, end)` (UTC ms).
+pub fn fit(windows: &[Window], start: i64, end: i64, minutes: i64, offset_ms: i64) -> Fit {
+    if windows.is_empty() {
+        return Fit::Unknown;
+    }
+    let covered = covered_minutes(windows, start, end, offset_ms);
+    if covered >= minutes {
+        Fit::Full
+    } else if covered > 0 {
+        Fit::Partial
+    } else {
+        Fit::None
+    }
+}
+
+/// Minutes of `[start, end)` inside any window, counting overlaps once.
+fn covered_minutes(windows: &[Window], start: i64, end: i64, offset_ms: i64) -> i64 {
+    let (first, last) = (
+        local_minutes(start, offset_ms),
+        local_minutes(end, offset_ms),
+    );
+    if last <= first {
+        return 0;
+    }
+    let week_start = first - minute_of_week(first);
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    let mut week = week_start;
+    while week < last {
+        for window in windows {
+            for day in &window.days {
+                let day_start = week + day.index() * DAY_MINUTES;
+                let (from, to) = (day_start + window.from.0, day_start + window.to.0);
+                let (from, to) = (from.max(first), to.min(last));
+                if from < to {
+                    spans.push((from, to));
+                }
+            }
+        }
+        week += WEEK_MINUTES;
+    }
+    spans.sort_unstable();
+    let mut covered = 0;
+    let mut reached = i64::MIN;
+    for (from, to) in spans {
+        let from = from.max(reached);
+        if from < to {
+            covered += to - from;
+            reached = to;
+        }
+    }
+    covered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::MINUTE_MS;
+
+    /// 2026-01-01T00:00:00Z: Thursday 08:00 in Shanghai.
+    const THURSDAY_8AM: i64 = 1_767_225_600_000;
+    const SHANGHAI: i64 = 8 * 60 * MINUTE_MS;
+    const HOUR: i64 = 60 * MINUTE_MS;
+
+    fn window(days: &[Day], from: &str, to: &str) -> Window {
+        Window {
+            days: days.to_vec(),
+            from: TimeOfDay::parse(from).unwrap(),
+            to: TimeOfDay::parse(to).unwrap(),
+        }
+    }
+
+    fn fits(windows: &[Window], start_hours: i64, end_hours: i64, minutes: i64) -> Fit {
+        fit(
+            windows,
+            THURSDAY_8AM + start_hours * HOUR,
+            THURSDAY_8AM + end_hours * HOUR,
+            minutes,
+            SHANGHAI,
+        )
+    }
+
+    #[test]
+    fn a_window_holding_the_duration_fits_fully() {
+        let thursdays = [window(&[Day::Thu], "09:00", "18:00")];
+        assert_eq!(fits(&thursdays, 2, 5, 90), Fit::Full, "10:00-13:00");
+        assert_eq!(
+            fits(&thursdays, 9, 11, 90),
+            Fit::Partial,
+            "17:00-19:00 holds an hour"
+        );
+        assert_eq!(fits(&thursdays, 11, 13, 90), Fit::None, "19:00-21:00");
+        assert_eq!(fits(&[], 2, 5, 90), Fit::Unknown);
+    }
+
+    #[test]
+    fn weekends_and_overlapping_windows_count_once() {
+        let weekend = [window(&[Day::Sat, Day::Sun], "08:00", "20:00")];
+        assert_eq!(fits(&weekend, 2, 5, 90), Fit::None, "a Thursday");
+        assert_eq!(
+            fits(&weekend, 48 + 2, 48 + 5, 90),
+            Fit::Full,
+            "Saturday 10:00"
+        );
+        let overlapping = [
+            window(&[Day::Thu], "10:00", "10:30"),
+            window(&[Day::Thu], "10:00", "10:45"),
+        ];
+        assert_eq!(
+            fits(&overlapping, 2, 5, 60),
+            Fit::Partial,
+            "45 minutes, not 75"
+        );
+    }
+
+    #[test]
+    fn a_request_across_a_week_boundary_sees_next_week() {
+        let mondays = [window(&[Day::Mon], "09:00", "10:00")];
+        // Sunday 20:00 to Monday 12:00.
+        assert_eq!(fits(&mondays, 3 * 24 + 12, 4 * 24 + 4, 60), Fit::Full);
+    }
+
+    #[test]
+    fn times_of_day_are_checked() {
+        assert!(TimeOfDay::parse("24:00").is_ok());
+        for bad in ["24:01", "9", "09:60", "-1:00", "aa:bb"] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+        assert!(window(&[Day::Mon], "10:00", "09:00").check().is_err());
+        assert!(window(&[], "09:00", "10:00").check().is_err());
+    }
+}
