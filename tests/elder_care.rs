@@ -18,8 +18,7 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, eventually, scene_package_with, Client, Community, Device, Reply, TestHost,
-    START,
+    demo_community_map, eventually, package_with, Client, Community, Device, Reply, TestHost, START,
 };
 use serde_json::{json, Value};
 
@@ -45,8 +44,7 @@ fn grants() -> Value {
 /// A host with the demo community's map and elder-care installed with `config`.
 async fn sunny_garden(config: Value) -> (TestHost, Community, String) {
     let host = TestHost::start().await;
-    host.publish_package(scene_package_with(PLUGIN, |m| m))
-        .await;
+    host.publish_package(package_with(PLUGIN, |m| m)).await;
     let c = host.community(COMMUNITY).await;
     c.import_map(&demo_community_map()).await.expect(200);
     let installation = c.install(PLUGIN, grants(), config).await;
@@ -656,7 +654,7 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     send(&c, &installation, &watch, "fall", json!(true)).await;
     let alert = the_notification(&c, "fall").await;
 
-    host.publish_package(scene_package_with(PLUGIN, |m| {
+    host.publish_package(package_with(PLUGIN, |m| {
         m.replace("version = \"0.1.0\"", "version = \"0.1.1\"")
     }))
     .await;

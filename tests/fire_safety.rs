@@ -12,21 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use linli_tests::{
-    component, demo_community_map, eventually, tar, workspace, Community, Device, TestHost,
-};
+use linli_tests::{demo_community_map, eventually, Community, Device, TestHost};
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
-
-/// The plugin's package as built, with its manifest from `plugins/fire-safety`.
-fn package() -> Vec<u8> {
-    let manifest = std::fs::read(workspace().join("plugins/fire-safety/linli.toml"))
-        .expect("the plugin's manifest");
-    tar(&[("linli.toml", &manifest), ("plugin.wasm", &component(FIRE))])
-}
 
 /// Everything the manifest asks for.
 fn grants() -> Value {
@@ -48,15 +39,7 @@ fn grants() -> Value {
 
 /// Sunny Garden with its map and fire-safety installed with `config`; returns it and the installation.
 async fn sunny_garden(host: &TestHost, config: Value) -> (Community, String) {
-    let status = host
-        .admin
-        .post_bytes("/api/v1/plugins", package())
-        .await
-        .status;
-    assert!(
-        status == 201 || status == 200,
-        "publishing {FIRE}: {status}"
-    );
+    host.publish(FIRE).await;
     let c = host.community("sunny-garden").await;
     c.import_map(&demo_community_map()).await.expect(200);
     let installation = c.install(FIRE, grants(), config).await;

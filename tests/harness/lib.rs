@@ -80,18 +80,27 @@ pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     builder.into_inner().expect("tar archive")
 }
 
-/// A package of an example plugin with its manifest edited (and not checked, so tests can break it).
+/// The source folder of a plugin: a scene in `plugins/` or an example in `examples/`.
+fn plugin_dir(plugin: &str) -> PathBuf {
+    let scene = workspace().join("plugins").join(plugin);
+    if scene.is_dir() {
+        scene
+    } else {
+        workspace().join("examples").join(plugin)
+    }
+}
+
+/// A package of a plugin with its manifest edited (and not checked, so tests can break it).
 pub fn package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) -> Vec<u8> {
-    let manifest =
-        std::fs::read_to_string(workspace().join("examples").join(plugin).join("linli.toml"))
-            .expect("example manifest");
+    let manifest = std::fs::read_to_string(plugin_dir(plugin).join("linli.toml"))
+        .unwrap_or_else(|e| panic!("the manifest of {plugin}: {e}"));
     tar(&[
         ("linli.toml", edit_manifest(manifest).as_bytes()),
         ("plugin.wasm", &component(plugin)),
     ])
 }
 
-/// A package of an example plugin as built.
+/// A package of a plugin as built.
 pub fn package(plugin: &str) -> Vec<u8> {
     package_with(plugin, |m| m)
 }
@@ -611,17 +620,9 @@ impl TestHost {
             .await
     }
 
-    /// Uploads an example plugin as the platform admin.
+    /// Uploads a plugin's package as built, as the platform admin.
     pub async fn publish(&self, plugin: &str) {
-        let status = self
-            .admin
-            .post_bytes("/api/v1/plugins", package(plugin))
-            .await
-            .status;
-        assert!(
-            status == 201 || status == 200,
-            "publishing {plugin}: {status}"
-        );
+        self.publish_package(package(plugin)).await;
     }
 
     /// Stops the host and keeps its data dir and store for inspection.
@@ -953,17 +954,6 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A package of a scene plugin (one of `plugins/`) as built, with its manifest edited.
-pub fn scene_package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) -> Vec<u8> {
-    let manifest =
-        std::fs::read_to_string(workspace().join("plugins").join(plugin).join("linli.toml"))
-            .expect("scene plugin manifest");
-    tar(&[
-        ("linli.toml", edit_manifest(manifest).as_bytes()),
-        ("plugin.wasm", &component(plugin)),
-    ])
 }
 
 impl TestHost {
