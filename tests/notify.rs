@@ -63,6 +63,7 @@ async fn critical_messages_pass_quiet_hours_and_warnings_wait_for_them_to_end() 
     // START is 08:00 in Shanghai; 19 hours later it is 03:00 there.
     host.advance(19 * HOUR);
     let daughter = c.person("resident", "person-005").await;
+    let mut live = daughter.events("/api/v1/me/inbox/events", None).await;
 
     let fall = send(
         &c,
@@ -80,6 +81,10 @@ async fn critical_messages_pass_quiet_hours_and_warnings_wait_for_them_to_end() 
     let reminder = reminder["id"].as_str().unwrap();
 
     assert_eq!(inbox(&daughter).await, [fall]);
+    let pushed = live.next_of("message").await;
+    assert_eq!(pushed.id.as_deref(), Some(fall));
+    assert_eq!(pushed.data["title"], "Mother fell");
+    assert_eq!(pushed.data["severity"], "critical");
     let held = message(&c, reminder).await;
     let seven = START + 23 * HOUR;
     assert_eq!(held["deliveries"][0]["state"], "pending");
@@ -90,6 +95,12 @@ async fn critical_messages_pass_quiet_hours_and_warnings_wait_for_them_to_end() 
         inbox(&daughter).await.contains(&reminder.to_owned())
     })
     .await;
+    let pushed = live.next_of("message").await;
+    assert_eq!(
+        pushed.data["message_id"], reminder,
+        "the held warning is pushed when it is delivered"
+    );
+    assert_eq!(pushed.data["delivered_at"], seven);
     let delivered = message(&c, reminder).await;
     assert_eq!(delivered["deliveries"][0]["state"], "delivered");
     assert_eq!(delivered["deliveries"][0]["delivered_at"], seven);

@@ -47,7 +47,8 @@ CREATE TABLE notify_deliveries (
 CREATE INDEX notify_deliveries_due ON notify_deliveries (due_at) WHERE state = 'pending';
 CREATE INDEX notify_deliveries_by_message ON notify_deliveries (message_id);
 CREATE INDEX notify_deliveries_inbox ON notify_deliveries (community_id, person_id, channel, delivered_at);
-CREATE INDEX notify_deliveries_recent ON notify_deliveries (community_id, topic, created_at);
+-- Gateway deliveries by topic and time, for burst limits; inbox rows stay out.
+CREATE INDEX notify_deliveries_recent ON notify_deliveries (community_id, topic, created_at) WHERE channel <> 'inbox';
 
 CREATE TABLE notify_preferences (
     community_id  TEXT NOT NULL REFERENCES communities(id) ON DELETE CASCADE,

@@ -91,8 +91,10 @@ async fn inbox(
     Ok(Json(Inbox { items }))
 }
 
-/// New messages in the caller's inbox as Server-Sent Events (`message`, the
-/// inbox item as data), from the moment of connecting: read the inbox first.
+/// New messages in the caller's inbox as Server-Sent Events, from the moment
+/// of connecting (read the inbox first): `message` events whose id is the
+/// message id and whose data is the message as the inbox lists it, with
+/// `delivered_at` (no delivery id or read time).
 #[utoipa::path(get, path = "/api/v1/me/inbox/events", tag = "notifications",
     responses((status = 200, description = "text/event-stream of `message` events"), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -104,35 +106,22 @@ async fn inbox_events(
     let signals = state.notify.subscribe();
     tracing::info!(%community, %person, "inbox follower connected");
     let stream = futures::stream::unfold(
-        (signals, state, community, person),
-        |(mut signals, state, community, person)| async move {
+        (signals, community, person),
+        |(mut signals, community, person)| async move {
             loop {
-                let message_id = match signals.recv().await {
-                    Ok(s) if s.community == community && s.people.contains(&person) => s.message_id,
-                    Ok(_) => continue,
+                match signals.recv().await {
+                    Ok(s) if s.community == community && s.people.contains(&person) => {
+                        let event = Event::default()
+                            .id(s.item.message_id.clone())
+                            .event("message")
+                            .data(serde_json::to_string(&*s.item).expect("inbox items serialize"));
+                        return Some((Ok(event), (signals, community, person)));
+                    }
+                    Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(%person, missed, "inbox follower lagged; it should read the inbox again");
-                        continue;
                     }
                     Err(RecvError::Closed) => return None,
-                };
-                let item = match state.db.acquire().await {
-                    Ok(mut conn) => {
-                        store::inbox(&mut conn, &community, person.as_str(), Some(&message_id), 1)
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
-                match item.map(|mut items| items.pop()) {
-                    Ok(Some(item)) => {
-                        let event = Event::default()
-                            .id(item.delivery_id.clone())
-                            .event("message")
-                            .data(serde_json::to_string(&item).expect("inbox items serialize"));
-                        return Some((Ok(event), (signals, state, community, person)));
-                    }
-                    Ok(None) => continue,
-                    Err(e) => tracing::error!(%person, "cannot read an inbox item: {e}"),
                 }
             }
         },

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use super::model::{
     resolve_all, retry_delay, DeliveryState, EscalationStep, MessageState, Outgoing, INBOX,
 };
-use super::outbox::{self, BurstLimit, InboxSignal, NewDelivery};
+use super::outbox::{self, BurstLimit, InboxSignal, NewDelivery, RouteOf};
 use super::store;
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::MapService;
@@ -271,12 +271,19 @@ impl NotifyService {
                 .await?;
             return tx.commit().await;
         };
+        let step_number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let of = RouteOf {
+            message_id: id,
+            step: step_number,
+            topic: &topic,
+            severity,
+        };
         let map = self.map.get(community).await?;
         let map = map.read().await;
         let people = resolve_all(&step.audience, &map).unwrap_or_else(|e| {
             tracing::warn!(
                 message = id,
-                step = index + 1,
+                step = step_number,
                 "escalation audience no longer resolves: {e}"
             );
             Default::default()
@@ -285,22 +292,18 @@ impl NotifyService {
             &mut tx,
             &map,
             community,
-            (&topic, severity),
+            of,
             &people,
             now,
             self.config.burst,
         )
         .await?;
         drop(map);
-        let step_number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let signal = outbox::write_deliveries(
-            &mut tx,
-            (community, id, &topic),
-            step_number,
-            &deliveries,
-            now,
-        )
-        .await?;
+        let reached = outbox::write_deliveries(&mut tx, community, of, &deliveries, now).await?;
+        let Some(message) = store::message(&mut tx, community, id).await? else {
+            return Ok(());
+        };
+        let signal = InboxSignal::new(community, reached, id, message.content, now);
         let next_step_at = steps
             .get(index + 1)
             .map(|next| now.saturating_add(next.after_ms as i64));
@@ -326,7 +329,7 @@ impl NotifyService {
             return Ok(());
         }
         tx.commit().await?;
-        tracing::info!(message = id, %community, step = index + 1, people = people.len(), "escalated an unacknowledged message");
+        tracing::info!(message = id, %community, step = step_number, people = people.len(), "escalated an unacknowledged message");
         self.metrics.notify_escalation();
         self.committed([signal]);
         Ok(())
@@ -346,7 +349,7 @@ impl NotifyService {
         let lease = now.saturating_add(self.config.webhook_timeout.as_millis() as i64 * 2);
         let mut claimed = Vec::new();
         let mut tx = crate::db::begin(&self.db).await?;
-        let mut reached: Vec<InboxSignal> = Vec::new();
+        let mut reached: Vec<(CommunityId, String, PersonId)> = Vec::new();
         for Due {
             id,
             message_id,
@@ -387,11 +390,7 @@ impl NotifyService {
                 let Ok(person) = person.parse::<PersonId>() else {
                     continue;
                 };
-                reached.push(InboxSignal {
-                    community,
-                    message_id,
-                    people: Arc::new([person].into_iter().collect()),
-                });
+                reached.push((community, message_id, person));
             } else {
                 claimed.push(Claimed {
                     id,
@@ -405,9 +404,7 @@ impl NotifyService {
             }
         }
         tx.commit().await?;
-        for signal in reached {
-            let _ = self.inbox.send(signal);
-        }
+        self.announce_held(reached, now).await?;
         futures::stream::iter(claimed)
             .for_each_concurrent(CONCURRENT_POSTS, |delivery| async move {
                 if let Err(e) = self.post(delivery).await {
@@ -416,6 +413,27 @@ impl NotifyService {
             })
             .await;
         Ok(count)
+    }
+
+    /// Tells live followers about inbox deliveries that were held and are now delivered.
+    async fn announce_held(
+        &self,
+        reached: Vec<(CommunityId, String, PersonId)>,
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        if reached.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.db.acquire().await?;
+        for (community, message_id, person) in reached {
+            if let Some(message) = store::message(&mut conn, &community, &message_id).await? {
+                let people = [person].into_iter().collect();
+                let signal =
+                    InboxSignal::new(&community, people, &message_id, message.content, now);
+                let _ = self.inbox.send(signal);
+            }
+        }
+        Ok(())
     }
 
     /// Posts one gateway delivery and records how it went.

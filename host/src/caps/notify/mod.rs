@@ -33,7 +33,7 @@ use crate::runtime::bindings::linli::platform::map::Relation as WitRelation;
 use crate::runtime::bindings::linli::platform::notify::{self as wit, Host};
 use crate::runtime::bindings::linli::platform::types::Error;
 use model::{resolve_all, Audience, EscalationStep, MessageState, Outgoing};
-use outbox::{InboxSignal, NewMessage};
+use outbox::{InboxSignal, NewMessage, RouteOf};
 
 /// Most messages one handler may send.
 pub const MAX_SENDS_PER_CALL: usize = 100;
@@ -161,29 +161,27 @@ impl NotifyHost {
                 // Its key was used meanwhile by another version of the plugin.
                 continue;
             }
+            let of = RouteOf {
+                message_id: &message.id,
+                step: 0,
+                topic: &message.topic,
+                severity: message.severity,
+            };
             let map = ctx.map.get(&ctx.community).await?;
             let map = map.read().await;
-            let deliveries = outbox::route(
-                tx,
-                &map,
-                &ctx.community,
-                (&message.topic, message.severity),
-                &people,
-                now,
-                ctx.notify.config().burst,
-            )
-            .await?;
+            let burst = ctx.notify.config().burst;
+            let deliveries =
+                outbox::route(tx, &map, &ctx.community, of, &people, now, burst).await?;
             drop(map);
-            signals.push(
-                outbox::write_deliveries(
-                    tx,
-                    (&ctx.community, &message.id, &message.topic),
-                    0,
-                    &deliveries,
-                    now,
-                )
-                .await?,
-            );
+            let reached =
+                outbox::write_deliveries(tx, &ctx.community, of, &deliveries, now).await?;
+            signals.push(InboxSignal::new(
+                &ctx.community,
+                reached,
+                &message.id,
+                store::Content::of(&message),
+                now,
+            ));
             ctx.notify.sent(&message, &deliveries);
         }
         for id in std::mem::take(&mut self.cancels) {

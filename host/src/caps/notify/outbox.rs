@@ -11,17 +11,20 @@
 //! person per window; the rest are `suppressed` (they still reach the inbox).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
+use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::model::{DeliveryState, MessageState, Outgoing, INBOX};
 use super::preferences::Preferences;
+use super::store::Content;
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::model::CommunityMap;
 use crate::clock::Millis;
 use crate::db::multi_row::{multi_row_insert, INSERT_CHUNK};
 use crate::db::Tx;
-use crate::ids::{generated, CommunityId, PersonId};
+use crate::ids::{CommunityId, PersonId};
 
 /// How many messages of one topic one person may get per channel and window on gateway channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +52,51 @@ pub struct NewDelivery {
     pub due_at: Millis,
 }
 
-/// The people whose inbox received a message at once, for live followers.
+/// A message as live inbox followers receive it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LiveItem {
+    pub message_id: String,
+    pub delivered_at: Millis,
+    #[serde(flatten)]
+    pub content: Content,
+}
+
+/// People whose inbox just received a message, and the message: live
+/// followers get it without reading the store.
 #[derive(Debug, Clone)]
 pub struct InboxSignal {
     pub community: CommunityId,
-    pub message_id: String,
-    pub people: std::sync::Arc<HashSet<PersonId>>,
+    pub people: Arc<HashSet<PersonId>>,
+    pub item: Arc<LiveItem>,
+}
+
+impl InboxSignal {
+    pub fn new(
+        community: &CommunityId,
+        people: HashSet<PersonId>,
+        message_id: &str,
+        content: Content,
+        delivered_at: Millis,
+    ) -> Self {
+        Self {
+            community: community.clone(),
+            people: Arc::new(people),
+            item: Arc::new(LiveItem {
+                message_id: message_id.to_owned(),
+                delivered_at,
+                content,
+            }),
+        }
+    }
+}
+
+/// What is being routed: step `step` of message `message_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteOf<'a> {
+    pub message_id: &'a str,
+    pub step: u32,
+    pub topic: &'a str,
+    pub severity: Severity,
 }
 
 /// A message row to write.
@@ -150,13 +192,12 @@ impl Routing {
         } else {
             sqlx::query_as::<_, (String, String, i64)>(
                 "SELECT person_id, channel, COUNT(*) FROM notify_deliveries \
-                 WHERE community_id = $1 AND topic = $2 AND created_at > $3 AND channel <> $4 \
+                 WHERE community_id = $1 AND topic = $2 AND created_at > $3 AND channel <> 'inbox' \
                  AND state <> 'suppressed' GROUP BY person_id, channel",
             )
             .bind(community.as_str())
             .bind(topic)
             .bind(since)
-            .bind(INBOX)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
@@ -172,33 +213,41 @@ impl Routing {
     }
 }
 
-/// The deliveries of a message of `topic` and `severity` to `people`.
+/// The deliveries of `of` to `people`. Their ids follow the message's, so
+/// that one message's rows sit together in the store's indexes.
 pub async fn route(
     conn: &mut AnyConnection,
     map: &CommunityMap,
     community: &CommunityId,
-    (topic, severity): (&str, Severity),
+    of: RouteOf<'_>,
     people: &BTreeSet<PersonId>,
     now: Millis,
     burst: BurstLimit,
 ) -> Result<Vec<NewDelivery>, sqlx::Error> {
+    let RouteOf {
+        message_id,
+        step,
+        topic,
+        severity,
+    } = of;
     let routing = Routing::load(conn, community, topic, now - burst.window_ms).await?;
     let default = Preferences::default();
-    let mut deliveries = Vec::with_capacity(people.len());
+    let id_prefix = format!("dlv_{}_{step}_", message_id.trim_start_matches("msg_"));
+    let mut deliveries: Vec<NewDelivery> = Vec::with_capacity(people.len());
     for person in people {
         let prefs = routing.preferences.get(person.as_str()).unwrap_or(&default);
         let due_at = match severity {
             Severity::Critical => now,
             _ => prefs.quiet_until(now, &routing.timezone).unwrap_or(now),
         };
-        let delivery = |channel: &str, state| NewDelivery {
-            id: generated("dlv"),
+        let delivery = |deliveries: &Vec<NewDelivery>, channel: &str, state| NewDelivery {
+            id: format!("{id_prefix}{}", deliveries.len()),
             person: person.clone(),
             channel: channel.to_owned(),
             state,
             due_at,
         };
-        deliveries.push(delivery(INBOX, DeliveryState::Pending));
+        deliveries.push(delivery(&deliveries, INBOX, DeliveryState::Pending));
         let reachable: Vec<&str> = map
             .person(person)
             .map(|p| {
@@ -222,21 +271,27 @@ pub async fn route(
             } else {
                 DeliveryState::Pending
             };
-            deliveries.push(delivery(channel, state));
+            deliveries.push(delivery(&deliveries, channel, state));
         }
     }
     Ok(deliveries)
 }
 
-/// Writes `deliveries` of message `message_id`. Inbox deliveries that are
-/// due already are written delivered; the people they reached are returned.
+/// Writes the deliveries of `of`. Inbox deliveries that are due already are
+/// written delivered; the people they reached are returned.
 pub async fn write_deliveries(
     tx: &mut Tx,
-    (community, message_id, topic): (&CommunityId, &str, &str),
-    step: u32,
+    community: &CommunityId,
+    of: RouteOf<'_>,
     deliveries: &[NewDelivery],
     now: Millis,
-) -> Result<InboxSignal, sqlx::Error> {
+) -> Result<HashSet<PersonId>, sqlx::Error> {
+    let RouteOf {
+        message_id,
+        step,
+        topic,
+        ..
+    } = of;
     let mut reached = HashSet::new();
     for chunk in deliveries.chunks(INSERT_CHUNK) {
         let sql = multi_row_insert(
@@ -274,11 +329,7 @@ pub async fn write_deliveries(
         }
         insert.execute(&mut **tx).await?;
     }
-    Ok(InboxSignal {
-        community: community.clone(),
-        message_id: message_id.to_owned(),
-        people: std::sync::Arc::new(reached),
-    })
+    Ok(reached)
 }
 
 /// Stops deliveries of `message_id` that have not gone out.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::model::{DeliveryState, MessageState, INBOX};
+use super::model::{DeliveryState, MessageState, Outgoing, INBOX};
 use super::outbox::cancel_pending;
 use super::preferences::Preferences;
 use crate::clock::Millis;
@@ -28,6 +28,20 @@ pub struct Content {
 }
 
 impl Content {
+    /// What recipients read of a message just sent.
+    pub fn of(message: &Outgoing) -> Self {
+        Self {
+            topic: message.topic.clone(),
+            severity: message.severity.as_str().to_owned(),
+            title: message.title.clone(),
+            body: message.body.clone(),
+            data: serde_json::from_str(&message.data).unwrap_or(serde_json::Value::Null),
+            require_ack: message.require_ack,
+            state: MessageState::Open,
+            acknowledged_by: None,
+        }
+    }
+
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         let data: String = row.try_get("data")?;
         let state: String = row.try_get("state")?;
