@@ -3,7 +3,8 @@
 //! - `cargo xtask plugins` builds every plugin to a wasm component.
 //! - `cargo xtask test` builds the plugins and runs every test (the plugins'
 //!   own unit tests natively), then the end-to-end tests again on PostgreSQL.
-//! - `cargo xtask demo` runs a host with a scripted demo community.
+//! - `cargo xtask demo` runs a host with the scene plugins and a scripted
+//!   demo community.
 //! - `cargo xtask bench` runs the benchmarks in release mode.
 
 mod demo;
@@ -34,12 +35,12 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run a host on the embedded store with a demo community and a simulated device feed.
+    /// Run a host with the scene plugins, a scripted story in the demo community, then a simulated device feed.
     Demo {
         /// Address for the host's API.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Stop after this many seconds (runs until Ctrl-C when absent).
+        /// Stop this many seconds after the story (runs until Ctrl-C when absent).
         #[arg(long)]
         seconds: Option<u64>,
     },
@@ -185,10 +186,7 @@ fn main() -> Result<()> {
             test_plugin_logic()?;
             test_on_postgres(&args)
         }
-        Task::Demo { listen, seconds } => {
-            build_plugins()?;
-            demo::run(&listen, seconds)
-        }
+        Task::Demo { listen, seconds } => demo::run(&listen, seconds),
         Task::Bench { args } => {
             build_plugins()?;
             run(cargo()
