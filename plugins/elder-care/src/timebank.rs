@@ -127,10 +127,7 @@ pub fn file(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error
     let mut request = Request {
         id: id.clone(),
         requester,
-        filed_by: caller
-            .person
-            .clone()
-            .unwrap_or_else(|| caller.subject.clone()),
+        filed_by: caller.name().to_owned(),
         need: new.need,
         start: new.start,
         end,
@@ -502,7 +499,7 @@ struct Listing {
 
 pub fn list(caller: &Caller, input: Json) -> Result<Json, Error> {
     let listing: Listing = parse_input(input)?;
-    let everyone = listing.person.is_none() && access::is_staff(caller);
+    let everyone = listing.person.is_none() && caller.manages_community();
     let person = if everyone {
         String::new()
     } else {

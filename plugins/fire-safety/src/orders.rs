@@ -227,10 +227,10 @@ pub fn advance(config: &Config, caller: &Caller, input: Advance) -> Result<Json,
         order.place.as_deref(),
         order.assignee.as_deref(),
     )?;
-    let by = callers::name(caller);
+    let by = caller.name();
     let now = timer::now();
     order
-        .advance(step, capacities, &by, input.to.as_deref(), now, &input.note)
+        .advance(step, capacities, by, input.to.as_deref(), now, &input.note)
         .map_err(|refused| match refused {
             StepError::OutOfOrder {
                 expected: Some(next),
