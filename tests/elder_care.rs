@@ -156,6 +156,16 @@ async fn inbox(client: &Client, topic: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Acknowledges the newest inbox item of `topic` as the person holding `client`.
+async fn acknowledge_newest(client: &Client, topic: &str) {
+    let items = inbox(client, topic).await;
+    let message = items[0]["message_id"].as_str().expect("an id");
+    client
+        .post(&format!("/api/v1/me/inbox/{message}/ack"), json!({}))
+        .await
+        .expect(200);
+}
+
 /// Alarms of `alarm_type` in `state` (`active` or `cleared`).
 async fn alarms(c: &Community, alarm_type: &str, state: &str) -> Vec<Value> {
     c.admin
@@ -528,18 +538,8 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     assert!(recipients(&notification(&c, &alert_id).await).contains(&"person-214".to_owned()));
 
     let daughter = person(&c, "person-005").await;
-    let item = inbox(&daughter, "fall").await;
-    assert_eq!(item.len(), 1);
-    daughter
-        .post(
-            &format!(
-                "/api/v1/me/inbox/{}/ack",
-                item[0]["message_id"].as_str().expect("an id")
-            ),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    assert_eq!(inbox(&daughter, "fall").await.len(), 1);
+    acknowledge_newest(&daughter, "fall").await;
     eventually("the acknowledged fall alarm is cleared", || async {
         alarms(&c, "fall", "active").await.is_empty()
     })
@@ -682,17 +682,7 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     .await;
 
     let daughter = person(&c, "person-005").await;
-    let item = inbox(&daughter, "fall").await;
-    daughter
-        .post(
-            &format!(
-                "/api/v1/me/inbox/{}/ack",
-                item[0]["message_id"].as_str().expect("an id")
-            ),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    acknowledge_newest(&daughter, "fall").await;
     eventually("0.1.1 clears the fall alarm 0.1.0 raised", || async {
         alarms(&c, "fall", "active").await.is_empty()
     })

@@ -70,9 +70,12 @@ async fn place_device(
     }
 }
 
-/// Sends readings and waits until the plugin has handled them.
-async fn send(c: &Community, installation: &str, device: &Device, readings: Value) {
-    device.send(readings).await.expect(202);
+/// Sends one reading and waits until the plugin has handled it.
+async fn send(c: &Community, installation: &str, device: &Device, kind: &str, value: Value) {
+    device
+        .send(json!([device.reading(kind, value)]))
+        .await
+        .expect(202);
     c.settle(installation).await;
 }
 
@@ -87,6 +90,19 @@ async fn alarms(c: &Community, alarm_type: &str) -> Vec<Value> {
         .await
         .expect(200);
     listed.as_array().expect("a list").clone()
+}
+
+/// Asserts that exactly one alarm of `alarm_type` is active, raised on `originator` at `severity`.
+async fn assert_one_alarm(c: &Community, alarm_type: &str, originator: &str, severity: &str) {
+    let active = alarms(c, alarm_type).await;
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(
+        (
+            active[0]["originator"].as_str(),
+            active[0]["severity"].as_str()
+        ),
+        (Some(originator), Some(severity))
+    );
 }
 
 /// The messages of `topic`, newest first, each with its deliveries, once
@@ -187,6 +203,19 @@ fn set(people: &[&str]) -> BTreeSet<String> {
     people.iter().map(|p| (*p).to_owned()).collect()
 }
 
+/// Whether work order `id`'s history has a line that `matches`.
+async fn history_has(c: &Community, id: &Value, matches: impl Fn(&Value) -> bool) -> bool {
+    let order = c
+        .command(FIRE, "work-order", json!({"id": id}))
+        .await
+        .expect(200);
+    order["history"]
+        .as_array()
+        .expect("a history")
+        .iter()
+        .any(matches)
+}
+
 /// The work-order history records the plugin wrote to the ledger, in order: `(work order, what)`.
 async fn ledger_history(c: &Community) -> Vec<(String, String)> {
     let entries = c
@@ -238,34 +267,14 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
     let first = place_device(&c, "smoke-b3-201", "smoke-detector", &kinds, "b3-201").await;
     let second = place_device(&c, "smoke-b3-202", "smoke-detector", &kinds, "b3-202").await;
 
-    send(
-        &c,
-        &installation,
-        &first,
-        json!([first.reading("smoke", json!(1.2))]),
-    )
-    .await;
+    send(&c, &installation, &first, "smoke", json!(1.2)).await;
     assert!(
         alarms(&c, "fire-suspected").await.is_empty(),
         "1.2 %/m is under the threshold"
     );
 
-    send(
-        &c,
-        &installation,
-        &first,
-        json!([first.reading("smoke", json!(8.5))]),
-    )
-    .await;
-    let suspected = alarms(&c, "fire-suspected").await;
-    assert_eq!(suspected.len(), 1, "{suspected:?}");
-    assert_eq!(
-        (
-            suspected[0]["originator"].as_str(),
-            suspected[0]["severity"].as_str()
-        ),
-        (Some("smoke-b3-201"), Some("major"))
-    );
+    send(&c, &installation, &first, "smoke", json!(8.5)).await;
+    assert_one_alarm(&c, "fire-suspected", "smoke-b3-201", "major").await;
     let told = reach_counts(&messages(&c, "fire-suspected").await);
     let household = demo_residents_of("b3-201");
     assert_eq!(household, set(&["person-120", "person-121"]));
@@ -281,39 +290,13 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
 
     // Half a minute later the detector next door agrees.
     host.advance(30_000);
-    send(
-        &c,
-        &installation,
-        &second,
-        json!([second.reading("smoke", json!(6.0))]),
-    )
-    .await;
-    let confirmed = alarms(&c, "fire-confirmed").await;
-    assert_eq!(confirmed.len(), 1, "{confirmed:?}");
-    assert_eq!(
-        (
-            confirmed[0]["originator"].as_str(),
-            confirmed[0]["severity"].as_str()
-        ),
-        (Some("building-3"), Some("critical"))
-    );
+    send(&c, &installation, &second, "smoke", json!(6.0)).await;
+    assert_one_alarm(&c, "fire-confirmed", "building-3", "critical").await;
 
     // More smoke from both detectors updates the fire; nobody is told twice.
     host.advance(15_000);
-    send(
-        &c,
-        &installation,
-        &first,
-        json!([first.reading("smoke", json!(12.0))]),
-    )
-    .await;
-    send(
-        &c,
-        &installation,
-        &second,
-        json!([second.reading("smoke", json!(14.0))]),
-    )
-    .await;
+    send(&c, &installation, &first, "smoke", json!(12.0)).await;
+    send(&c, &installation, &second, "smoke", json!(14.0)).await;
     assert_eq!(alarms(&c, "fire-confirmed").await.len(), 1);
 
     let fire = messages(&c, "fire-confirmed").await;
@@ -393,16 +376,10 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
         .find(|o| o["alarm_type"] == "fire-suspected")
         .expect("the suspicion's work order")["id"]
         .clone();
-    eventually("the acknowledgement reaches the work order", || async {
-        let order = c
-            .command(FIRE, "work-order", json!({"id": order}))
-            .await
-            .expect(200);
-        order["history"]
-            .as_array()
-            .expect("a history")
-            .iter()
-            .any(|line| line["what"] == "acknowledged" && line["by"] == "person-217")
+    eventually("the acknowledgement reaches the work order", || {
+        history_has(&c, &order, |line| {
+            line["what"] == "acknowledged" && line["by"] == "person-217"
+        })
     })
     .await;
 }
@@ -421,21 +398,9 @@ async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdu
     )
     .await;
 
-    send(
-        &c,
-        &installation,
-        &gauge,
-        json!([gauge.reading("pressure", json!(320.0))]),
-    )
-    .await;
+    send(&c, &installation, &gauge, "pressure", json!(320.0)).await;
     assert!(alarms(&c, "hydrant-pressure-low").await.is_empty());
-    send(
-        &c,
-        &installation,
-        &gauge,
-        json!([gauge.reading("pressure", json!(60.0))]),
-    )
-    .await;
+    send(&c, &installation, &gauge, "pressure", json!(60.0)).await;
     let low = alarms(&c, "hydrant-pressure-low").await;
     assert_eq!(low.len(), 1, "{low:?}");
 
@@ -609,13 +574,7 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
     .await;
 
     for round in 0..2 {
-        send(
-            &c,
-            &installation,
-            &kitchen,
-            json!([kitchen.reading("smoke", json!(9.0))]),
-        )
-        .await;
+        send(&c, &installation, &kitchen, "smoke", json!(9.0)).await;
         let suspected = alarms(&c, "fire-suspected").await;
         assert_eq!(suspected.len(), 1, "round {round}: {suspected:?}");
         let id = suspected[0]["id"].as_str().expect("an id");
@@ -631,24 +590,12 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
         assert_eq!(marked["detectors"][0]["false_alarms"], round + 1);
         assert!(alarms(&c, "fire-suspected").await.is_empty());
         // Still smoky: a detector whose alarm was found false is not heard until it clears.
-        send(
-            &c,
-            &installation,
-            &kitchen,
-            json!([kitchen.reading("smoke", json!(9.5))]),
-        )
-        .await;
+        send(&c, &installation, &kitchen, "smoke", json!(9.5)).await;
         assert!(
             alarms(&c, "fire-suspected").await.is_empty(),
             "round {round}"
         );
-        send(
-            &c,
-            &installation,
-            &kitchen,
-            json!([kitchen.reading("smoke", json!(0.4))]),
-        )
-        .await;
+        send(&c, &installation, &kitchen, "smoke", json!(0.4)).await;
         host.advance(MINUTE);
     }
 
@@ -661,13 +608,7 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
     let maintenance = alarms(&c, "detector-maintenance").await;
     assert_eq!(maintenance.len(), 1, "{maintenance:?}");
 
-    send(
-        &c,
-        &installation,
-        &kitchen,
-        json!([kitchen.reading("tamper", json!(true))]),
-    )
-    .await;
+    send(&c, &installation, &kitchen, "tamper", json!(true)).await;
     let report = c.command(FIRE, "report", json!({})).await.expect(200);
     assert_eq!(report["buildings"][0]["building"], "building-3", "{report}");
     assert_eq!(
@@ -708,13 +649,7 @@ async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report()
         .await
         .expect(200);
     let hallway = place_device(&c, "smoke-b3-f4", "smoke-detector", &["smoke"], "b3-f4").await;
-    send(
-        &c,
-        &installation,
-        &hallway,
-        json!([hallway.reading("smoke", json!(0.2))]),
-    )
-    .await;
+    send(&c, &installation, &hallway, "smoke", json!(0.2)).await;
 
     host.advance(11 * MINUTE);
     eventually("the silent detector has a work order", || async {
@@ -740,25 +675,11 @@ async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report()
     );
 
     // Back online: the platform clears its alarm and the work order hears of it.
-    send(
-        &c,
-        &installation,
-        &hallway,
-        json!([hallway.reading("smoke", json!(0.2))]),
-    )
-    .await;
+    send(&c, &installation, &hallway, "smoke", json!(0.2)).await;
     let open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
     let id = open["work_orders"][0]["id"].clone();
-    eventually("the work order hears the detector is back", || async {
-        let order = c
-            .command(FIRE, "work-order", json!({"id": id}))
-            .await
-            .expect(200);
-        order["history"]
-            .as_array()
-            .expect("a history")
-            .iter()
-            .any(|line| line["what"] == "alarm-cleared")
+    eventually("the work order hears the detector is back", || {
+        history_has(&c, &id, |line| line["what"] == "alarm-cleared")
     })
     .await;
     let report = c

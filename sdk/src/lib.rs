@@ -128,6 +128,25 @@ impl Severity {
     }
 }
 
+impl Caller {
+    /// Whether the caller runs the community: a platform admin, a community
+    /// admin or an operator. Scenes let them act for anyone.
+    pub fn manages_community(&self) -> bool {
+        self.roles.iter().any(|role| {
+            matches!(
+                role,
+                Role::PlatformAdmin | Role::CommunityAdmin | Role::Operator
+            )
+        })
+    }
+
+    /// Who the caller is in records and messages: their person id, else
+    /// their token's subject (admins and services have no person).
+    pub fn name(&self) -> &str {
+        self.person.as_deref().unwrap_or(&self.subject)
+    }
+}
+
 impl Value {
     /// The number this value holds, if it is a [`Value::Number`].
     ///

@@ -3,21 +3,12 @@
 //! a person acts for themselves and for the people they are family of on
 //! the map (a daughter files a request or registers a watch for her mother).
 
-use linli_sdk::{Caller, Error, Role};
+use linli_sdk::{Caller, Error};
 
 use crate::people;
 
-pub fn is_staff(caller: &Caller) -> bool {
-    caller.roles.iter().any(|role| {
-        matches!(
-            role,
-            Role::CommunityAdmin | Role::Operator | Role::PlatformAdmin
-        )
-    })
-}
-
 pub fn require_staff(caller: &Caller) -> Result<(), Error> {
-    if is_staff(caller) {
+    if caller.manages_community() {
         Ok(())
     } else {
         Err(Error::Denied(
@@ -38,7 +29,7 @@ pub fn caller_person(caller: &Caller) -> Result<&str, Error> {
 
 /// Whether the caller may act for `person`.
 pub fn may_act_for(caller: &Caller, person: &str) -> Result<bool, Error> {
-    if is_staff(caller) {
+    if caller.manages_community() {
         return Ok(true);
     }
     match caller.person.as_deref() {

@@ -100,10 +100,7 @@ pub fn register(caller: &Caller, input: Json) -> Result<Json, Error> {
     }
     let wearable = Wearable {
         person: registration.person,
-        registered_by: caller
-            .person
-            .clone()
-            .unwrap_or_else(|| caller.subject.clone()),
+        registered_by: caller.name().to_owned(),
         at: timer::now(),
     };
     state::put(&key, &wearable)?;

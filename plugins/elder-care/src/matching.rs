@@ -123,6 +123,19 @@ mod tests {
         }
     }
 
+    /// A candidate who declared no windows, `distance_m` away.
+    fn undeclared(person: &str, distance_m: f64) -> Candidate {
+        candidate(person, Fit::Unknown, distance_m)
+    }
+
+    /// A candidate whose home is not on the map.
+    fn off_the_map(person: &str) -> Candidate {
+        Candidate {
+            distance_m: None,
+            ..undeclared(person, 0.0)
+        }
+    }
+
     fn names(ranked: &[Candidate]) -> Vec<&str> {
         ranked.iter().map(|c| c.person.as_str()).collect()
     }
@@ -166,13 +179,10 @@ mod tests {
     #[test]
     fn ties_are_broken_by_distance_then_id() {
         let ranked = rank(vec![
-            candidate("b", Fit::Unknown, 20.0),
-            candidate("a", Fit::Unknown, 20.0),
-            candidate("c", Fit::Unknown, 5.0),
-            Candidate {
-                distance_m: None,
-                ..candidate("homeless", Fit::Unknown, 0.0)
-            },
+            undeclared("b", 20.0),
+            undeclared("a", 20.0),
+            undeclared("c", 5.0),
+            off_the_map("homeless"),
         ]);
         assert_eq!(names(&ranked), ["c", "a", "b", "homeless"]);
     }
@@ -180,14 +190,11 @@ mod tests {
     #[test]
     fn each_round_reaches_further_and_asks_as_many_again() {
         let ranked = rank(vec![
-            candidate("at-10", Fit::Unknown, 10.0),
-            candidate("at-22", Fit::Unknown, 22.0),
-            candidate("at-99", Fit::Unknown, 99.0),
-            candidate("at-250", Fit::Unknown, 250.0),
-            Candidate {
-                distance_m: None,
-                ..candidate("nowhere", Fit::Unknown, 0.0)
-            },
+            undeclared("at-10", 10.0),
+            undeclared("at-22", 22.0),
+            undeclared("at-99", 99.0),
+            undeclared("at-250", 250.0),
+            off_the_map("nowhere"),
         ]);
         let mut asked: Vec<String> = Vec::new();
         for (round, expected) in [(0, ["at-10"]), (1, ["at-22"]), (2, ["at-99"])] {
@@ -213,10 +220,10 @@ mod tests {
             ..WIDENING
         };
         let ranked = rank(vec![
-            candidate("at-10", Fit::Unknown, 10.0),
-            candidate("at-40", Fit::Unknown, 40.0),
-            candidate("at-60", Fit::Unknown, 60.0),
-            candidate("at-90", Fit::Unknown, 90.0),
+            undeclared("at-10", 10.0),
+            undeclared("at-40", 40.0),
+            undeclared("at-60", 60.0),
+            undeclared("at-90", 90.0),
         ]);
         let first = next_offers(&ranked, 0, |_| false, &widening, 0);
         assert_eq!(first, ["at-10", "at-40"]);

@@ -91,26 +91,13 @@ mod tests {
             start: created_at,
             end: created_at + DAY,
             minutes: 90,
-            note: String::new(),
             created_at,
-            status: Status::Open,
-            round: 0,
             offers: vec![Offer {
                 person: volunteer.into(),
                 round: 0,
                 at: created_at,
             }],
-            excluded: Vec::new(),
-            volunteer: None,
-            accepted_at: None,
-            started_at: None,
-            completed_at: None,
-            served_minutes: None,
-            confirmed_at: None,
-            confirmed_by: None,
-            rating: None,
-            receipt: None,
-            closed_at: None,
+            ..Request::default()
         }
     }
 

@@ -17,9 +17,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// Where every request starts.
+    #[default]
     Open,
     Accepted,
     Started,
@@ -68,7 +70,9 @@ pub struct Receipt {
     pub leaf_hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A request as stored. A new one is open, offered to nobody and untouched:
+/// `Request { id, requester, .., ..Request::default() }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Request {
     pub id: String,
@@ -296,26 +300,12 @@ mod tests {
             start: START,
             end: START + 3 * 3_600_000,
             minutes: 90,
-            note: String::new(),
-            created_at: 0,
-            status: Status::Open,
-            round: 0,
             offers: vec![Offer {
                 person: "helper".into(),
                 round: 0,
                 at: 0,
             }],
-            excluded: Vec::new(),
-            volunteer: None,
-            accepted_at: None,
-            started_at: None,
-            completed_at: None,
-            served_minutes: None,
-            confirmed_at: None,
-            confirmed_by: None,
-            rating: None,
-            receipt: None,
-            closed_at: None,
+            ..Request::default()
         }
     }
 

@@ -127,30 +127,14 @@ pub fn file(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error
     let mut request = Request {
         id: id.clone(),
         requester,
-        filed_by: caller
-            .person
-            .clone()
-            .unwrap_or_else(|| caller.subject.clone()),
+        filed_by: caller.name().to_owned(),
         need: new.need,
         start: new.start,
         end,
         minutes: new.minutes,
         note: new.note,
         created_at: now,
-        status: Status::Open,
-        round: 0,
-        offers: Vec::new(),
-        excluded: Vec::new(),
-        volunteer: None,
-        accepted_at: None,
-        started_at: None,
-        completed_at: None,
-        served_minutes: None,
-        confirmed_at: None,
-        confirmed_by: None,
-        rating: None,
-        receipt: None,
-        closed_at: None,
+        ..Request::default()
     };
     offer(config, &mut request, now)?;
     timer::schedule(&format!("{EXPIRE}{id}"), end, None)?;
@@ -446,7 +430,8 @@ fn may_see(caller: &Caller, request: &Request) -> Result<bool, Error> {
         .is_some_and(|me| request.volunteer.as_deref() == Some(me) || request.offered_to(me)))
 }
 
-pub fn show(caller: &Caller, input: Json) -> Result<Json, Error> {
+/// The request named by `{request}`, if the caller may see it.
+fn load_visible(caller: &Caller, input: Json) -> Result<Request, Error> {
     let step: Step = parse_input(input)?;
     let request = load(&step.request)?;
     if !may_see(caller, &request)? {
@@ -455,20 +440,18 @@ pub fn show(caller: &Caller, input: Json) -> Result<Json, Error> {
             request.id
         )));
     }
+    Ok(request)
+}
+
+pub fn show(caller: &Caller, input: Json) -> Result<Json, Error> {
+    let request = load_visible(caller, input)?;
     Ok(describe(&request))
 }
 
 /// `receipt`: where a confirmed service's payment is in the ledger; the
 /// host serves the entry's receipt and inclusion proof at `receipt-path`.
 pub fn receipt(caller: &Caller, input: Json) -> Result<Json, Error> {
-    let step: Step = parse_input(input)?;
-    let request = load(&step.request)?;
-    if !may_see(caller, &request)? {
-        return Err(Error::Denied(format!(
-            "request {} is not yours to see",
-            request.id
-        )));
-    }
+    let request = load_visible(caller, input)?;
     let Some(receipt) = &request.receipt else {
         return Err(invalid(
             "request",
@@ -502,7 +485,7 @@ struct Listing {
 
 pub fn list(caller: &Caller, input: Json) -> Result<Json, Error> {
     let listing: Listing = parse_input(input)?;
-    let everyone = listing.person.is_none() && access::is_staff(caller);
+    let everyone = listing.person.is_none() && caller.manages_community();
     let person = if everyone {
         String::new()
     } else {

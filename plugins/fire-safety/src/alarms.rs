@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::devices::{self, DeviceState};
 use crate::placement::Placement;
 use crate::workorder::{Opening, WorkOrder};
-use crate::{calendar, false_alarms, fire, health, notices, orders};
+use crate::{false_alarms, fire, health, notices, orders};
 
 /// How often a condition that persists updates its alarm (count, last
 /// seen): often enough for "last seen" to mean something, rarely enough
@@ -171,7 +171,7 @@ pub fn fault(
         body: format!(
             "{what} Work order {} is due by {}.",
             order.id,
-            calendar::date_time(order.deadline, config.utc_offset_minutes)
+            orders::due_by(config, &order)
         ),
         data: json!({
             "alarm": alarm.id,

@@ -3,28 +3,10 @@
 //! for a place, read from the caller's roles in the map.
 
 use linli_sdk::map::{self, CommunityRole};
-use linli_sdk::{Caller, Error, Role};
+use linli_sdk::{Caller, Error};
 
 use crate::config::{Config, Supervisor};
 use crate::workorder::Capacities;
-
-/// The name a caller's actions are recorded under: their person id, else their token's subject.
-pub fn name(caller: &Caller) -> String {
-    caller
-        .person
-        .clone()
-        .unwrap_or_else(|| caller.subject.clone())
-}
-
-/// Whether the caller manages the community: a platform or community admin, or an operator.
-pub fn is_operator(caller: &Caller) -> bool {
-    caller.roles.iter().any(|role| {
-        matches!(
-            role,
-            Role::PlatformAdmin | Role::CommunityAdmin | Role::Operator
-        )
-    })
-}
 
 /// Whether the caller is the configured supervisor.
 pub fn is_supervisor(config: &Config, caller: &Caller) -> Result<bool, Error> {
@@ -46,7 +28,7 @@ pub fn capacities(
 ) -> Result<Capacities, Error> {
     let person = caller.person.as_deref();
     Ok(Capacities {
-        operator: is_operator(caller),
+        operator: caller.manages_community(),
         supervisor: is_supervisor(config, caller)?,
         staff: match person {
             Some(person) => holds(person, config.work_orders.role.community_role(), place)?,
@@ -88,7 +70,7 @@ pub fn holds(person: &str, role: CommunityRole, place: Option<&str>) -> Result<b
 /// Whether the caller may read work orders and reports: an operator, the
 /// supervisor, or anyone holding the work orders' role for some place.
 pub fn may_read(config: &Config, caller: &Caller) -> Result<bool, Error> {
-    if is_operator(caller) || is_supervisor(config, caller)? {
+    if caller.manages_community() || is_supervisor(config, caller)? {
         return Ok(true);
     }
     let Some(person) = &caller.person else {

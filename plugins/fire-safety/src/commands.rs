@@ -16,7 +16,7 @@ pub fn run(config: &Config, caller: &Caller, name: &str, input: Json) -> Result<
             if !callers::may_read(config, caller)? {
                 return Err(Error::Denied(format!(
                     "{} may not read {name}: operators and staff may",
-                    callers::name(caller)
+                    caller.name()
                 )));
             }
             match name {

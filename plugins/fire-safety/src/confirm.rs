@@ -160,12 +160,26 @@ mod tests {
         }
     }
 
+    /// A detector over its threshold.
+    fn threshold(device: &str, at: i64, zone: Zone) -> Trigger {
+        trigger(device, Signal::Threshold, at, zone)
+    }
+
     /// Records `trigger` and asks whether it confirms.
     fn add(suspicions: &mut Suspicions, trigger: Trigger) -> Option<Reason> {
         suspicions.record(trigger.clone(), WINDOW);
         suspicions
             .confirmation(&trigger, WINDOW)
             .map(|confirmation| confirmation.reason)
+    }
+
+    /// Whether `latest` confirms a fire after `earlier`, in a building that had no other triggers.
+    fn after(earlier: &[Trigger], latest: Trigger) -> Option<Reason> {
+        let mut suspicions = Suspicions::default();
+        for trigger in earlier {
+            add(&mut suspicions, trigger.clone());
+        }
+        add(&mut suspicions, latest)
     }
 
     #[test]
@@ -196,10 +210,7 @@ mod tests {
         let mut suspicions = Suspicions::default();
         for at in (0..600_000).step_by(1_000) {
             assert_eq!(
-                add(
-                    &mut suspicions,
-                    trigger("a", Signal::Threshold, at, zone("b3-f2", 2))
-                ),
+                add(&mut suspicions, threshold("a", at, zone("b3-f2", 2))),
                 None
             );
         }
@@ -212,92 +223,48 @@ mod tests {
 
     #[test]
     fn a_second_detector_within_the_window_confirms() {
-        let mut suspicions = Suspicions::default();
-        add(
-            &mut suspicions,
-            trigger("a", Signal::Threshold, 0, zone("b3-f2", 2)),
-        );
+        let first = threshold("a", 0, zone("b3-f2", 2));
         assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("b", Signal::Threshold, 60_000, zone("b3-f3", 3))
-            ),
+            after(&[first], threshold("b", 60_000, zone("b3-f3", 3))),
             Some(Reason::SecondDetector)
         );
     }
 
     #[test]
     fn a_second_detector_after_the_window_or_two_floors_away_does_not() {
-        let mut suspicions = Suspicions::default();
-        add(
-            &mut suspicions,
-            trigger("a", Signal::Threshold, 0, zone("b3-f2", 2)),
-        );
-        assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("b", Signal::Threshold, 60_001, zone("b3-f2", 2))
-            ),
-            None
-        );
-        let mut suspicions = Suspicions::default();
-        add(
-            &mut suspicions,
-            trigger("a", Signal::Threshold, 0, zone("b3-f2", 2)),
-        );
-        assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("b", Signal::Threshold, 1_000, zone("b3-f4", 4))
-            ),
-            None
-        );
+        let first = [threshold("a", 0, zone("b3-f2", 2))];
+        let too_late = threshold("b", 60_001, zone("b3-f2", 2));
+        assert_eq!(after(&first, too_late), None);
+        let too_far = threshold("b", 1_000, zone("b3-f4", 4));
+        assert_eq!(after(&first, too_far), None);
     }
 
     #[test]
     fn a_rate_of_rise_confirms_a_suspicion_even_from_the_same_detector() {
-        let mut suspicions = Suspicions::default();
+        let rising = trigger("heat", Signal::RateOfRise, 0, zone("b3-f2", 2));
         assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("heat", Signal::RateOfRise, 0, zone("b3-f2", 2))
-            ),
+            after(&[], rising.clone()),
             None,
             "a rate of rise alone is a suspicion"
         );
         assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("heat", Signal::Threshold, 20_000, zone("b3-f2", 2))
-            ),
+            after(&[rising], threshold("heat", 20_000, zone("b3-f2", 2))),
             Some(Reason::RateOfRise)
         );
     }
 
     #[test]
     fn a_manual_call_point_confirms_at_once() {
-        let mut suspicions = Suspicions::default();
-        assert_eq!(
-            add(
-                &mut suspicions,
-                trigger("mcp", Signal::ManualCallPoint, 0, zone("b3-f5", 5))
-            ),
-            Some(Reason::ManualCallPoint)
-        );
+        let pressed = trigger("mcp", Signal::ManualCallPoint, 0, zone("b3-f5", 5));
+        assert_eq!(after(&[], pressed), Some(Reason::ManualCallPoint));
     }
 
     #[test]
     fn the_confirmation_lists_its_triggers_earliest_first() {
         let mut suspicions = Suspicions::default();
-        add(
-            &mut suspicions,
-            trigger("b", Signal::Threshold, 5_000, zone("b3-f2", 2)),
-        );
-        add(
-            &mut suspicions,
-            trigger("a", Signal::Threshold, 1_000, zone("b3-f2", 2)),
-        );
-        let latest = trigger("b", Signal::Threshold, 5_000, zone("b3-f2", 2));
+        let latest = threshold("b", 5_000, zone("b3-f2", 2));
+        add(&mut suspicions, latest.clone());
+        add(&mut suspicions, threshold("a", 1_000, zone("b3-f2", 2)));
         let confirmation = suspicions.confirmation(&latest, WINDOW).expect("confirmed");
         let order: Vec<&str> = confirmation
             .triggers

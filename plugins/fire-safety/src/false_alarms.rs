@@ -47,10 +47,10 @@ struct MarkFalse {
 /// `mark-false`.
 pub fn mark_false(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error> {
     let input: MarkFalse = parse_input(input)?;
-    if !callers::is_operator(caller) && !callers::is_supervisor(config, caller)? {
+    if !caller.manages_community() && !callers::is_supervisor(config, caller)? {
         return Err(Error::Denied(format!(
             "{} may not mark alarms false: operators and the supervisor may",
-            callers::name(caller)
+            caller.name()
         )));
     }
     let reason = input.reason.trim();
@@ -67,16 +67,16 @@ pub fn mark_false(config: &Config, caller: &Caller, input: Json) -> Result<Json,
             input.alarm, record.alarm_type
         )));
     }
-    let by = callers::name(caller);
+    let by = caller.name();
     let cleared = alarms::clear(&input.alarm, &record.originator, &record.alarm_type)?;
-    let order = orders::resolve_as_false(&record.work_order, &by, reason)?;
+    let order = orders::resolve_as_false(&record.work_order, by, reason)?;
     let now = timer::now();
     let mut detectors = Vec::new();
     for device in &record.detectors {
         let entry = FalseAlarm {
             alarm: input.alarm.clone(),
             at: now,
-            by: by.clone(),
+            by: by.to_owned(),
             reason: reason.to_owned(),
         };
         mute(device)?;

@@ -11,13 +11,12 @@ use linli_sdk::{state, Error, Reading, Severity, Value};
 use serde_json::{json, Value as Json};
 
 use crate::alarms;
-use crate::calendar;
 use crate::config::Config;
 use crate::confirm::{Confirmation, Suspicions, Trigger, Zone};
 use crate::detect;
 use crate::devices::DeviceState;
 use crate::notices::{self, Notice};
-use crate::placement;
+use crate::{orders, placement};
 
 pub const SUSPECTED: &str = "fire-suspected";
 pub const CONFIRMED: &str = "fire-confirmed";
@@ -167,8 +166,6 @@ fn suspected(config: &Config, reading: &Reading, device: &mut DeviceState) -> Re
         .send(vec![notices::residents(unit)])?;
         record.messages.push(household);
     }
-    let mut staff_data = data;
-    staff_data["work_order"] = json!(order.id);
     let staff = Notice {
         topic: SUSPECTED,
         severity: Severity::Major,
@@ -177,15 +174,15 @@ fn suspected(config: &Config, reading: &Reading, device: &mut DeviceState) -> Re
             "{} in {where_} reports {what}. Check on site and acknowledge; work order {} is due by {}.",
             reading.device,
             order.id,
-            calendar::date_time(order.deadline, config.utc_offset_minutes)
+            orders::due_by(config, &order)
         ),
-        data: staff_data,
+        data,
         key: format!("{SUSPECTED}/{}/staff", alarm.id),
     }
-    .send_escalating(
+    .alert_staff(
+        config,
+        &order.id,
         vec![notices::staff(config, placement.place.as_deref())],
-        config.staff_ack_ms,
-        notices::supervisor(config)?,
     )?;
     record.messages.push(staff);
     alarms::save_record(&alarm.id, &record)
@@ -302,8 +299,6 @@ fn confirmed(config: &Config, zone: &Zone, confirmation: &Confirmation) -> Resul
         .send(vec![notices::residents(&zone.area)])?;
         record.messages.push(residents);
     }
-    let mut staff_data = data;
-    staff_data["work_order"] = json!(order.id);
     let staff = Notice {
         topic: CONFIRMED,
         severity: Severity::Critical,
@@ -314,17 +309,17 @@ fn confirmed(config: &Config, zone: &Zone, confirmation: &Confirmation) -> Resul
             detectors.join(", "),
             order.id
         ),
-        data: staff_data,
+        data,
         key: format!("{CONFIRMED}/{}/staff", alarm.id),
     }
-    .send_escalating(
+    .alert_staff(
+        config,
+        &order.id,
         vec![
             notices::staff(config, Some(&zone.area)),
             notices::role(CommunityRole::Security, None),
             notices::role(CommunityRole::GridWorker, Some(&zone.area)),
         ],
-        config.staff_ack_ms,
-        notices::supervisor(config)?,
     )?;
     record.messages.push(staff);
     alarms::save_record(&alarm.id, &record)

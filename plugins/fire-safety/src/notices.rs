@@ -6,7 +6,7 @@
 use linli_sdk::map::{self, CommunityRole, Relation};
 use linli_sdk::notify::{self, Audience, EscalationStep, Message, Related};
 use linli_sdk::{Error, Severity};
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use crate::config::{Config, Supervisor};
 
@@ -75,19 +75,21 @@ impl Notice {
         self.send_with(audience, Vec::new())
     }
 
-    /// Sends it to `audience`, waiting for an acknowledgement; when nobody
-    /// acknowledges within `after_ms`, `then` is told too.
-    pub fn send_escalating(
-        self,
-        audience: Vec<Audience>,
-        after_ms: u64,
-        then: Vec<Audience>,
+    /// Sends it to `staff` with the id of the work order they are to take
+    /// on, waiting for one of them to acknowledge; when nobody does within
+    /// the configured time, the supervisor is told too.
+    pub fn alert_staff(
+        mut self,
+        config: &Config,
+        work_order: &str,
+        staff: Vec<Audience>,
     ) -> Result<String, Error> {
+        self.data["work_order"] = json!(work_order);
         self.send_with(
-            audience,
+            staff,
             vec![EscalationStep {
-                after_ms,
-                audience: then,
+                after_ms: config.staff_ack_ms,
+                audience: supervisor(config)?,
             }],
         )
     }

@@ -139,6 +139,20 @@ fn ledger_error(error: ledger::LedgerError) -> Error {
     }
 }
 
+/// What `order` is about, for people: its fault and where.
+fn describe(order: &WorkOrder) -> String {
+    format!(
+        "{} at {}",
+        alarms::describe(&order.alarm_type),
+        order.place.as_deref().unwrap_or(&order.originator)
+    )
+}
+
+/// When `order` is due, in the community's local time.
+pub fn due_by(config: &Config, order: &WorkOrder) -> String {
+    calendar::date_time(order.deadline, config.utc_offset_minutes)
+}
+
 /// A deadline came: an order still unresolved is escalated to the supervisor, once.
 pub fn deadline_passed(config: &Config, id: &str) -> Result<(), Error> {
     let mut order = match get(id) {
@@ -151,19 +165,14 @@ pub fn deadline_passed(config: &Config, id: &str) -> Result<(), Error> {
         return Ok(());
     }
     let waiting = order.pending().map_or("close", Step::name);
-    let place = order
-        .place
-        .clone()
-        .unwrap_or_else(|| order.originator.clone());
     notices::Notice {
         topic: "work-order-overdue",
         severity: order.severity,
         title: format!("Work order {} is overdue", order.id),
         body: format!(
-            "{} at {}: due by {}, still waiting for `{waiting}`.",
-            alarms::describe(&order.alarm_type),
-            place,
-            calendar::date_time(order.deadline, config.utc_offset_minutes),
+            "{}: due by {}, still waiting for `{waiting}`.",
+            describe(&order),
+            due_by(config, &order)
         ),
         data: json!({
             "work_order": order.id,
@@ -227,10 +236,10 @@ pub fn advance(config: &Config, caller: &Caller, input: Advance) -> Result<Json,
         order.place.as_deref(),
         order.assignee.as_deref(),
     )?;
-    let by = callers::name(caller);
+    let by = caller.name();
     let now = timer::now();
     order
-        .advance(step, capacities, &by, input.to.as_deref(), now, &input.note)
+        .advance(step, capacities, by, input.to.as_deref(), now, &input.note)
         .map_err(|refused| match refused {
             StepError::OutOfOrder {
                 expected: Some(next),
@@ -274,10 +283,9 @@ fn dispatched(config: &Config, order: &WorkOrder, to: &str) -> Result<(), Error>
         severity: order.severity,
         title: format!("Work order {} is yours", order.id),
         body: format!(
-            "{} at {}: accept it and resolve it by {}.",
-            alarms::describe(&order.alarm_type),
-            order.place.as_deref().unwrap_or(&order.originator),
-            calendar::date_time(order.deadline, config.utc_offset_minutes),
+            "{}: accept it and resolve it by {}.",
+            describe(order),
+            due_by(config, order)
         ),
         data: json!({"work_order": order.id, "deadline": order.deadline, "place": order.place}),
         key: format!("work-order/{}/dispatch/{}", order.id, order.history.len()),

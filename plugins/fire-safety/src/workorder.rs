@@ -280,14 +280,7 @@ mod tests {
                 expected: Some(Step::Dispatch)
             })
         );
-        for step in [
-            Step::Dispatch,
-            Step::Accept,
-            Step::OnSite,
-            Step::Resolve,
-            Step::Review,
-            Step::Close,
-        ] {
+        for step in STEPS.into_iter().skip(1) {
             wo.advance(step, OPERATOR, "op", None, 2, "")
                 .expect("next step");
         }
