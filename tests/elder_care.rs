@@ -179,46 +179,11 @@ async fn alarms(c: &Community, alarm_type: &str, state: &str) -> Vec<Value> {
         .clone()
 }
 
-/// Registers a device reporting `kinds`, placed at `location` on the map when given.
-async fn device(c: &Community, id: &str, kinds: &[&str], location: Option<&str>) -> Device {
-    let mut registration = json!({"id": id, "kind": "sensor", "reading_kinds": kinds});
-    if let Some(location) = location {
-        registration["location"] = json!(location);
-    }
-    let registered = c
-        .admin
-        .post(
-            &format!("/api/v1/communities/{COMMUNITY}/devices"),
-            registration,
-        )
-        .await
-        .expect(201);
-    Device {
-        id: id.to_owned(),
-        client: c
-            .admin
-            .with_token(registered["token"].as_str().expect("device token")),
-    }
-}
-
-/// Sends one reading now and waits until the plugin has handled it.
-async fn send(c: &Community, installation: &str, device: &Device, kind: &str, value: Value) {
-    device
-        .send(json!([device.reading(kind, value)]))
-        .await
-        .expect(202);
-    c.settle(installation).await;
-}
-
 /// person-001's watch, registered by her daughter.
 async fn elder_watch(c: &Community) -> Device {
-    let watch = device(
-        c,
-        "watch-001",
-        &["heart-rate", "fall", "sos", "steps"],
-        None,
-    )
-    .await;
+    let watch = c
+        .device("watch-001", &["heart-rate", "fall", "sos", "steps"])
+        .await;
     let daughter = person(c, "person-005").await;
     run(
         &daughter,
@@ -479,11 +444,14 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
     .await;
     assert_eq!(refused.status, 403, "a stranger cannot take over the watch");
 
-    send(&c, &installation, &watch, "heart-rate", json!(150)).await;
+    c.send_handled(&installation, &watch, "heart-rate", json!(150))
+        .await;
     host.advance(MINUTE);
-    send(&c, &installation, &watch, "heart-rate", json!(80)).await;
+    c.send_handled(&installation, &watch, "heart-rate", json!(80))
+        .await;
     host.advance(MINUTE);
-    send(&c, &installation, &watch, "heart-rate", json!(150)).await;
+    c.send_handled(&installation, &watch, "heart-rate", json!(150))
+        .await;
     assert!(alarms(&c, "heart-rate-high", "active").await.is_empty());
     assert!(
         notifications(&c, "heart-rate").await.is_empty(),
@@ -492,7 +460,8 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
 
     for bpm in [152, 155] {
         host.advance(MINUTE);
-        send(&c, &installation, &watch, "heart-rate", json!(bpm)).await;
+        c.send_handled(&installation, &watch, "heart-rate", json!(bpm))
+            .await;
     }
     let raised = alarms(&c, "heart-rate-high", "active").await;
     assert_eq!(raised.len(), 1, "{raised:?}");
@@ -507,7 +476,8 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
 
     for bpm in [82, 80, 78] {
         host.advance(MINUTE);
-        send(&c, &installation, &watch, "heart-rate", json!(bpm)).await;
+        c.send_handled(&installation, &watch, "heart-rate", json!(bpm))
+            .await;
     }
     assert!(
         alarms(&c, "heart-rate-high", "active").await.is_empty(),
@@ -522,8 +492,10 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     let (host, c, installation) = sunny_garden(json!({"escalate-after-minutes": 5})).await;
     let watch = elder_watch(&c).await;
 
-    send(&c, &installation, &watch, "fall", json!(true)).await;
-    send(&c, &installation, &watch, "fall", json!(false)).await;
+    c.send_handled(&installation, &watch, "fall", json!(true))
+        .await;
+    c.send_handled(&installation, &watch, "fall", json!(false))
+        .await;
     let active = alarms(&c, "fall", "active").await;
     assert_eq!(active.len(), 1, "a fall latches: {active:?}");
     assert_eq!(active[0]["severity"], "critical");
@@ -558,7 +530,8 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     );
 
     // A second fall, acknowledged on the alarm itself by an operator: the message is called off.
-    send(&c, &installation, &watch, "fall", json!(true)).await;
+    c.send_handled(&installation, &watch, "fall", json!(true))
+        .await;
     eventually("a second fall alert", || async {
         notifications(&c, "fall").await.len() == 2
     })
@@ -593,7 +566,9 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_door_clears_it() {
     let (host, c, installation) = sunny_garden(json!({})).await;
-    let door = device(&c, "door-b3-104", &["door"], Some("b3-104")).await;
+    let door = c
+        .placed_device("door-b3-104", "sensor", &["door"], Some("b3-104"))
+        .await;
     c.command(
         PLUGIN,
         "care-profile",
@@ -603,7 +578,8 @@ async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_d
     .expect(200);
 
     host.advance(12 * HOUR);
-    send(&c, &installation, &door, "door", json!(true)).await;
+    c.send_handled(&installation, &door, "door", json!(true))
+        .await;
     host.advance(24 * HOUR - MINUTE);
     c.settle(&installation).await;
     assert!(
@@ -631,7 +607,8 @@ async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_d
     );
     assert_eq!(alarms(&c, "welfare-check", "active").await[0]["count"], 1);
 
-    send(&c, &installation, &door, "door", json!(false)).await;
+    c.send_handled(&installation, &door, "door", json!(false))
+        .await;
     assert!(alarms(&c, "welfare-check", "active").await.is_empty());
     assert_eq!(
         notification(&c, check["id"].as_str().expect("an id")).await["state"],
@@ -651,7 +628,8 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
         .await
         .expect(200);
     let id = filed["id"].as_str().expect("an id").to_owned();
-    send(&c, &installation, &watch, "fall", json!(true)).await;
+    c.send_handled(&installation, &watch, "fall", json!(true))
+        .await;
     let alert = the_notification(&c, "fall").await;
 
     host.publish_package(package_with(PLUGIN, |m| {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use linli_tests::{demo_community_map, eventually, Community, Device, TestHost};
+use linli_tests::{demo_community_map, demo_residents_of, eventually, Community, TestHost};
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
@@ -44,39 +44,6 @@ async fn sunny_garden(host: &TestHost, config: Value) -> (Community, String) {
     c.import_map(&demo_community_map()).await.expect(200);
     let installation = c.install(FIRE, grants(), config).await;
     (c, installation)
-}
-
-/// Registers a device of `kind` reporting `kinds` at map place `location`.
-async fn place_device(
-    c: &Community,
-    id: &str,
-    kind: &str,
-    kinds: &[&str],
-    location: &str,
-) -> Device {
-    let registered = c
-        .admin
-        .post(
-            &format!("/api/v1/communities/{}/devices", c.id),
-            json!({"id": id, "kind": kind, "reading_kinds": kinds, "location": location}),
-        )
-        .await
-        .expect(201);
-    Device {
-        id: id.to_owned(),
-        client: c
-            .admin
-            .with_token(registered["token"].as_str().expect("device token")),
-    }
-}
-
-/// Sends one reading and waits until the plugin has handled it.
-async fn send(c: &Community, installation: &str, device: &Device, kind: &str, value: Value) {
-    device
-        .send(json!([device.reading(kind, value)]))
-        .await
-        .expect(202);
-    c.settle(installation).await;
 }
 
 /// The active alarms of `alarm_type`.
@@ -164,41 +131,6 @@ fn reach_counts(messages: &[Value]) -> BTreeMap<String, usize> {
     counts
 }
 
-/// The residents of households at or under `place`, read from the demo map file itself.
-fn demo_residents_of(place: &str) -> BTreeSet<String> {
-    let map = demo_community_map();
-    let features = map["features"].as_array().expect("features");
-    let parent: BTreeMap<&str, &str> = features
-        .iter()
-        .filter_map(|f| Some((f["id"].as_str()?, f["properties"]["parent"].as_str()?)))
-        .collect();
-    let within = |start: &str| {
-        let mut at = start;
-        loop {
-            if at == place {
-                return true;
-            }
-            match parent.get(at) {
-                Some(up) => at = *up,
-                None => return false,
-            }
-        }
-    };
-    features
-        .iter()
-        .filter(|f| {
-            f["properties"]["links"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|l| {
-                    l["kind"] == "resident-of" && within(l["target"].as_str().expect("a target"))
-                })
-        })
-        .map(|f| f["id"].as_str().expect("an id").to_owned())
-        .collect()
-}
-
 fn set(people: &[&str]) -> BTreeSet<String> {
     people.iter().map(|p| (*p).to_owned()).collect()
 }
@@ -264,16 +196,22 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
     let kinds = ["smoke", "tamper"];
-    let first = place_device(&c, "smoke-b3-201", "smoke-detector", &kinds, "b3-201").await;
-    let second = place_device(&c, "smoke-b3-202", "smoke-detector", &kinds, "b3-202").await;
+    let first = c
+        .placed_device("smoke-b3-201", "smoke-detector", &kinds, Some("b3-201"))
+        .await;
+    let second = c
+        .placed_device("smoke-b3-202", "smoke-detector", &kinds, Some("b3-202"))
+        .await;
 
-    send(&c, &installation, &first, "smoke", json!(1.2)).await;
+    c.send_handled(&installation, &first, "smoke", json!(1.2))
+        .await;
     assert!(
         alarms(&c, "fire-suspected").await.is_empty(),
         "1.2 %/m is under the threshold"
     );
 
-    send(&c, &installation, &first, "smoke", json!(8.5)).await;
+    c.send_handled(&installation, &first, "smoke", json!(8.5))
+        .await;
     assert_one_alarm(&c, "fire-suspected", "smoke-b3-201", "major").await;
     let told = reach_counts(&messages(&c, "fire-suspected").await);
     let household = demo_residents_of("b3-201");
@@ -290,13 +228,16 @@ async fn one_detector_is_a_suspicion_for_the_household_and_a_second_on_the_floor
 
     // Half a minute later the detector next door agrees.
     host.advance(30_000);
-    send(&c, &installation, &second, "smoke", json!(6.0)).await;
+    c.send_handled(&installation, &second, "smoke", json!(6.0))
+        .await;
     assert_one_alarm(&c, "fire-confirmed", "building-3", "critical").await;
 
     // More smoke from both detectors updates the fire; nobody is told twice.
     host.advance(15_000);
-    send(&c, &installation, &first, "smoke", json!(12.0)).await;
-    send(&c, &installation, &second, "smoke", json!(14.0)).await;
+    c.send_handled(&installation, &first, "smoke", json!(12.0))
+        .await;
+    c.send_handled(&installation, &second, "smoke", json!(14.0))
+        .await;
     assert_eq!(alarms(&c, "fire-confirmed").await.len(), 1);
 
     let fire = messages(&c, "fire-confirmed").await;
@@ -389,18 +330,20 @@ async fn a_hydrant_losing_pressure_opens_a_work_order_that_escalates_when_overdu
 ) {
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
-    let gauge = place_device(
-        &c,
-        "pressure-b3-west",
-        "pressure-gauge",
-        &["pressure"],
-        "hydrant-b3-west",
-    )
-    .await;
+    let gauge = c
+        .placed_device(
+            "pressure-b3-west",
+            "pressure-gauge",
+            &["pressure"],
+            Some("hydrant-b3-west"),
+        )
+        .await;
 
-    send(&c, &installation, &gauge, "pressure", json!(320.0)).await;
+    c.send_handled(&installation, &gauge, "pressure", json!(320.0))
+        .await;
     assert!(alarms(&c, "hydrant-pressure-low").await.is_empty());
-    send(&c, &installation, &gauge, "pressure", json!(60.0)).await;
+    c.send_handled(&installation, &gauge, "pressure", json!(60.0))
+        .await;
     let low = alarms(&c, "hydrant-pressure-low").await;
     assert_eq!(low.len(), 1, "{low:?}");
 
@@ -519,7 +462,9 @@ async fn a_storm_of_ten_thousand_readings_from_one_faulty_detector_raises_one_al
 ) {
     let host = TestHost::start().await;
     let (c, installation) = sunny_garden(&host, json!({})).await;
-    let faulty = place_device(&c, "smoke-b3-301", "smoke-detector", &["smoke"], "b3-301").await;
+    let faulty = c
+        .placed_device("smoke-b3-301", "smoke-detector", &["smoke"], Some("b3-301"))
+        .await;
 
     for batch in 0..10 {
         let readings: Vec<Value> = (0..1_000)
@@ -564,17 +509,18 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
     let host = TestHost::start().await;
     let config = json!({"false-alarms": {"threshold": 2, "window-days": 30}});
     let (c, installation) = sunny_garden(&host, config).await;
-    let kitchen = place_device(
-        &c,
-        "smoke-b3-204",
-        "smoke-detector",
-        &["smoke", "tamper"],
-        "b3-204",
-    )
-    .await;
+    let kitchen = c
+        .placed_device(
+            "smoke-b3-204",
+            "smoke-detector",
+            &["smoke", "tamper"],
+            Some("b3-204"),
+        )
+        .await;
 
     for round in 0..2 {
-        send(&c, &installation, &kitchen, "smoke", json!(9.0)).await;
+        c.send_handled(&installation, &kitchen, "smoke", json!(9.0))
+            .await;
         let suspected = alarms(&c, "fire-suspected").await;
         assert_eq!(suspected.len(), 1, "round {round}: {suspected:?}");
         let id = suspected[0]["id"].as_str().expect("an id");
@@ -590,12 +536,14 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
         assert_eq!(marked["detectors"][0]["false_alarms"], round + 1);
         assert!(alarms(&c, "fire-suspected").await.is_empty());
         // Still smoky: a detector whose alarm was found false is not heard until it clears.
-        send(&c, &installation, &kitchen, "smoke", json!(9.5)).await;
+        c.send_handled(&installation, &kitchen, "smoke", json!(9.5))
+            .await;
         assert!(
             alarms(&c, "fire-suspected").await.is_empty(),
             "round {round}"
         );
-        send(&c, &installation, &kitchen, "smoke", json!(0.4)).await;
+        c.send_handled(&installation, &kitchen, "smoke", json!(0.4))
+            .await;
         host.advance(MINUTE);
     }
 
@@ -608,7 +556,8 @@ async fn false_alarms_flag_their_detector_for_maintenance_and_the_report_counts_
     let maintenance = alarms(&c, "detector-maintenance").await;
     assert_eq!(maintenance.len(), 1, "{maintenance:?}");
 
-    send(&c, &installation, &kitchen, "tamper", json!(true)).await;
+    c.send_handled(&installation, &kitchen, "tamper", json!(true))
+        .await;
     let report = c.command(FIRE, "report", json!({})).await.expect(200);
     assert_eq!(report["buildings"][0]["building"], "building-3", "{report}");
     assert_eq!(
@@ -648,8 +597,11 @@ async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report()
         )
         .await
         .expect(200);
-    let hallway = place_device(&c, "smoke-b3-f4", "smoke-detector", &["smoke"], "b3-f4").await;
-    send(&c, &installation, &hallway, "smoke", json!(0.2)).await;
+    let hallway = c
+        .placed_device("smoke-b3-f4", "smoke-detector", &["smoke"], Some("b3-f4"))
+        .await;
+    c.send_handled(&installation, &hallway, "smoke", json!(0.2))
+        .await;
 
     host.advance(11 * MINUTE);
     eventually("the silent detector has a work order", || async {
@@ -675,7 +627,8 @@ async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report()
     );
 
     // Back online: the platform clears its alarm and the work order hears of it.
-    send(&c, &installation, &hallway, "smoke", json!(0.2)).await;
+    c.send_handled(&installation, &hallway, "smoke", json!(0.2))
+        .await;
     let open = c.command(FIRE, "work-orders", json!({})).await.expect(200);
     let id = open["work_orders"][0]["id"].clone();
     eventually("the work order hears the detector is back", || {

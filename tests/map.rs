@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use linli_tests::{demo_community_map, Community, TestHost};
+use linli_tests::{demo_community_map, demo_residents_of, Community, TestHost};
 use serde_json::{json, Value};
 
 const MAP_SCENE: &str = "map-scene";
@@ -33,40 +33,6 @@ fn ids(list: &Value) -> Vec<&str> {
                 .and_then(Value::as_str)
                 .expect("an id")
         })
-        .collect()
-}
-
-/// The people of the demo map living in a household under `building`, from the file itself.
-fn demo_residents_of(building: &str) -> BTreeSet<String> {
-    let map = demo_community_map();
-    let features = map["features"].as_array().unwrap();
-    let parent_of = |id: &str| -> Option<String> {
-        features
-            .iter()
-            .find(|f| f["id"] == id)
-            .and_then(|f| f["properties"]["parent"].as_str().map(str::to_owned))
-    };
-    let within = |mut place: String| loop {
-        if place == building {
-            return true;
-        }
-        match parent_of(&place) {
-            Some(parent) => place = parent,
-            None => return false,
-        }
-    };
-    features
-        .iter()
-        .filter(|f| {
-            f["properties"]["links"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|l| {
-                    l["kind"] == "resident-of" && within(l["target"].as_str().unwrap().to_owned())
-                })
-        })
-        .map(|f| f["id"].as_str().unwrap().to_owned())
         .collect()
 }
 

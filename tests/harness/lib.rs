@@ -65,6 +65,39 @@ pub fn demo_community_map() -> Value {
     serde_json::from_str(&text).expect("the demo map is JSON")
 }
 
+/// The people of the demo map living in a household at or under `place`, read from the file itself.
+pub fn demo_residents_of(place: &str) -> std::collections::BTreeSet<String> {
+    let map = demo_community_map();
+    let features = map["features"].as_array().expect("features");
+    let parent: std::collections::BTreeMap<&str, &str> = features
+        .iter()
+        .filter_map(|f| Some((f["id"].as_str()?, f["properties"]["parent"].as_str()?)))
+        .collect();
+    let within = |start: &str| {
+        let mut at = start;
+        loop {
+            if at == place {
+                return true;
+            }
+            match parent.get(at) {
+                Some(up) => at = up,
+                None => return false,
+            }
+        }
+    };
+    features
+        .iter()
+        .filter(|f| {
+            f["properties"]["links"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|l| l["kind"] == "resident-of" && l["target"].as_str().is_some_and(within))
+        })
+        .filter_map(|f| f["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// A tar archive of `entries`, as a package file is built, without checking them.
 pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -681,11 +714,26 @@ impl TestHost {
 impl Community {
     /// Registers a device reporting `kinds`.
     pub async fn device(&self, id: &str, kinds: &[&str]) -> Device {
+        self.placed_device(id, "sensor", kinds, None).await
+    }
+
+    /// Registers a device of `kind` reporting `kinds`, placed at `location` (a place of the map) if given.
+    pub async fn placed_device(
+        &self,
+        id: &str,
+        kind: &str,
+        kinds: &[&str],
+        location: Option<&str>,
+    ) -> Device {
+        let mut registration = json!({"id": id, "kind": kind, "reading_kinds": kinds});
+        if let Some(location) = location {
+            registration["location"] = json!(location);
+        }
         let registered = self
             .admin
             .post(
                 &format!("/api/v1/communities/{}/devices", self.id),
-                json!({"id": id, "kind": "sensor", "reading_kinds": kinds}),
+                registration,
             )
             .await
             .expect(201);
@@ -695,6 +743,21 @@ impl Community {
                 .admin
                 .with_token(registered["token"].as_str().expect("device token")),
         }
+    }
+
+    /// Sends one reading from `device` now and waits until `installation` has handled it.
+    pub async fn send_handled(
+        &self,
+        installation: &str,
+        device: &Device,
+        kind: &str,
+        value: Value,
+    ) {
+        device
+            .send(json!([device.reading(kind, value)]))
+            .await
+            .expect(202);
+        self.settle(installation).await;
     }
 
     /// Replaces the community's map with a GeoJSON FeatureCollection.
