@@ -1,6 +1,6 @@
 //! What the benchmarks that drive a real host over HTTP share: the release
 //! `linli serve` binary on a temporary data dir, keep-alive connections to
-//! it, publishing an example plugin and the PASS/MISS verdict.
+//! it, publishing a plugin and the PASS/MISS verdict.
 
 // Each benchmark compiles this module on its own and uses part of it.
 #![allow(dead_code)]
@@ -145,13 +145,19 @@ impl Connection {
         self.respond(request).await
     }
 
-    /// Uploads an example plugin's package as the platform admin.
+    /// Uploads a plugin's package (a scene in `plugins/` or an example in
+    /// `examples/`) as the platform admin.
     pub async fn publish(&mut self, plugin: &str) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("workspace");
+        let manifest = ["plugins", "examples"]
+            .iter()
+            .map(|dir| root.join(dir).join(plugin).join("linli.toml"))
+            .find(|manifest| manifest.exists())
+            .unwrap_or_else(|| panic!("no plugins/{plugin} or examples/{plugin}"));
         let package = linli_host::registry::package::pack(
-            &root.join(format!("examples/{plugin}/linli.toml")),
+            &manifest,
             &root.join(format!(
                 "target/wasm/wasm32-wasip2/plugin/{}.wasm",
                 plugin.replace('-', "_")
