@@ -55,6 +55,7 @@ impl Server {
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&config.data_dir));
         let db = crate::db::open(&url).await?;
+        let checkpointer = crate::db::spawn_checkpointer(&db);
         let generated_admin_token =
             bootstrap_admin(&db, config.admin_token.as_deref(), clock.now()).await?;
         let ledger = Arc::new(LedgerService::open(&config.data_dir)?);
@@ -144,7 +145,10 @@ impl Server {
             stop: Some(stop),
             task,
             mqtt,
-            background: vec![writer_task, purge_task, notify_task],
+            background: [writer_task, purge_task, notify_task]
+                .into_iter()
+                .chain(checkpointer)
+                .collect(),
             monitor_task,
         })
     }
