@@ -39,13 +39,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{verdict, Connection, Host, ADMIN_TOKEN};
+use support::{verdict, wall_ms, Connection, Host, ADMIN_TOKEN};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -263,41 +262,24 @@ struct Arrival {
 /// Reads a follower's inbox stream, sending each message as it arrives.
 async fn read_events(
     _connection: Connection,
-    mut body: Incoming,
+    body: Incoming,
     arrivals: mpsc::UnboundedSender<Arrival>,
 ) {
-    let mut buffer = String::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else {
-            continue;
+    support::each_event(body, |item, at| {
+        let arrival = Arrival {
+            topic: item["topic"].as_str().unwrap_or_default().to_owned(),
+            message: item["message_id"].as_str().expect("message id").to_owned(),
+            alarm: item["data"]["alarm"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            delivered_at: item["delivered_at"].as_f64().expect("delivered_at"),
+            at,
+            wall: wall_ms(),
         };
-        let (at, wall) = (Instant::now(), wall_ms());
-        buffer.push_str(&String::from_utf8_lossy(&data));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let Some(item) = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            else {
-                continue;
-            };
-            let arrival = Arrival {
-                topic: item["topic"].as_str().unwrap_or_default().to_owned(),
-                message: item["message_id"].as_str().expect("message id").to_owned(),
-                alarm: item["data"]["alarm"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                delivered_at: item["delivered_at"].as_f64().expect("delivered_at"),
-                at,
-                wall,
-            };
-            if arrivals.send(arrival).is_err() {
-                return;
-            }
-        }
-    }
+        arrivals.send(arrival).is_ok()
+    })
+    .await;
 }
 
 /// Follows `token`'s inbox; returns once the host has subscribed it.
@@ -396,14 +378,6 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-fn wall_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs_f64()
-        * 1000.0
-}
-
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -467,21 +441,9 @@ fn main() {
     runtime.block_on(async {
         let mut api = Connection::open(&host.addr).await;
         let mut ingest = Connection::open(&host.addr).await;
-        api.json(
-            Method::POST,
-            "/api/v1/communities",
-            ADMIN_TOKEN,
-            json!({"id": COMMUNITY, "name": "Benchmark Tower"}),
-        )
-        .await;
         let (map, residents) = community();
-        api.json(
-            Method::PUT,
-            &format!("/api/v1/communities/{COMMUNITY}/map"),
-            ADMIN_TOKEN,
-            map,
-        )
-        .await;
+        api.community_with_map(COMMUNITY, "Benchmark Tower", map)
+            .await;
         api.publish("fire-safety").await;
         let installation = api
             .json(

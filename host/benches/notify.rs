@@ -18,12 +18,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
 use hyper::Method;
 use serde_json::{json, Value};
-use support::{verdict, Connection, Host, ADMIN_TOKEN};
+use support::{verdict, wall_ms, Connection, Host, ADMIN_TOKEN};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -88,14 +87,6 @@ fn compound() -> (Value, Vec<String>) {
     )
 }
 
-fn wall_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs_f64()
-        * 1000.0
-}
-
 /// Follows `person`'s inbox; sends (message id, enqueue-to-arrival ms) for every message.
 async fn follow(addr: String, token: String, arrivals: mpsc::UnboundedSender<(String, f64)>) {
     let mut connection = Connection::open(&addr).await;
@@ -105,29 +96,12 @@ async fn follow(addr: String, token: String, arrivals: mpsc::UnboundedSender<(St
         "inbox stream: {}",
         response.status()
     );
-    let mut body = response.into_body();
-    let mut buffer = String::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        buffer.push_str(&String::from_utf8_lossy(&data));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let Some(item) = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            else {
-                continue;
-            };
-            let latency = wall_ms() - item["delivered_at"].as_f64().expect("delivered_at");
-            let id = item["message_id"].as_str().expect("message id").to_owned();
-            if arrivals.send((id, latency)).is_err() {
-                return;
-            }
-        }
-    }
+    support::each_event(response.into_body(), |item, _| {
+        let latency = wall_ms() - item["delivered_at"].as_f64().expect("delivered_at");
+        let id = item["message_id"].as_str().expect("message id").to_owned();
+        arrivals.send((id, latency)).is_ok()
+    })
+    .await;
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -144,22 +118,10 @@ fn main() {
     let host = Host::start();
     runtime.block_on(async {
         let mut api = Connection::open(&host.addr).await;
-        api.json(
-            Method::POST,
-            "/api/v1/communities",
-            ADMIN_TOKEN,
-            json!({"id": COMMUNITY, "name": "Benchmark Heights"}),
-        )
-        .await;
         let (map, residents) = compound();
         let imported = Instant::now();
-        api.json(
-            Method::PUT,
-            &format!("/api/v1/communities/{COMMUNITY}/map"),
-            ADMIN_TOKEN,
-            map,
-        )
-        .await;
+        api.community_with_map(COMMUNITY, "Benchmark Heights", map)
+            .await;
         eprintln!(
             "notify bench: imported {} residents in {:.1} s",
             residents.len(),

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -145,6 +146,24 @@ impl Connection {
         self.respond(request).await
     }
 
+    /// Creates community `id` called `name` with `map` (GeoJSON) as its map.
+    pub async fn community_with_map(&mut self, id: &str, name: &str, map: Value) {
+        self.json(
+            Method::POST,
+            "/api/v1/communities",
+            ADMIN_TOKEN,
+            serde_json::json!({"id": id, "name": name}),
+        )
+        .await;
+        self.json(
+            Method::PUT,
+            &format!("/api/v1/communities/{id}/map"),
+            ADMIN_TOKEN,
+            map,
+        )
+        .await;
+    }
+
     /// Uploads a plugin's package (a scene in `plugins/` or an example in
     /// `examples/`) as the platform admin.
     pub async fn publish(&mut self, plugin: &str) {
@@ -179,6 +198,40 @@ impl Connection {
             String::from_utf8_lossy(&body)
         );
     }
+}
+
+/// Reads a Server-Sent Events body and hands `each` the JSON data of every
+/// event with the moment it arrived, until `each` says stop or the stream ends.
+pub async fn each_event(mut body: Incoming, mut each: impl FnMut(Value, Instant) -> bool) {
+    let mut buffer = String::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let arrived = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let item = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok());
+            if let Some(item) = item {
+                if !each(item, arrived) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Now on the wall clock, in milliseconds since the Unix epoch.
+pub fn wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+        * 1000.0
 }
 
 /// PASS when a figure meets its target, MISS otherwise.
