@@ -18,7 +18,8 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, eventually, package_with, Client, Community, Device, Reply, TestHost, START,
+    demo_community_map, eventually, package_with, requested_grants, Client, Community, Device,
+    Reply, TestHost, START,
 };
 use serde_json::{json, Value};
 
@@ -27,27 +28,13 @@ const COMMUNITY: &str = "sunny-garden";
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 
-/// Everything the plugin asks for.
-fn grants() -> Value {
-    json!({
-        "sensor": {"kinds": ["heart-rate", "fall", "sos", "door", "motion", "water-meter", "steps"]},
-        "store": {},
-        "timer": {},
-        "ledger": {"namespaces": ["timebank"]},
-        "alarm": {"types": ["heart-rate-high", "heart-rate-low", "fall", "sos", "welfare-check"]},
-        "map": {"people": true},
-        "notify": {"topics": ["timebank-offer", "timebank-update", "heart-rate", "fall", "sos", "welfare-check"],
-                   "critical": true},
-    })
-}
-
 /// A host with the demo community's map and elder-care installed with `config`.
 async fn sunny_garden(config: Value) -> (TestHost, Community, String) {
     let host = TestHost::start().await;
     host.publish_package(package_with(PLUGIN, |m| m)).await;
     let c = host.community(COMMUNITY).await;
     c.import_map(&demo_community_map()).await.expect(200);
-    let installation = c.install(PLUGIN, grants(), config).await;
+    let installation = c.install(PLUGIN, requested_grants(PLUGIN), config).await;
     (host, c, installation)
 }
 

@@ -12,37 +12,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use linli_tests::{demo_community_map, demo_residents_of, eventually, Community, TestHost};
+use linli_tests::{
+    demo_community_map, demo_residents_of, eventually, requested_grants, Community, TestHost,
+};
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 
-/// Everything the manifest asks for.
-fn grants() -> Value {
-    json!({
-        "sensor": {"kinds": ["smoke", "smoke-alarm", "temperature", "gas", "manual-call-point",
-                             "pressure", "level", "tilt", "leak", "tamper"]},
-        "store": {},
-        "timer": {},
-        "map": {"people": true},
-        "alarm": {"types": ["fire-suspected", "fire-confirmed", "hydrant-pressure-low", "tank-level-low",
-                            "water-supply-tilt", "water-supply-leak", "detector-tamper",
-                            "detector-maintenance", "device-offline", "device-battery-low"]},
-        "ledger": {"namespaces": ["fire-safety"]},
-        "notify": {"topics": ["fire-suspected", "fire-confirmed", "water-supply", "device-health",
-                              "detector-maintenance", "work-order", "work-order-overdue"],
-                   "critical": true},
-    })
-}
-
 /// Sunny Garden with its map and fire-safety installed with `config`; returns it and the installation.
 async fn sunny_garden(host: &TestHost, config: Value) -> (Community, String) {
     host.publish(FIRE).await;
     let c = host.community("sunny-garden").await;
     c.import_map(&demo_community_map()).await.expect(200);
-    let installation = c.install(FIRE, grants(), config).await;
+    let installation = c.install(FIRE, requested_grants(FIRE), config).await;
     (c, installation)
 }
 

@@ -62,24 +62,6 @@ const PAUSE: Duration = Duration::from_millis(200);
 const TARGET_MS: f64 = 50.0;
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The plugin's grants: everything its manifest asks for.
-fn grants() -> Value {
-    json!({
-        "sensor": {"kinds": ["smoke", "smoke-alarm", "temperature", "gas", "manual-call-point",
-                             "pressure", "level", "tilt", "leak", "tamper"]},
-        "store": {},
-        "timer": {},
-        "map": {"people": true},
-        "alarm": {"types": ["fire-suspected", "fire-confirmed", "hydrant-pressure-low", "tank-level-low",
-                            "water-supply-tilt", "water-supply-leak", "detector-tamper",
-                            "detector-maintenance", "device-offline", "device-battery-low"]},
-        "ledger": {"namespaces": ["fire-safety"]},
-        "notify": {"topics": ["fire-suspected", "fire-confirmed", "water-supply", "device-health",
-                              "detector-maintenance", "work-order", "work-order-overdue"],
-                   "critical": true},
-    })
-}
-
 fn feature(id: &str, geometry: Value, properties: Value) -> Value {
     json!({"type": "Feature", "id": id, "geometry": geometry, "properties": properties})
 }
@@ -450,7 +432,7 @@ fn main() {
                 Method::POST,
                 &format!("/api/v1/communities/{COMMUNITY}/installations"),
                 ADMIN_TOKEN,
-                json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": grants()}),
+                json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": support::requested_grants("fire-safety")}),
             )
             .await;
         let installation = installation["id"].as_str().expect("installation id").to_owned();

@@ -133,6 +133,15 @@ pub fn package_with(plugin: &str, edit_manifest: impl FnOnce(String) -> String) 
     ])
 }
 
+/// Everything a plugin's manifest requests, as the grants of an installation.
+pub fn requested_grants(plugin: &str) -> Value {
+    let text = std::fs::read_to_string(plugin_dir(plugin).join("linli.toml"))
+        .unwrap_or_else(|e| panic!("the manifest of {plugin}: {e}"));
+    let manifest = linli_host::registry::manifest::Manifest::parse(&text)
+        .unwrap_or_else(|e| panic!("the manifest of {plugin}: {e}"));
+    serde_json::to_value(manifest.capabilities).expect("capabilities serialize")
+}
+
 /// A package of a plugin as built.
 pub fn package(plugin: &str) -> Vec<u8> {
     package_with(plugin, |m| m)

@@ -5,6 +5,7 @@
 // Each benchmark compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -167,17 +168,9 @@ impl Connection {
     /// Uploads a plugin's package (a scene in `plugins/` or an example in
     /// `examples/`) as the platform admin.
     pub async fn publish(&mut self, plugin: &str) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace");
-        let manifest = ["plugins", "examples"]
-            .iter()
-            .map(|dir| root.join(dir).join(plugin).join("linli.toml"))
-            .find(|manifest| manifest.exists())
-            .unwrap_or_else(|| panic!("no plugins/{plugin} or examples/{plugin}"));
         let package = linli_host::registry::package::pack(
-            &manifest,
-            &root.join(format!(
+            &manifest_path(plugin),
+            &workspace().join(format!(
                 "target/wasm/wasm32-wasip2/plugin/{}.wasm",
                 plugin.replace('-', "_")
             )),
@@ -198,6 +191,29 @@ impl Connection {
             String::from_utf8_lossy(&body)
         );
     }
+}
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+}
+
+/// The manifest of a scene in `plugins/` or an example in `examples/`.
+fn manifest_path(plugin: &str) -> PathBuf {
+    ["plugins", "examples"]
+        .iter()
+        .map(|dir| workspace().join(dir).join(plugin).join("linli.toml"))
+        .find(|manifest| manifest.exists())
+        .unwrap_or_else(|| panic!("no plugins/{plugin} or examples/{plugin}"))
+}
+
+/// Everything a plugin's manifest requests, as the grants of an installation.
+pub fn requested_grants(plugin: &str) -> Value {
+    let text = std::fs::read_to_string(manifest_path(plugin)).expect("the manifest is readable");
+    let manifest = linli_host::registry::manifest::Manifest::parse(&text)
+        .unwrap_or_else(|e| panic!("the manifest of {plugin}: {e}"));
+    serde_json::to_value(manifest.capabilities).expect("capabilities serialize")
 }
 
 /// Reads a Server-Sent Events body and hands `each` the JSON data of every
