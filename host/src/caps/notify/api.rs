@@ -144,10 +144,7 @@ async fn acknowledge(
     tracing::info!(%community, message = id, by, "message acknowledged");
     state.feed.published(community);
     state.notify.committed([]);
-    let mut conn = state.db.acquire().await?;
-    Ok(store::message(&mut conn, community, id)
-        .await?
-        .unwrap_or(view))
+    Ok(view)
 }
 
 /// Acknowledge a message in the caller's inbox: stops its escalation and tells the plugin that sent it.

@@ -13,6 +13,7 @@
 //! share it: a gateway delivery is claimed by moving its due time past the
 //! send's timeout with a compare-and-set before it is sent.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -349,7 +350,7 @@ impl NotifyService {
         let lease = now.saturating_add(self.config.webhook_timeout.as_millis() as i64 * 2);
         let mut claimed = Vec::new();
         let mut tx = crate::db::begin(&self.db).await?;
-        let mut reached: Vec<(CommunityId, String, PersonId)> = Vec::new();
+        let mut reached: HashMap<(CommunityId, String), HashSet<PersonId>> = HashMap::new();
         for Due {
             id,
             message_id,
@@ -390,7 +391,10 @@ impl NotifyService {
                 let Ok(person) = person.parse::<PersonId>() else {
                     continue;
                 };
-                reached.push((community, message_id, person));
+                reached
+                    .entry((community, message_id))
+                    .or_default()
+                    .insert(person);
             } else {
                 claimed.push(Claimed {
                     id,
@@ -415,19 +419,19 @@ impl NotifyService {
         Ok(count)
     }
 
-    /// Tells live followers about inbox deliveries that were held and are now delivered.
+    /// Tells live followers about inbox deliveries that were held and are
+    /// now delivered: one signal per message, for everyone it reached.
     async fn announce_held(
         &self,
-        reached: Vec<(CommunityId, String, PersonId)>,
+        reached: HashMap<(CommunityId, String), HashSet<PersonId>>,
         now: Millis,
     ) -> Result<(), sqlx::Error> {
         if reached.is_empty() {
             return Ok(());
         }
         let mut conn = self.db.acquire().await?;
-        for (community, message_id, person) in reached {
+        for ((community, message_id), people) in reached {
             if let Some(message) = store::message(&mut conn, &community, &message_id).await? {
-                let people = [person].into_iter().collect();
                 let signal =
                     InboxSignal::new(&community, people, &message_id, message.content, now);
                 let _ = self.inbox.send(signal);
