@@ -199,6 +199,11 @@ async fn an_unacknowledged_message_runs_its_whole_escalation() {
     let view = message(&c, &id).await;
     assert_eq!(view["state"], "unacknowledged");
     assert_eq!(view["steps_run"], 1);
+    assert_eq!(
+        view["escalation"],
+        json!([{"after_ms": MINUTE, "audience": [{"kind": "role", "role": "grid-worker", "scope": "cell-west"}]}]),
+        "admins see the policy"
+    );
     let steps: Vec<(i64, &str)> = view["deliveries"]
         .as_array()
         .unwrap()

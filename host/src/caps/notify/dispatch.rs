@@ -24,9 +24,7 @@ use sha2::Sha256;
 use tokio::sync::{broadcast, Notify};
 use tokio::task::JoinHandle;
 
-use super::model::{
-    resolve_all, retry_delay, DeliveryState, EscalationStep, MessageState, Outgoing, INBOX,
-};
+use super::model::{resolve_all, retry_delay, DeliveryState, MessageState, Outgoing, INBOX};
 use super::outbox::{self, BurstLimit, InboxSignal, NewDelivery, RouteOf};
 use super::store;
 use crate::caps::alarm::model::Severity;
@@ -248,22 +246,17 @@ impl NotifyService {
         now: Millis,
     ) -> Result<(), sqlx::Error> {
         let mut tx = crate::db::begin(&self.db).await?;
-        let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
-            "SELECT state, topic, severity, steps_run, escalation FROM notify_messages \
-             WHERE id = $1 AND next_step_at IS NOT NULL AND next_step_at <= $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((state, topic, severity, steps_run, escalation)) = row else {
+        let message = store::message(&mut tx, community, id)
+            .await?
+            .filter(|m| m.next_step_at.is_some_and(|at| at <= now));
+        let Some(message) = message else {
             return Ok(());
         };
-        let steps: Vec<EscalationStep> = serde_json::from_str(&escalation).unwrap_or_default();
+        let steps_run = message.steps_run;
         let index = usize::try_from(steps_run).unwrap_or(usize::MAX);
-        let open = MessageState::parse(&state) == Some(MessageState::Open);
-        let (Some(step), Some(severity), true) =
-            (steps.get(index), Severity::parse(&severity), open)
+        let open = message.content.state == MessageState::Open;
+        let severity = Severity::parse(&message.content.severity);
+        let (Some(step), Some(severity), true) = (message.escalation.get(index), severity, open)
         else {
             // Nothing left to run: stop looking at it.
             sqlx::query("UPDATE notify_messages SET next_step_at = NULL WHERE id = $1")
@@ -276,7 +269,7 @@ impl NotifyService {
         let of = RouteOf {
             message_id: id,
             step: step_number,
-            topic: &topic,
+            topic: &message.content.topic,
             severity,
         };
         let map = self.map.get(community).await?;
@@ -301,13 +294,11 @@ impl NotifyService {
         .await?;
         drop(map);
         let reached = outbox::write_deliveries(&mut tx, community, of, &deliveries, now).await?;
-        let Some(message) = store::message(&mut tx, community, id).await? else {
-            return Ok(());
-        };
-        let signal = InboxSignal::new(community, reached, id, message.content, now);
-        let next_step_at = steps
+        let next_step_at = message
+            .escalation
             .get(index + 1)
             .map(|next| now.saturating_add(next.after_ms as i64));
+        let signal = InboxSignal::new(community, reached, id, message.content, now);
         let state = if next_step_at.is_some() {
             MessageState::Open
         } else {

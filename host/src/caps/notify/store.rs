@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::model::{DeliveryState, MessageState, Outgoing, INBOX};
+use super::model::{DeliveryState, EscalationStep, MessageState, Outgoing, INBOX};
 use super::outbox::cancel_pending;
 use super::preferences::Preferences;
 use crate::clock::Millis;
@@ -65,6 +65,8 @@ pub struct MessageView {
     pub plugin: String,
     #[serde(flatten)]
     pub content: Content,
+    /// The escalation policy: steps run one after the other until someone acknowledges.
+    pub escalation: Vec<EscalationStep>,
     /// Escalation steps run so far.
     pub steps_run: i64,
     /// When the next escalation step runs, if one is due.
@@ -78,7 +80,7 @@ pub struct MessageView {
 }
 
 const MESSAGE_COLUMNS: &str = "id, plugin_id, topic, severity, title, body, data, require_ack, \
-     state, steps_run, next_step_at, recipients, created_at, acknowledged_by, acknowledged_at, idempotency_key";
+     state, escalation, steps_run, next_step_at, recipients, created_at, acknowledged_by, acknowledged_at, idempotency_key";
 
 impl MessageView {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -86,6 +88,8 @@ impl MessageView {
             id: row.try_get("id")?,
             plugin: row.try_get("plugin_id")?,
             content: Content::from_row(row)?,
+            escalation: serde_json::from_str(&row.try_get::<String, _>("escalation")?)
+                .unwrap_or_default(),
             steps_run: row.try_get("steps_run")?,
             next_step_at: row.try_get("next_step_at")?,
             recipients: row.try_get("recipients")?,
