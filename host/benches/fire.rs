@@ -488,16 +488,8 @@ fn main() {
             let pair = round / FLOORS;
             let (first, second) = (unit_id(floor, 2 * pair + 1), unit_id(floor, 2 * pair + 2));
             let person = first_resident(&first);
-            let token = api
-                .json(
-                    Method::POST,
-                    "/api/v1/tokens",
-                    ADMIN_TOKEN,
-                    json!({"role": "resident", "community": COMMUNITY, "subject": person, "person": person}),
-                )
-                .await;
-            let (follower, mut arrived) =
-                follow(&host.addr, token["token"].as_str().expect("token")).await;
+            let token = api.resident_token(COMMUNITY, &person).await;
+            let (follower, mut arrived) = follow(&host.addr, &token).await;
 
             // The first detector: a suspected fire, told to its household.
             let device = format!("smoke-{first}");

@@ -140,15 +140,7 @@ fn main() {
         let (arrivals, mut arrived) = mpsc::unbounded_channel();
         let stride = residents.len() / FOLLOWERS;
         for person in residents.iter().step_by(stride).take(FOLLOWERS) {
-            let token = api
-                .json(
-                    Method::POST,
-                    "/api/v1/tokens",
-                    ADMIN_TOKEN,
-                    json!({"role": "resident", "community": COMMUNITY, "subject": person, "person": person}),
-                )
-                .await;
-            let token = token["token"].as_str().expect("token").to_owned();
+            let token = api.resident_token(COMMUNITY, person).await;
             tokio::spawn(follow(host.addr.clone(), token, arrivals.clone()));
         }
         // Let every follower subscribe before the first message.

@@ -165,6 +165,19 @@ impl Connection {
         .await;
     }
 
+    /// A new token of a resident of `community` who is `person` of its map.
+    pub async fn resident_token(&mut self, community: &str, person: &str) -> String {
+        let token = self
+            .json(
+                Method::POST,
+                "/api/v1/tokens",
+                ADMIN_TOKEN,
+                serde_json::json!({"role": "resident", "community": community, "subject": person, "person": person}),
+            )
+            .await;
+        token["token"].as_str().expect("token").to_owned()
+    }
+
     /// Uploads a plugin's package (a scene in `plugins/` or an example in
     /// `examples/`) as the platform admin.
     pub async fn publish(&mut self, plugin: &str) {
