@@ -3,11 +3,15 @@
 //! the test clock drives quiet hours, escalation and webhook retries; a
 //! real HTTP receiver plays the SMS gateway.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use linli_tests::{demo_community_map, eventually, Client, Community, TestHost, START};
+use linli_host::caps::notify::outbox::BROADCAST_FROM;
+use linli_tests::{
+    demo_community_map, demo_residents_of, eventually, Client, Community, TestHost, START,
+};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -211,6 +215,116 @@ async fn an_unacknowledged_message_runs_its_whole_escalation() {
         .map(|d| (d["step"].as_i64().unwrap(), d["person"].as_str().unwrap()))
         .collect();
     assert_eq!(steps, [(0, "person-210"), (1, "person-214")]);
+}
+
+/// The people with an inbox delivery of step `step` in a message's view, and their states.
+fn inbox_deliveries(view: &Value, step: i64) -> BTreeMap<String, String> {
+    view["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .filter(|d| d["step"] == step && d["channel"] == "inbox")
+        .map(|d| {
+            let person = d["person"].as_str().expect("person").to_owned();
+            (person, d["state"].as_str().expect("state").to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_notice_to_a_whole_grid_cell_is_one_broadcast_every_resident_reads_and_acknowledges() {
+    let west = demo_residents_of("cell-west");
+    let east = demo_residents_of("cell-east");
+    assert!(
+        west.len() >= BROADCAST_FROM && east.len() >= BROADCAST_FROM,
+        "both steps are stored as broadcasts"
+    );
+    let (host, c) = community().await;
+    c.admin
+        .put(
+            &format!("/api/v1/communities/{}/people/person-006/preferences", c.id),
+            json!({"timezone": "Asia/Shanghai", "quiet_hours": {"start": "22:00", "end": "07:00"}}),
+        )
+        .await
+        .expect(200);
+    host.advance(19 * HOUR);
+    let reader = c.person("resident", "person-005").await;
+    let sleeper = c.person("resident", "person-006").await;
+    let neighbour = c.person("resident", "person-003").await;
+    let mut live = reader.events("/api/v1/me/inbox/events", None).await;
+
+    let sent = send(
+        &c,
+        json!({
+        "audience": [{"residents": "cell-west"}], "severity": "warning", "topic": "water",
+        "title": "Water off tomorrow 09:00-12:00", "key": "water-west", "require-ack": true,
+        "escalation": [{"after-ms": MINUTE, "audience": [{"residents": "cell-east"}]}]}),
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    assert_eq!(sent["recipients"], west.len());
+
+    assert_eq!(inbox(&reader).await, std::slice::from_ref(&id));
+    let pushed = live.next_of("message").await;
+    assert_eq!(pushed.id.as_deref(), Some(id.as_str()));
+    assert_eq!(pushed.data["title"], "Water off tomorrow 09:00-12:00");
+    assert!(inbox(&sleeper).await.is_empty(), "held through quiet hours");
+    assert!(
+        inbox(&neighbour).await.is_empty(),
+        "the east cell is not told yet"
+    );
+
+    let view = message(&c, &id).await;
+    let first = inbox_deliveries(&view, 0);
+    assert_eq!(first.keys().cloned().collect::<BTreeSet<_>>(), west);
+    assert_eq!(first["person-005"], "delivered");
+    assert_eq!(first["person-006"], "pending");
+    assert_eq!(
+        first.values().filter(|s| *s == "delivered").count(),
+        west.len() - 1
+    );
+
+    reader
+        .post(&format!("/api/v1/me/inbox/{id}/read"), json!({}))
+        .await
+        .expect(204);
+    let items = reader.get("/api/v1/me/inbox").await.expect(200);
+    assert_eq!(items["items"][0]["read_at"], START + 19 * HOUR);
+    let other = c.person("resident", "person-001").await;
+    let items = other.get("/api/v1/me/inbox").await.expect(200);
+    assert_eq!(items["items"][0]["message_id"], id.as_str());
+    assert_eq!(
+        items["items"][0]["read_at"],
+        Value::Null,
+        "read is per person"
+    );
+
+    host.advance(MINUTE);
+    eventually("the east cell is told after a minute", || async {
+        inbox(&neighbour).await == [id.clone()]
+    })
+    .await;
+    let view = message(&c, &id).await;
+    let second = inbox_deliveries(&view, 1);
+    assert_eq!(second.keys().cloned().collect::<BTreeSet<_>>(), east);
+
+    let doctor = c.person("operator", "person-218").await;
+    doctor
+        .post(&format!("/api/v1/me/inbox/{id}/ack"), json!({}))
+        .await
+        .expect(404);
+    let acked = neighbour
+        .post(&format!("/api/v1/me/inbox/{id}/ack"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged_by"], "person-003");
+    let view = message(&c, &id).await;
+    assert_eq!(
+        inbox_deliveries(&view, 0)["person-006"],
+        "cancelled",
+        "the held delivery stops at the acknowledgement"
+    );
 }
 
 /// What the fake SMS gateway saw: delivery id, timestamp, signature, body.

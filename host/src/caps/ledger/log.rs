@@ -23,11 +23,11 @@ use crate::db::{Db, Tx};
 use crate::ids::CommunityId;
 
 /// The host's ledger: its signing key, the per-community writer locks and
-/// the cached upper levels of each community's tree.
+/// each community's tree in memory.
 pub struct LedgerService {
     key: HostKey,
     locks: Mutex<HashMap<CommunityId, Arc<tokio::sync::Mutex<()>>>>,
-    nodes: NodeCache,
+    nodes: Arc<NodeCache>,
 }
 
 /// Why a ledger read failed.
@@ -158,7 +158,7 @@ impl LedgerService {
         Self {
             key,
             locks: Mutex::new(HashMap::new()),
-            nodes: NodeCache::default(),
+            nodes: Arc::default(),
         }
     }
 
@@ -348,9 +348,9 @@ impl LedgerService {
         }))
     }
 
-    /// Reads the nodes `ids` of the committed tree of `size` entries: the
-    /// upper levels from the cache, first growing it to `size` if it is
-    /// smaller, and the rest from the store in one query.
+    /// Reads the nodes `ids` of the committed tree of `size` entries: from
+    /// memory where the cache has them, the rest from the store in one
+    /// query. A cache smaller than the tree starts growing in the background.
     async fn tree_nodes(
         &self,
         db: &Db,
@@ -358,16 +358,57 @@ impl LedgerService {
         size: u64,
         ids: &[NodeId],
     ) -> Result<HashMap<NodeId, Hash>, LedgerError> {
-        let mut conn = db.acquire().await?;
-        let covered = self.nodes.covered(community);
-        if covered < size {
-            let rows = fetch_node_ranges(&mut conn, community, covered, size).await?;
-            self.nodes.extend(community, covered, size, &rows);
-        }
         let mut nodes = HashMap::with_capacity(ids.len());
         let uncached = self.nodes.read(community, ids, &mut nodes);
-        nodes.extend(fetch_nodes(&mut conn, community, &uncached).await?);
+        if self.nodes.covered(community) < size && self.nodes.claim_growth(community) {
+            let (cache, db, community) = (self.nodes.clone(), db.clone(), community.clone());
+            tokio::spawn(async move {
+                if let Err(e) = grow(&cache, &db, &community, size).await {
+                    tracing::warn!(%community, "ledger: cannot load the tree into memory: {e}");
+                }
+                cache.release_growth(&community);
+            });
+        }
+        if !uncached.is_empty() {
+            let mut conn = db.acquire().await?;
+            nodes.extend(fetch_nodes(&mut conn, community, &uncached).await?);
+        }
         Ok(nodes)
+    }
+
+    /// Loads the community's committed tree of `size` entries into memory
+    /// now rather than when proofs ask for it.
+    pub async fn warm(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        size: u64,
+    ) -> Result<(), LedgerError> {
+        grow(&self.nodes, db, community, size).await
+    }
+}
+
+/// Grows the community's cached tree to `size` entries,
+/// [`node_cache::GROWTH_CHUNK`] entries per store read.
+async fn grow(
+    cache: &NodeCache,
+    db: &Db,
+    community: &CommunityId,
+    size: u64,
+) -> Result<(), LedgerError> {
+    loop {
+        let from = cache.covered(community);
+        if from >= size {
+            return Ok(());
+        }
+        let to = size.min(from + node_cache::GROWTH_CHUNK);
+        let rows = fetch_node_ranges(&mut *db.acquire().await?, community, from, to).await?;
+        cache.extend(community, from, to, &rows);
+        if cache.covered(community) == from {
+            return Err(LedgerError::Malformed(format!(
+                "the store lacks tree nodes of entries {from}..{to}"
+            )));
+        }
     }
 }
 
@@ -434,9 +475,9 @@ async fn fetch_nodes(
     Ok(nodes)
 }
 
-/// Reads the nodes at the cached levels that are complete in the tree of
-/// `to` entries but not in that of `from`, ordered by level, then index: one
-/// index range scan per level, in one round trip.
+/// Reads the nodes that are complete in the tree of `to` entries but not in
+/// that of `from`, ordered by level, then index: one index range scan per
+/// level, in one round trip.
 async fn fetch_node_ranges(
     conn: &mut sqlx::AnyConnection,
     community: &CommunityId,

@@ -6,7 +6,7 @@
 //! - [`merkle`]: hashing, proofs and their verification.
 //! - [`checkpoint`]: the host's signing key and signed checkpoints.
 //! - [`log`]: the log in the store, receipts and the audit.
-//! - [`node_cache`]: the upper levels of each tree, kept in memory for proofs.
+//! - [`node_cache`]: each tree, kept in memory for proofs.
 //! - [`api`]: checkpoints, proofs, receipts, accounts and entries over HTTP.
 //!
 //! Writes from a handler are pending until it succeeds, like every other

@@ -1,19 +1,15 @@
-//! The upper levels of each community's Merkle tree, kept in memory so that a
-//! proof reads only its few lowest nodes from the store.
+//! Each community's Merkle tree, kept in memory so that a proof reads
+//! nothing from the store.
 //!
 //! A stored node is a complete subtree and never changes, so a copy of it
-//! cannot go stale. Per community the cache holds every node at level
-//! [`CACHED_FROM_LEVEL`] or above that lies inside the first `covered`
-//! entries, and grows only when a read asks for a larger tree: the reader
-//! fetches the missing nodes from the store in one query and hands them over
-//! with [`NodeCache::extend`]. Those reads go through the pool, outside any
-//! writer's transaction, so they only ever see committed rows; an append
+//! cannot go stale. Per community the cache holds every node, leaves
+//! included, that lies inside the first `covered` entries: `2n` hashes,
+//! 64 MB at 1,000,000 entries. It grows from the store in the background
+//! ([`NodeCache::claim_growth`], then [`NodeCache::extend`] chunk by chunk)
+//! while proofs go on reading what it lacks from the store, so no proof
+//! waits for a large tree to load. Those reads go through the pool, outside
+//! any writer's transaction, so they only ever see committed rows; an append
 //! that rolls back never reaches the cache.
-//!
-//! A tree of `n` entries has about `n / 2^(CACHED_FROM_LEVEL - 1)` such nodes:
-//! 125,000 hashes (4 MB) at 1,000,000 entries. The levels below are 15 nodes
-//! out of 16 and a proof needs at most one node from each of them, so they stay
-//! in the store.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,22 +17,25 @@ use std::sync::Mutex;
 use super::merkle::{Hash, NodeId};
 use crate::ids::CommunityId;
 
-/// The lowest tree level the cache holds.
-pub const CACHED_FROM_LEVEL: u8 = 4;
+/// Entries added to a community's cache per store read while it grows: a
+/// read returns about twice as many nodes.
+pub const GROWTH_CHUNK: u64 = 1 << 16;
 
-/// Cached upper tree levels, per community.
+/// Cached trees, per community.
 #[derive(Default)]
 pub struct NodeCache {
-    trees: Mutex<HashMap<CommunityId, UpperLevels>>,
+    trees: Mutex<HashMap<CommunityId, Tree>>,
 }
 
 /// One community's cached nodes.
 #[derive(Default)]
-struct UpperLevels {
+struct Tree {
     /// The tree size every cached level is complete for.
     covered: u64,
-    /// `levels[i]` holds the nodes of level `CACHED_FROM_LEVEL + i`, from index 0.
+    /// `levels[i]` holds the nodes of level `i`, from index 0.
     levels: Vec<Vec<Hash>>,
+    /// Whether a task is growing the cache now.
+    growing: bool,
 }
 
 impl NodeCache {
@@ -71,12 +70,31 @@ impl NodeCache {
         missing
     }
 
+    /// Makes the caller the one task growing the community's cache, if no
+    /// other is; it must call [`NodeCache::release_growth`] when done.
+    pub fn claim_growth(&self, community: &CommunityId) -> bool {
+        let mut trees = self.trees.lock().expect("ledger node cache");
+        let tree = trees.entry(community.clone()).or_default();
+        !std::mem::replace(&mut tree.growing, true)
+    }
+
+    /// Lets another task grow the community's cache.
+    pub fn release_growth(&self, community: &CommunityId) {
+        if let Some(tree) = self
+            .trees
+            .lock()
+            .expect("ledger node cache")
+            .get_mut(community)
+        {
+            tree.growing = false;
+        }
+    }
+
     /// Grows the community's cache from tree size `from` to `to` with `rows`:
-    /// every node at level [`CACHED_FROM_LEVEL`] or above that is complete in
-    /// the tree of `to` entries but not in that of `from`, ordered by level,
-    /// then index. Ignored if the cache has moved from `from` meanwhile or the
-    /// rows are not exactly those nodes (the store lacks some: reading them
-    /// later reports which).
+    /// every node that is complete in the tree of `to` entries but not in
+    /// that of `from`, ordered by level, then index. Ignored if the cache has
+    /// moved from `from` meanwhile or the rows are not exactly those nodes
+    /// (the store lacks some: reading them later reports which).
     pub fn extend(&self, community: &CommunityId, from: u64, to: u64, rows: &[(NodeId, Hash)]) {
         if !rows_extend(from, to, rows) {
             return;
@@ -87,7 +105,7 @@ impl NodeCache {
             return;
         }
         for &(id, hash) in rows {
-            let level = usize::from(id.level - CACHED_FROM_LEVEL);
+            let level = usize::from(id.level);
             if tree.levels.len() <= level {
                 tree.levels.resize_with(level + 1, Vec::new);
             }
@@ -97,18 +115,17 @@ impl NodeCache {
     }
 }
 
-impl UpperLevels {
+impl Tree {
     fn node(&self, id: NodeId) -> Option<Hash> {
-        let level = id.level.checked_sub(CACHED_FROM_LEVEL)?;
         let index = usize::try_from(id.index).ok()?;
-        self.levels.get(usize::from(level))?.get(index).copied()
+        self.levels.get(usize::from(id.level))?.get(index).copied()
     }
 }
 
-/// The index ranges, one per level from [`CACHED_FROM_LEVEL`] up, of the
-/// nodes complete in a tree of `to` entries but not in one of `from`.
+/// The index ranges, one per level, of the nodes complete in a tree of `to`
+/// entries but not in one of `from`.
 pub fn ranges_between(from: u64, to: u64) -> impl Iterator<Item = (u8, std::ops::Range<u64>)> {
-    (CACHED_FROM_LEVEL..64)
+    (0..64)
         .map(move |level| (level, (from >> level)..(to >> level)))
         .filter(|(_, range)| !range.is_empty())
 }
@@ -144,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn grown_in_steps_it_holds_the_upper_nodes_and_nothing_below() {
+    fn grown_in_steps_it_holds_every_node_a_proof_needs() {
         let log = log(1000);
         let cache = NodeCache::default();
         let mut covered = 0;
@@ -153,15 +170,32 @@ mod tests {
             covered = size;
             assert_eq!(cache.covered(&community()), size);
         }
-        let ids = merkle::inclusion_nodes(777, 1000).unwrap();
+        for index in [0, 1, 500, 777, 999] {
+            let ids = merkle::inclusion_nodes(index, 1000).unwrap();
+            let mut found = HashMap::new();
+            assert!(cache.read(&community(), &ids, &mut found).is_empty());
+            assert_eq!(found.len(), ids.len());
+            for (id, hash) in found {
+                assert_eq!(Some(hash), log.node(id));
+            }
+        }
+        let ids = merkle::consistency_nodes(300, 1000).unwrap();
+        assert!(cache
+            .read(&community(), &ids, &mut HashMap::new())
+            .is_empty());
+    }
+
+    #[test]
+    fn a_proof_beyond_the_cache_reads_only_the_nodes_it_lacks() {
+        let log = log(1000);
+        let cache = NodeCache::default();
+        cache.extend(&community(), 0, 512, &rows(&log, 0, 512));
+        let ids = merkle::inclusion_nodes(700, 1000).unwrap();
         let mut found = HashMap::new();
         let missing = cache.read(&community(), &ids, &mut found);
-        assert!(missing.iter().all(|id| id.level < CACHED_FROM_LEVEL));
-        assert!(found.keys().all(|id| id.level >= CACHED_FROM_LEVEL));
+        assert!(!missing.is_empty());
+        assert!(missing.iter().all(|id| (id.index + 1) << id.level > 512));
         assert_eq!(found.len() + missing.len(), ids.len());
-        for (id, hash) in found {
-            assert_eq!(Some(hash), log.node(id));
-        }
     }
 
     #[test]
@@ -176,5 +210,14 @@ mod tests {
         cache.extend(&community(), 0, 100, &rows(&log, 0, 100));
         cache.extend(&community(), 0, 300, &rows(&log, 0, 300));
         assert_eq!(cache.covered(&community()), 100);
+    }
+
+    #[test]
+    fn one_task_at_a_time_grows_a_community() {
+        let cache = NodeCache::default();
+        assert!(cache.claim_growth(&community()));
+        assert!(!cache.claim_growth(&community()));
+        cache.release_growth(&community());
+        assert!(cache.claim_growth(&community()));
     }
 }

@@ -277,8 +277,15 @@ pub async fn route(
     Ok(deliveries)
 }
 
+/// Steps whose inbox reaches at least this many people at once are stored
+/// as broadcasts: one row for the step and one narrow row per person,
+/// clustered by message. Smaller ones take a delivery row per person, which
+/// the person-ordered inbox index finds fastest.
+pub const BROADCAST_FROM: usize = 64;
+
 /// Writes the deliveries of `of`. Inbox deliveries that are due already are
-/// written delivered; the people they reached are returned.
+/// written delivered, as a broadcast when there are [`BROADCAST_FROM`] or
+/// more of them; the people they reached are returned.
 pub async fn write_deliveries(
     tx: &mut Tx,
     community: &CommunityId,
@@ -292,8 +299,23 @@ pub async fn write_deliveries(
         topic,
         ..
     } = of;
-    let mut reached = HashSet::new();
-    for chunk in deliveries.chunks(INSERT_CHUNK) {
+    let at_once = |d: &NewDelivery| {
+        d.channel == INBOX && d.state == DeliveryState::Pending && d.due_at <= now
+    };
+    let reached: Vec<&PersonId> = deliveries
+        .iter()
+        .filter(|d| at_once(d))
+        .map(|d| &d.person)
+        .collect();
+    let broadcast = reached.len() >= BROADCAST_FROM;
+    if broadcast {
+        write_broadcast(tx, community, of, &reached, now).await?;
+    }
+    let rows: Vec<&NewDelivery> = deliveries
+        .iter()
+        .filter(|d| !(broadcast && at_once(d)))
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = multi_row_insert(
             tx,
             "notify_deliveries (id, message_id, community_id, person_id, channel, topic, step, \
@@ -303,12 +325,8 @@ pub async fn write_deliveries(
         );
         let mut insert = sqlx::query(&sql);
         for d in chunk {
-            let at_once =
-                d.channel == INBOX && d.state == DeliveryState::Pending && d.due_at <= now;
-            if at_once {
-                reached.insert(d.person.clone());
-            }
-            let state = if at_once {
+            let delivered = at_once(d);
+            let state = if delivered {
                 DeliveryState::Delivered
             } else {
                 d.state
@@ -324,12 +342,51 @@ pub async fn write_deliveries(
                 .bind(state.as_str())
                 .bind(0_i64)
                 .bind(d.due_at)
-                .bind(at_once.then_some(now))
+                .bind(delivered.then_some(now))
                 .bind(now);
         }
         insert.execute(&mut **tx).await?;
     }
-    Ok(reached)
+    Ok(reached.into_iter().cloned().collect())
+}
+
+/// Writes step `of` as delivered now to the inboxes of `people`, in routing
+/// (person) order so that the rows append in key order. The people travel
+/// as one JSON array: binding two values per person costs more than
+/// inserting the rows.
+async fn write_broadcast(
+    tx: &mut Tx,
+    community: &CommunityId,
+    of: RouteOf<'_>,
+    people: &[&PersonId],
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notify_broadcasts (message_id, step, community_id, delivered_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(of.message_id)
+    .bind(i64::from(of.step))
+    .bind(community.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let elements = if tx.backend_name() == "SQLite" {
+        "json_each($3)"
+    } else {
+        "json_array_elements_text($3::json)"
+    };
+    let people = serde_json::to_string(people).expect("person ids serialize");
+    sqlx::query(&format!(
+        "INSERT INTO notify_broadcast_inbox (message_id, step, person_id) \
+         SELECT $1, $2, value FROM {elements}"
+    ))
+    .bind(of.message_id)
+    .bind(i64::from(of.step))
+    .bind(people)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Stops deliveries of `message_id` that have not gone out.

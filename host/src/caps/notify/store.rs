@@ -197,16 +197,29 @@ pub async fn messages(
     .collect()
 }
 
+/// The id a broadcast inbox delivery shows (`b` the broadcast, `r` the
+/// person's row), in the form of the other delivery ids.
+const BROADCAST_DELIVERY_ID: &str =
+    "'dlv_' || substr(b.message_id, 5) || '_' || b.step || '_inbox-' || r.person_id";
+
 /// Every delivery of a message, by step, person and channel.
 pub async fn deliveries(
     conn: &mut AnyConnection,
     message_id: &str,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT id, person_id, channel, step, state, attempts, due_at, delivered_at, read_at, last_error \
-         FROM notify_deliveries WHERE message_id = $1 ORDER BY step, person_id, channel",
-    )
+         FROM notify_deliveries WHERE message_id = $1 \
+         UNION ALL \
+         SELECT {BROADCAST_DELIVERY_ID}, r.person_id, $2, b.step, $3, 0, b.delivered_at, b.delivered_at, \
+         r.read_at, NULL \
+         FROM notify_broadcasts b JOIN notify_broadcast_inbox r \
+         ON r.message_id = b.message_id AND r.step = b.step WHERE b.message_id = $1 \
+         ORDER BY step, person_id, channel"
+    ))
     .bind(message_id)
+    .bind(INBOX)
+    .bind(DeliveryState::Delivered.as_str())
     .fetch_all(conn)
     .await?;
     rows.iter()
@@ -241,7 +254,8 @@ pub struct InboxItem {
 }
 
 /// The newest `limit` messages delivered to `person`'s inbox, newest first;
-/// only `message_id` when given.
+/// only `message_id` when given. Broadcasts are found through the
+/// community's broadcast list, one key lookup each.
 pub async fn inbox(
     conn: &mut AnyConnection,
     community: &CommunityId,
@@ -249,14 +263,22 @@ pub async fn inbox(
     message_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<InboxItem>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT d.id AS delivery_id, d.delivered_at, d.read_at, m.id, m.topic, m.severity, m.title, \
-         m.body, m.data, m.require_ack, m.state, m.acknowledged_by \
+    const CONTENT: &str =
+        "m.id, m.topic, m.severity, m.title, m.body, m.data, m.require_ack, m.state, m.acknowledged_by";
+    let rows = sqlx::query(&format!(
+        "SELECT * FROM ( \
+         SELECT d.id AS delivery_id, d.delivered_at, d.read_at, {CONTENT} \
          FROM notify_deliveries d JOIN notify_messages m ON m.id = d.message_id \
          WHERE d.community_id = $1 AND d.person_id = $2 AND d.channel = $3 AND d.state = $4 \
          AND ($5 IS NULL OR m.id = $5) \
-         ORDER BY d.delivered_at DESC, d.id DESC LIMIT $6",
-    )
+         UNION ALL \
+         SELECT {BROADCAST_DELIVERY_ID} AS delivery_id, b.delivered_at, r.read_at, {CONTENT} \
+         FROM notify_broadcasts b \
+         JOIN notify_broadcast_inbox r ON r.message_id = b.message_id AND r.person_id = $2 AND r.step = b.step \
+         JOIN notify_messages m ON m.id = b.message_id \
+         WHERE b.community_id = $1 AND ($5 IS NULL OR b.message_id = $5) \
+         ) inbox ORDER BY delivered_at DESC, delivery_id DESC LIMIT $6"
+    ))
     .bind(community.as_str())
     .bind(person)
     .bind(INBOX)
@@ -286,7 +308,7 @@ pub async fn mark_read(
     message_id: &str,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let direct = sqlx::query(
         "UPDATE notify_deliveries SET read_at = COALESCE(read_at, $1) \
          WHERE community_id = $2 AND person_id = $3 AND message_id = $4 AND channel = $5 AND state = $6",
     )
@@ -298,7 +320,19 @@ pub async fn mark_read(
     .bind(DeliveryState::Delivered.as_str())
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    let broadcast = sqlx::query(
+        "UPDATE notify_broadcast_inbox SET read_at = COALESCE(read_at, $1) \
+         WHERE message_id = $2 AND person_id = $3 AND EXISTS (SELECT 1 FROM notify_broadcasts b \
+         WHERE b.message_id = notify_broadcast_inbox.message_id AND b.step = notify_broadcast_inbox.step \
+         AND b.community_id = $4)",
+    )
+    .bind(now)
+    .bind(message_id)
+    .bind(person)
+    .bind(community.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(direct.rows_affected() + broadcast.rows_affected() > 0)
 }
 
 /// An acknowledgement as the sending plugin receives it.
