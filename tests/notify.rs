@@ -54,18 +54,23 @@ async fn inbox(person: &Client) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn critical_messages_pass_quiet_hours_and_warnings_wait_for_them_to_end() {
-    let (host, c) = community().await;
+/// Gives `person` quiet hours from 22:00 to 07:00 in Shanghai and moves the
+/// clock to 03:00 there (START is 08:00 in Shanghai).
+async fn at_three_in_the_night_for(host: &TestHost, c: &Community, person: &str) {
     c.admin
         .put(
-            &format!("/api/v1/communities/{}/people/person-005/preferences", c.id),
+            &format!("/api/v1/communities/{}/people/{person}/preferences", c.id),
             json!({"timezone": "Asia/Shanghai", "quiet_hours": {"start": "22:00", "end": "07:00"}}),
         )
         .await
         .expect(200);
-    // START is 08:00 in Shanghai; 19 hours later it is 03:00 there.
     host.advance(19 * HOUR);
+}
+
+#[tokio::test]
+async fn critical_messages_pass_quiet_hours_and_warnings_wait_for_them_to_end() {
+    let (host, c) = community().await;
+    at_three_in_the_night_for(&host, &c, "person-005").await;
     let daughter = c.person("resident", "person-005").await;
     let mut live = daughter.events("/api/v1/me/inbox/events", None).await;
 
@@ -240,14 +245,7 @@ async fn a_notice_to_a_whole_grid_cell_is_one_broadcast_every_resident_reads_and
         "both steps are stored as broadcasts"
     );
     let (host, c) = community().await;
-    c.admin
-        .put(
-            &format!("/api/v1/communities/{}/people/person-006/preferences", c.id),
-            json!({"timezone": "Asia/Shanghai", "quiet_hours": {"start": "22:00", "end": "07:00"}}),
-        )
-        .await
-        .expect(200);
-    host.advance(19 * HOUR);
+    at_three_in_the_night_for(&host, &c, "person-006").await;
     let reader = c.person("resident", "person-005").await;
     let sleeper = c.person("resident", "person-006").await;
     let neighbour = c.person("resident", "person-003").await;

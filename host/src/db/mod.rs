@@ -108,12 +108,14 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if is_sqlite {
-                    // WAL lets readers run beside the single writer; NORMAL
-                    // sync is durable across process crashes in WAL mode.
-                    // Checkpoints run in the background (`spawn_checkpointer`),
-                    // not inside whichever commit fills the log.
+                    // WAL lets readers run beside the single writer; FULL
+                    // sync makes every commit reach the disk before it
+                    // returns, so an acknowledged write survives a power
+                    // loss, not only a crash of the process. Checkpoints run
+                    // in the background (`spawn_checkpointer`), not inside
+                    // whichever commit fills the log.
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                          PRAGMA wal_autocheckpoint = 0;",
                     )
