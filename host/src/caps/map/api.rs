@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::sync::OwnedRwLockWriteGuard;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::geojson::{
@@ -25,6 +26,7 @@ use super::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS}
 use crate::api::auth::Principal;
 use crate::api::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
 use crate::api::AppState;
+use crate::db::Tx;
 use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
 use crate::ingest::ItemError;
 
@@ -119,6 +121,19 @@ async fn shared(state: &AppState, community: &CommunityId) -> ApiResult<SharedMa
     Ok(state.map.get(community).await?)
 }
 
+/// Starts a change of the community's map: the store's transaction first,
+/// then the map's write lock. Handlers that send notifications read the map
+/// inside their transaction, so the other order could leave a change and a
+/// handler each waiting for what the other holds.
+async fn begin_change(
+    state: &AppState,
+    community: &CommunityId,
+) -> ApiResult<(Tx, OwnedRwLockWriteGuard<CommunityMap>)> {
+    let map = shared(state, community).await?;
+    let tx = crate::db::begin(&state.db).await?;
+    Ok((tx, map.write_owned().await))
+}
+
 /// Replace the community's whole map with a GeoJSON FeatureCollection: all or nothing.
 #[utoipa::path(put, path = "/api/v1/communities/{community}/map", tag = "map",
     params(("community" = String, Path)), request_body(content = Object, description = "a GeoJSON FeatureCollection"),
@@ -133,9 +148,7 @@ async fn import_map(
     principal.require_community_admin(&community)?;
     crate::api::communities::load(&state, &community).await?;
     let features = parse_collection(&body)?;
-    let map = shared(&state, &community).await?;
-    let mut map = map.write().await;
-    let mut tx = crate::db::begin(&state.db).await?;
+    let (mut tx, mut map) = begin_change(&state, &community).await?;
     store::replace(&mut tx, &community, &features).await?;
     tx.commit().await?;
     let (places, people) = split(features);
@@ -228,8 +241,7 @@ async fn put_feature(
         })
         .into());
     }
-    let map = shared(state, community).await?;
-    let mut map = map.write().await;
+    let (mut tx, mut map) = begin_change(state, community).await?;
     let before = map.known(id);
     let after = match &feature {
         MapFeature::Place(p) => Known::Place(p.kind),
@@ -262,7 +274,6 @@ async fn put_feature(
     if !errors.is_empty() {
         return Err(MapRefusal::Features(errors));
     }
-    let mut tx = crate::db::begin(&state.db).await?;
     store::put(&mut tx, community, &feature).await?;
     tx.commit().await?;
     let json = match feature {
@@ -295,8 +306,7 @@ async fn delete_feature(
     kind: FeatureKind,
 ) -> ApiResult<StatusCode> {
     principal.require_community_admin(community)?;
-    let map = shared(state, community).await?;
-    let mut map = map.write().await;
+    let (mut tx, mut map) = begin_change(state, community).await?;
     let exists = match kind {
         FeatureKind::Place => map.place_named(id).is_some(),
         FeatureKind::Person => id.parse().ok().and_then(|p| map.person(&p)).is_some(),
@@ -313,7 +323,6 @@ async fn delete_feature(
             dependents.join("; ")
         )));
     }
-    let mut tx = crate::db::begin(&state.db).await?;
     store::delete(&mut tx, community, id).await?;
     tx.commit().await?;
     match kind {

@@ -22,7 +22,7 @@ use super::store::Content;
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::model::CommunityMap;
 use crate::clock::Millis;
-use crate::db::multi_row::{multi_row_insert, INSERT_CHUNK};
+use crate::db::multi_row::{multi_row_insert, Placeholders, INSERT_CHUNK};
 use crate::db::Tx;
 use crate::ids::{CommunityId, PersonId};
 
@@ -159,22 +159,11 @@ impl Routing {
     async fn load(
         conn: &mut AnyConnection,
         community: &CommunityId,
+        people: &BTreeSet<PersonId>,
         topic: &str,
         since: Millis,
     ) -> Result<Self, sqlx::Error> {
-        let preferences = sqlx::query(
-            "SELECT person_id, preferences FROM notify_preferences WHERE community_id = $1",
-        )
-        .bind(community.as_str())
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .filter_map(|row| {
-            let person: String = row.try_get("person_id").ok()?;
-            let prefs: String = row.try_get("preferences").ok()?;
-            Some((person, serde_json::from_str(&prefs).ok()?))
-        })
-        .collect();
+        let preferences = preferences_of(conn, community, people).await?;
         let timezone: Option<String> =
             sqlx::query_scalar("SELECT timezone FROM communities WHERE id = $1")
                 .bind(community.as_str())
@@ -213,6 +202,47 @@ impl Routing {
     }
 }
 
+/// Audiences up to this size have their preferences read by key; larger
+/// ones in one pass over the community's.
+const PREFERENCES_BY_KEY_MAX: usize = 64;
+
+/// The stored preferences of `people`, by person.
+async fn preferences_of(
+    conn: &mut AnyConnection,
+    community: &CommunityId,
+    people: &BTreeSet<PersonId>,
+) -> Result<HashMap<String, Preferences>, sqlx::Error> {
+    if people.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut placeholders = Placeholders::for_backend(conn);
+    let mut sql = format!(
+        "SELECT person_id, preferences FROM notify_preferences WHERE community_id = {}",
+        placeholders.take_next()
+    );
+    let by_key = people.len() <= PREFERENCES_BY_KEY_MAX;
+    if by_key {
+        let keys: Vec<String> = people.iter().map(|_| placeholders.take_next()).collect();
+        sql.push_str(&format!(" AND person_id IN ({})", keys.join(", ")));
+    }
+    let mut query = sqlx::query(&sql).bind(community.as_str());
+    if by_key {
+        for person in people {
+            query = query.bind(person.as_str());
+        }
+    }
+    Ok(query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let person: String = row.try_get("person_id").ok()?;
+            let prefs: String = row.try_get("preferences").ok()?;
+            Some((person, serde_json::from_str(&prefs).ok()?))
+        })
+        .collect())
+}
+
 /// The deliveries of `of` to `people`. Their ids follow the message's, so
 /// that one message's rows sit together in the store's indexes.
 pub async fn route(
@@ -230,7 +260,7 @@ pub async fn route(
         topic,
         severity,
     } = of;
-    let routing = Routing::load(conn, community, topic, now - burst.window_ms).await?;
+    let routing = Routing::load(conn, community, people, topic, now - burst.window_ms).await?;
     let default = Preferences::default();
     let id_prefix = format!("dlv_{}_{step}_", message_id.trim_start_matches("msg_"));
     let mut deliveries: Vec<NewDelivery> = Vec::with_capacity(people.len());
