@@ -14,7 +14,7 @@
 //! bridged to it with [`TestHost::start_with_mqtt`].
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,9 +34,16 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `linli` binary built beside the tests (`cargo test` builds it with the host).
+/// The `linli` binary built beside the tests (`cargo test` builds it with
+/// the host): in the profile directory above the test's own executable,
+/// wherever the target directory is.
 pub fn linli_binary() -> PathBuf {
-    let path = workspace().join("target/debug/linli");
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from <target>/<profile>/deps");
+    let path = profile.join("linli");
     assert!(
         path.exists(),
         "{} is missing; build it with `cargo build -p linli-host`",
