@@ -7,7 +7,9 @@
 //! whole history on the ledger. A detector chattering ten thousand times
 //! raises one alarm and one round of messages. Alarms found false pile up
 //! against their detector until it is flagged for maintenance, and the
-//! daily report counts unhealthy detectors per building.
+//! daily report counts unhealthy detectors per building. In a tower with
+//! more stair exits at one spot than a nearest search returns, the fire
+//! floor's own exit is the one named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -624,4 +626,66 @@ async fn a_detector_gone_silent_is_a_work_order_and_counts_in_the_day_s_report()
         .await
         .expect(200);
     assert_eq!(report["unhealthy"], 1, "it was unhealthy today: {report}");
+}
+
+/// A tower of `floors` floors, two units each, whose stair exits all stand
+/// at one spot on the plan, and a resident on every floor.
+fn tower(floors: usize) -> Value {
+    let point = |lon: f64| json!({"type": "Point", "coordinates": [lon, 31.2]});
+    let mut features = vec![
+        json!({"type": "Feature", "id": "tower", "geometry": point(121.4),
+               "properties": {"kind": "building", "name": "Sky Tower"}}),
+        json!({"type": "Feature", "id": "hydrant-tower", "geometry": point(121.4003),
+               "properties": {"kind": "poi", "poi_kind": "hydrant", "name": "Hydrant by the tower", "parent": "tower"}}),
+    ];
+    for f in 1..=floors {
+        let floor = format!("t-f{f}");
+        features.push(json!({"type": "Feature", "id": floor, "geometry": null,
+            "properties": {"kind": "floor", "name": format!("Floor {f}"), "parent": "tower", "level": f}}));
+        features.push(json!({"type": "Feature", "id": format!("{floor}-exit"), "geometry": point(121.4001),
+            "properties": {"kind": "poi", "poi_kind": "exit", "name": format!("Stair exit, floor {f}"), "parent": floor}}));
+        for u in 1..=2 {
+            let unit = format!("t-{f}0{u}");
+            features.push(json!({"type": "Feature", "id": unit, "geometry": point(121.4 + 0.0001 * u as f64),
+                "properties": {"kind": "unit", "name": format!("Unit {f}0{u}"), "parent": floor, "exclusive_area_m2": 80.0}}));
+        }
+        features.push(json!({"type": "Feature", "id": format!("t-{f}01-hh"), "geometry": null,
+            "properties": {"kind": "household", "name": format!("Household {f}01"), "parent": format!("t-{f}01")}}));
+        features.push(
+            json!({"type": "Feature", "id": format!("person-{f:03}"), "geometry": null,
+            "properties": {"kind": "person", "name": format!("Resident {f}01"),
+                           "links": [{"kind": "resident-of", "target": format!("t-{f}01-hh")}]}}),
+        );
+    }
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+#[tokio::test]
+async fn in_a_tower_with_more_exits_than_a_nearest_search_returns_the_fire_floor_s_own_exit_is_named(
+) {
+    let host = TestHost::start().await;
+    host.publish(FIRE).await;
+    let c = host.community("sky-tower").await;
+    c.import_map(&tower(150)).await.expect(200);
+    let installation = c.install(FIRE, requested_grants(FIRE), json!({})).await;
+    let kinds = ["smoke", "tamper"];
+    let first = c
+        .placed_device("smoke-13701", "smoke-detector", &kinds, Some("t-13701"))
+        .await;
+    let second = c
+        .placed_device("smoke-13702", "smoke-detector", &kinds, Some("t-13702"))
+        .await;
+    c.send_handled(&installation, &first, "smoke", json!(8.5))
+        .await;
+    host.advance(10_000);
+    c.send_handled(&installation, &second, "smoke", json!(9.0))
+        .await;
+    assert_one_alarm(&c, "fire-confirmed", "tower", "critical").await;
+    let fire = &alarms(&c, "fire-confirmed").await[0];
+    assert_eq!(fire["details"]["floors"], json!(["t-f137"]), "{fire}");
+    assert_eq!(
+        fire["details"]["exits"],
+        json!(["t-f137-exit"]),
+        "the fire floor's own exit, out of 150 at one spot: {fire}"
+    );
 }

@@ -206,22 +206,32 @@ fn found_text(found: &[PlaceDistance]) -> String {
         .join(", or ")
 }
 
+/// How far from where a fire started its floor's exits are looked for: a
+/// building's footprint, with room to spare.
+const FLOOR_EXITS_WITHIN_M: f64 = 200.0;
+
 /// The exits nearest to where the fire started: those of its floor when
-/// the floor has any (every floor's stair exit shares one spot on the
-/// plan, so distance alone cannot tell floors apart), else the nearest.
+/// the floor has any, else the nearest. Every floor's stair exit shares one
+/// spot on the plan, so distance alone cannot tell floors apart and a tall
+/// tower has more exits at that spot than a nearest-k search returns: the
+/// floor's are picked out of every exit within reach.
 fn nearest_exits(origin: &Trigger) -> Result<Vec<PlaceDistance>, Error> {
     let Some(place) = &origin.place else {
         return Ok(Vec::new());
     };
-    let found = map::nearest("exit", &Origin::Place(place.clone()), 100)?;
-    let on_floor: Vec<PlaceDistance> = found
-        .iter()
-        .filter(|f| origin.zone.floor.is_some() && f.place.parent == origin.zone.floor)
-        .cloned()
-        .collect();
-    let mut chosen = if on_floor.is_empty() { found } else { on_floor };
-    chosen.truncate(NAMED);
-    Ok(chosen)
+    let from = Origin::Place(place.clone());
+    if origin.zone.floor.is_some() {
+        let mut on_floor: Vec<PlaceDistance> =
+            map::within_radius("exit", &from, FLOOR_EXITS_WITHIN_M)?
+                .into_iter()
+                .filter(|f| f.place.parent == origin.zone.floor)
+                .collect();
+        if !on_floor.is_empty() {
+            on_floor.truncate(NAMED);
+            return Ok(on_floor);
+        }
+    }
+    map::nearest("exit", &from, NAMED as u32)
 }
 
 fn nearest_hydrants(origin: &Trigger) -> Result<Vec<PlaceDistance>, Error> {
