@@ -30,6 +30,11 @@ pub enum OpenError {
     Unsupported(String),
 }
 
+/// Whether `conn` is to the embedded SQLite store (the other backend is PostgreSQL).
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == "SQLite"
+}
+
 /// Starts a transaction.
 ///
 /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a

@@ -19,7 +19,7 @@ impl Placeholders {
     /// Placeholders for statements on `conn`'s backend.
     pub fn for_backend(conn: &sqlx::AnyConnection) -> Self {
         Self {
-            anonymous: conn.backend_name() == "SQLite",
+            anonymous: super::is_sqlite(conn),
             next: 0,
         }
     }

@@ -87,7 +87,7 @@ pub async fn append(
     data: &serde_json::Value,
     at: Millis,
 ) -> Result<(), sqlx::Error> {
-    if tx.backend_name() == "PostgreSQL" {
+    if !crate::db::is_sqlite(tx) {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::TEXT")
             .bind(format!("linli-feed/{community}"))
             .execute(&mut **tx)

@@ -401,7 +401,7 @@ async fn write_broadcast(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    let elements = if tx.backend_name() == "SQLite" {
+    let elements = if crate::db::is_sqlite(tx) {
         "json_each($3)"
     } else {
         "json_array_elements_text($3::json)"
