@@ -131,6 +131,10 @@ impl Fixture {
                 ledger,
                 map,
                 notify,
+                quotas: linli_host::caps::quota::Quotas::new(
+                    linli_host::config::Limits::default(),
+                    metrics.installation("bench-community", package.manifest.id.as_str(), "bench-installation"),
+                ),
             });
             (runtime, pre, ctx)
         });

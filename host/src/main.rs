@@ -40,6 +40,11 @@ enum Command {
         /// Default wall-clock budget per plugin call, in milliseconds.
         #[arg(long, default_value_t = 200)]
         call_timeout_ms: u32,
+        /// Another default limit or quota per installation, as NAME=VALUE
+        /// (repeatable), e.g. --default-limit state-bytes=134217728; the
+        /// names are those of an installation's `limits`.
+        #[arg(long = "default-limit", value_name = "NAME=VALUE")]
+        default_limit: Vec<String>,
         /// Also take readings from this MQTT broker (mqtt://[user:password@]host[:port]),
         /// published by devices on linli/{community}/{device}/readings.
         #[arg(long, env = "LINLI_MQTT", value_name = "URL")]
@@ -113,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
             admin_token,
             memory_mib,
             call_timeout_ms,
+            default_limit,
             mqtt,
             purge_interval_secs,
         } => {
@@ -121,10 +127,22 @@ async fn main() -> anyhow::Result<()> {
             config.mqtt = mqtt;
             config.purge_interval = std::time::Duration::from_secs(purge_interval_secs);
             config.database_url = std::env::var("DATABASE_URL").ok();
-            config.default_limits = linli_host::config::Limits {
-                memory_mib,
-                call_timeout_ms,
-            };
+            let mut changes = serde_json::json!({
+                "memory-mib": memory_mib,
+                "call-timeout-ms": call_timeout_ms,
+            });
+            for pair in &default_limit {
+                let (name, value) = pair.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("--default-limit {pair:?}: expected NAME=VALUE")
+                })?;
+                let value: u64 = value.trim().parse().map_err(|e| {
+                    anyhow::anyhow!("--default-limit {name}: {value:?} is not a whole number: {e}")
+                })?;
+                changes[name.trim()] = value.into();
+            }
+            config.default_limits = linli_host::config::Limits::default()
+                .with_changes(&changes)
+                .map_err(anyhow::Error::msg)?;
             config
                 .default_limits
                 .check_within(&config.max_limits)

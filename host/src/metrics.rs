@@ -24,6 +24,8 @@ pub struct Metrics {
     notify_messages: IntCounterVec,
     notify_deliveries: IntCounterVec,
     notify_escalations: IntCounter,
+    quota_exceeded: IntCounterVec,
+    log_dropped: IntCounterVec,
 }
 
 const INSTALLATION: &[&str] = &["community", "plugin", "installation"];
@@ -62,6 +64,16 @@ impl Metrics {
         let instantiations = counter(
             "linli_instantiations_total",
             "Plugin instances created.",
+            &[],
+        );
+        let quota_exceeded = counter(
+            "linli_quota_exceeded_total",
+            "Host calls refused with `limit` because an installation's quota was reached, by quota.",
+            &["quota"],
+        );
+        let log_dropped = counter(
+            "linli_log_lines_dropped_total",
+            "Plugin log lines dropped because the installation logged past its rate.",
             &[],
         );
         let handler_seconds = HistogramVec::new(
@@ -201,6 +213,8 @@ impl Metrics {
             mqtt_messages,
             mqtt_connected,
             suspended,
+            quota_exceeded,
+            log_dropped,
         }
     }
 
@@ -222,6 +236,8 @@ impl Metrics {
             suspended: self.suspended.clone(),
             reading_handled_seconds: self.reading_handled_seconds.with_label_values(&ids),
             lag_seconds: self.lag_seconds.with_label_values(&ids),
+            quota_exceeded: self.quota_exceeded.clone(),
+            log_dropped: self.log_dropped.with_label_values(&ids),
         }
     }
 
@@ -295,6 +311,8 @@ pub struct InstallationMetrics {
     suspended: IntGaugeVec,
     reading_handled_seconds: Histogram,
     lag_seconds: Gauge,
+    quota_exceeded: IntCounterVec,
+    log_dropped: IntCounter,
 }
 
 impl InstallationMetrics {
@@ -312,6 +330,16 @@ impl InstallationMetrics {
 
     pub fn denied(&self, capability: &str) {
         self.denied.with_label_values(&self.with(capability)).inc();
+    }
+
+    /// Counts a call refused because `quota` was reached.
+    pub fn quota_exceeded(&self, quota: &str) {
+        self.quota_exceeded.with_label_values(&self.with(quota)).inc();
+    }
+
+    /// Counts log lines dropped past the installation's rate.
+    pub fn log_dropped(&self, lines: u64) {
+        self.log_dropped.inc_by(lines);
     }
 
     pub fn instantiated(&self) {

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod log;
 pub mod map;
 pub mod notify;
+pub mod quota;
 pub mod sensor;
 pub mod store;
 pub mod timer;
@@ -157,6 +158,8 @@ pub struct InstallationContext {
     pub map: Arc<map::MapService>,
     /// The host's notification delivery.
     pub notify: Arc<notify::dispatch::NotifyService>,
+    /// The installation's limits, and the rates its quotas count.
+    pub quotas: quota::Quotas,
 }
 
 impl InstallationContext {
@@ -212,8 +215,8 @@ impl InstanceCaps {
             ledger: ledger::LedgerHost::new(ctx.clone()),
             alarm: alarm::AlarmHost::new(ctx.clone()),
             map: map::MapHost::new(ctx.clone()),
-            notify: notify::NotifyHost::new(ctx),
-            log: log::LogHost,
+            notify: notify::NotifyHost::new(ctx.clone()),
+            log: log::LogHost::new(ctx),
         }
     }
 
@@ -228,6 +231,33 @@ impl InstanceCaps {
             alarm_changes,
             inbox,
         })
+    }
+
+    /// A new call into the plugin starts: per-call limits count from here.
+    pub fn begin_call(&mut self) {
+        self.ledger.begin_call();
+        self.alarm.begin_call();
+        self.notify.begin_call();
+        self.store.begin_call();
+    }
+
+    /// How long the running call waited for shared resources (the ledger's
+    /// writer lock); this time does not count against its budget.
+    pub fn waited(&self) -> std::time::Duration {
+        self.ledger.waited()
+    }
+
+    /// Whether the running call gave up on a shared resource that stayed
+    /// busy: its event is to be handled again, not failed.
+    pub fn contended(&self) -> bool {
+        self.ledger.contended()
+    }
+
+    /// Whether the uncommitted effects should be committed now rather than
+    /// joined by the next handler's: a held writer lock that others wait
+    /// for, or an overlay past its size limit.
+    pub fn should_commit(&self) -> bool {
+        self.ledger.holds_lock() || self.store.overlay_full()
     }
 
     /// Called once `tx` has committed: lets go of what the handler held.

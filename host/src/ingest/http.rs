@@ -1,17 +1,16 @@
 //! `POST /api/v1/ingest`: a batch of readings over HTTP with a device token,
 //! as a JSON array or NDJSON, optionally named by an `Idempotency-Key`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::idempotency::BatchKey;
-use super::items::{self, RawItem};
+use super::items::{self, ItemsError, RawItem};
 use super::{validate, Batch, IngestError, IngestReport};
 use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json};
+use crate::api::error::{ApiError, ApiResult, Body, ErrorBody, Json};
 use crate::api::AppState;
 use crate::ids::CommunityId;
 
@@ -20,8 +19,15 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 /// The response header set on a replayed batch's report.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// Largest ingest request body. A full batch of 10,000 readings of about
+/// 100 bytes each is 1 MB; the rest is room for long device ids and
+/// gateways. Ingest has its own limit, far below the one for plugin packages.
+pub const MAX_INGEST_BODY_BYTES: usize = 4 << 20;
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(ingest))
+    OpenApiRouter::new()
+        .routes(routes!(ingest))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_INGEST_BODY_BYTES))
 }
 
 /// Splits a request body into items: a JSON array, or one JSON value per line.
@@ -30,14 +36,17 @@ fn split_items<'a>(headers: &HeaderMap, body: &'a [u8]) -> ApiResult<Vec<RawItem
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    if ndjson {
+    let items = if ndjson {
         let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("body: not UTF-8"))?;
-        return Ok(items::ndjson(text));
-    }
-    items::json_array(body).map_err(|e| {
-        ApiError::invalid(format!(
+        items::ndjson(text)
+    } else {
+        items::json_array(body)
+    };
+    items.map_err(|e| match e {
+        ItemsError::TooMany => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("body: {e}")),
+        ItemsError::Json(e) => ApiError::invalid(format!(
             "body: expected a JSON array of readings (or NDJSON with Content-Type application/x-ndjson): {e}"
-        ))
+        )),
     })
 }
 
@@ -71,7 +80,7 @@ async fn ingest(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Response> {
     if principal.role != Role::Device {
         return Err(ApiError::forbidden("ingest takes a device token"));

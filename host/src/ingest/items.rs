@@ -4,11 +4,16 @@
 //! they hold JSON escapes). Reading an item fails only on broken JSON; a
 //! missing field, a value of the wrong type or an unknown field is kept as
 //! it was sent and left to validation, which names the field.
+//!
+//! Reading stops at the first item past [`MAX_BATCH`]: a body of millions
+//! of tiny items (`[0,0,…]`) costs no more memory than a full batch.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+pub use super::MAX_BATCH;
 
 /// One field of an item as sent: a JSON scalar, or a marker for an array or object.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,21 +56,81 @@ pub enum RawItem<'a> {
 /// The fields a reading has, in the order messages list them.
 pub const FIELDS: &[&str] = &["device", "kind", "value", "unit", "at"];
 
-/// Reads a JSON array of items; fails only when the body is not a JSON array.
-pub fn json_array(body: &[u8]) -> Result<Vec<RawItem<'_>>, serde_json::Error> {
-    serde_json::from_slice(body)
+/// Why a body could not be read into items.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemsError {
+    /// More than [`MAX_BATCH`] items; reading stopped at the first one past it.
+    #[error("a batch holds at most {MAX_BATCH} readings")]
+    TooMany,
+    /// The body is not a JSON array.
+    #[error(transparent)]
+    Json(serde_json::Error),
+}
+
+/// The message of the error [`bounded`] stops with, to tell it from broken JSON.
+const TOO_MANY: &str = "linli: more readings than a batch holds";
+
+impl From<serde_json::Error> for ItemsError {
+    fn from(e: serde_json::Error) -> Self {
+        if e.to_string().starts_with(TOO_MANY) {
+            ItemsError::TooMany
+        } else {
+            ItemsError::Json(e)
+        }
+    }
+}
+
+/// Deserializes a JSON array of items, failing at the first item past
+/// [`MAX_BATCH`] instead of reading the rest; for `deserialize_with`.
+pub fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RawItem<'de>>, D::Error> {
+    struct BoundedVisitor;
+
+    impl<'de> Visitor<'de> for BoundedVisitor {
+        type Value = Vec<RawItem<'de>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array of readings")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if items.len() == MAX_BATCH {
+                    return Err(de::Error::custom(TOO_MANY));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+
+    deserializer.deserialize_seq(BoundedVisitor)
+}
+
+/// Reads a JSON array of items; fails when the body is not a JSON array or
+/// holds more than [`MAX_BATCH`] items.
+pub fn json_array(body: &[u8]) -> Result<Vec<RawItem<'_>>, ItemsError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let items = bounded(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(items)
 }
 
 /// Reads NDJSON: one item per non-blank line; a line that is not JSON is a
-/// [`RawItem::Malformed`] item, so the other lines still land.
-pub fn ndjson(body: &str) -> Vec<RawItem<'_>> {
-    body.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
+/// [`RawItem::Malformed`] item, so the other lines still land. Fails at the
+/// first line past [`MAX_BATCH`].
+pub fn ndjson(body: &str) -> Result<Vec<RawItem<'_>>, ItemsError> {
+    let mut items = Vec::new();
+    for line in body.lines().filter(|line| !line.trim().is_empty()) {
+        if items.len() == MAX_BATCH {
+            return Err(ItemsError::TooMany);
+        }
+        items.push(
             serde_json::from_str(line)
-                .unwrap_or_else(|e| RawItem::Malformed(format!("not valid JSON: {e}")))
-        })
-        .collect()
+                .unwrap_or_else(|e| RawItem::Malformed(format!("not valid JSON: {e}"))),
+        );
+    }
+    Ok(items)
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
@@ -269,9 +334,22 @@ mod tests {
     fn only_broken_json_fails_a_whole_array_and_only_its_line_in_ndjson() {
         assert!(json_array(b"[{\"device\": }]").is_err());
         assert!(json_array(b"{\"device\": \"t1\"}").is_err());
-        let items = ndjson("{\"device\":\"t1\"}\nnot json\n\n7\n");
+        let items = ndjson("{\"device\":\"t1\"}\nnot json\n\n7\n").unwrap();
         assert_eq!(items.len(), 3);
         assert!(matches!(items[1], RawItem::Malformed(_)));
         assert_eq!(items[2], RawItem::NotAnObject);
+    }
+
+    #[test]
+    fn reading_stops_at_the_first_item_past_a_batch() {
+        let full = format!("[{}]", vec!["0"; MAX_BATCH].join(","));
+        assert_eq!(json_array(full.as_bytes()).unwrap().len(), MAX_BATCH);
+        // Past the limit, even with broken JSON after it: reading never got there.
+        let over = format!("[{},0,0,{{broken", vec!["0"; MAX_BATCH].join(","));
+        assert!(matches!(json_array(over.as_bytes()), Err(ItemsError::TooMany)));
+        let lines = "0\n".repeat(MAX_BATCH);
+        assert_eq!(ndjson(&lines).unwrap().len(), MAX_BATCH);
+        assert!(matches!(ndjson(&format!("{lines}0\n")), Err(ItemsError::TooMany)));
+        assert!(matches!(json_array(b"[0] x"), Err(ItemsError::Json(_))));
     }
 }

@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::idempotency::BatchKey;
-use super::items::RawItem;
+use super::items::{ItemsError, RawItem};
 use super::{Batch, Ingest, IngestError};
 use crate::api::auth::{self, Role};
 use crate::db::Db;
@@ -120,7 +120,7 @@ struct Message<'a> {
     token: Cow<'a, str>,
     #[serde(borrow, default)]
     batch: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::items::bounded")]
     readings: Vec<RawItem<'a>>,
 }
 
@@ -238,14 +238,15 @@ impl Bridge {
                 r#"a bare array carries no device token; publish {"token": "…", "readings": […]}"#,
             ));
         }
-        let message: Message = serde_json::from_slice(payload).map_err(|e| {
-            Refusal::new(
+        let message: Message = serde_json::from_slice(payload).map_err(|e| match ItemsError::from(e) {
+            ItemsError::TooMany => Refusal::new("too-large", "too-large", ItemsError::TooMany.to_string()),
+            ItemsError::Json(e) => Refusal::new(
                 "malformed",
                 "invalid",
                 format!(
                     r#"expected {{"token": "…", "batch": "…" (optional), "readings": […]}}: {e}"#
                 ),
-            )
+            ),
         })?;
         let principal = auth::authenticate(&self.db, &message.token)
             .await

@@ -1,13 +1,15 @@
-//! Plugin packages over HTTP: vendors upload, admins list and inspect.
+//! Plugin packages over HTTP: vendors upload, admins list and inspect, and
+//! platform admins hand a plugin id from one vendor to another.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{package, PluginInfo, Stored};
+use serde::Deserialize;
+
+use super::{package, PluginInfo, PluginOwner, Stored};
 use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path};
+use crate::api::error::{ApiError, ApiResult, Body, ErrorBody, Json, Path};
 use crate::api::AppState;
 use crate::ids::PluginId;
 
@@ -15,18 +17,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_plugin, list_plugins))
         .routes(routes!(get_plugin))
+        .routes(routes!(get_owner, transfer_owner))
+}
+
+/// The refusal of a version of an id that another vendor owns.
+fn owned_by(plugin: &PluginId, owner: &str) -> ApiError {
+    ApiError::forbidden(format!(
+        "vendor: plugin id {plugin} belongs to vendor {owner:?}; only its versions are accepted (a platform admin can transfer the id)"
+    ))
 }
 
 /// Upload a plugin package (a tar of linli.toml and plugin.wasm made by `linli plugin pack`).
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
     request_body(content = Vec<u8>, content_type = "application/x-tar"),
     responses((status = 201, body = PluginInfo), (status = 200, body = PluginInfo, description = "the same package was already published"),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "not a vendor, or the id belongs to another vendor"), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn upload_plugin(
     State(state): State<AppState>,
     principal: Principal,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<PluginInfo>)> {
     if !matches!(principal.role, Role::PlatformAdmin | Role::Vendor) {
         return Err(ApiError::forbidden(
@@ -41,6 +51,12 @@ async fn upload_plugin(
             principal.subject, manifest.vendor
         )));
     }
+    // Refused before the component is compiled; checked again when stored.
+    if let Some(owner) = super::owner(&state.db, &manifest.id).await? {
+        if owner.vendor != manifest.vendor {
+            return Err(owned_by(&manifest.id, &owner.vendor));
+        }
+    }
     state
         .runtime
         .prepare(&package)
@@ -50,6 +66,7 @@ async fn upload_plugin(
         match super::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
             Stored::New => StatusCode::CREATED,
             Stored::AlreadyPublished => StatusCode::OK,
+            Stored::OwnedBy(owner) => return Err(owned_by(&manifest.id, &owner)),
             Stored::Conflict => {
                 return Err(ApiError::conflict(format!(
                     "{} {} is already published with different contents; bump the version",
@@ -95,4 +112,53 @@ async fn get_plugin(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} {version} is not published")))
+}
+
+/// Who owns a plugin id.
+#[utoipa::path(get, path = "/api/v1/plugins/{plugin}/owner", tag = "plugins",
+    params(("plugin" = String, Path)),
+    responses((status = 200, body = PluginOwner), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_owner(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(plugin): Path<PluginId>,
+) -> ApiResult<Json<PluginOwner>> {
+    if principal.role == Role::Device {
+        return Err(ApiError::forbidden("devices cannot read plugins"));
+    }
+    super::owner(&state.db, &plugin)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))
+}
+
+/// The vendor a plugin id is handed to.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwner {
+    pub vendor: String,
+}
+
+/// Hand a plugin id to another vendor (platform admins). Versions already
+/// published stay as they are; from now on only the new vendor's are accepted.
+#[utoipa::path(put, path = "/api/v1/plugins/{plugin}/owner", tag = "plugins",
+    params(("plugin" = String, Path)), request_body = NewOwner,
+    responses((status = 200, body = PluginOwner), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn transfer_owner(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(plugin): Path<PluginId>,
+    Json(new): Json<NewOwner>,
+) -> ApiResult<Json<PluginOwner>> {
+    principal.require_platform_admin()?;
+    let vendor = new.vendor.trim();
+    if vendor.is_empty() || vendor.len() > 64 {
+        return Err(ApiError::invalid("vendor: must be 1-64 characters"));
+    }
+    let owner = super::transfer(&state.db, &plugin, vendor, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))?;
+    tracing::info!(%plugin, vendor, by = %principal.subject, "plugin id transferred");
+    Ok(Json(owner))
 }

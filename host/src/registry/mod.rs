@@ -1,7 +1,9 @@
 //! The plugin registry: packages uploaded by vendors, kept per
 //! (plugin id, version) with their manifest and component. Versions are
 //! immutable: re-uploading the same bytes is a no-op, different bytes under
-//! a published version are refused.
+//! a published version are refused. A plugin id belongs to the vendor that
+//! first published it (`plugin_owners`): another vendor's version of it is
+//! refused, and only a platform admin can hand the id to another vendor.
 
 pub mod api;
 pub mod manifest;
@@ -43,6 +45,54 @@ pub enum Stored {
     AlreadyPublished,
     /// A different component is already published under this id and version.
     Conflict,
+    /// The id belongs to another vendor.
+    OwnedBy(String),
+}
+
+/// Who owns a plugin id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PluginOwner {
+    pub plugin: PluginId,
+    /// The vendor whose versions of the id are accepted.
+    pub vendor: String,
+    /// When the vendor got the id: its first upload, or the transfer.
+    pub since: Millis,
+}
+
+/// The owner of a plugin id; `None` for an id nobody published yet.
+pub async fn owner<'e, E>(executor: E, id: &PluginId) -> Result<Option<PluginOwner>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row: Option<(String, Millis)> =
+        sqlx::query_as("SELECT vendor, since FROM plugin_owners WHERE plugin_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(executor)
+            .await?;
+    Ok(row.map(|(vendor, since)| PluginOwner {
+        plugin: id.clone(),
+        vendor,
+        since,
+    }))
+}
+
+/// Hands a plugin id to `vendor`; `None` when the id was never published.
+pub async fn transfer(
+    db: &Db,
+    id: &PluginId,
+    vendor: &str,
+    now: Millis,
+) -> Result<Option<PluginOwner>, sqlx::Error> {
+    let moved = sqlx::query("UPDATE plugin_owners SET vendor = $1, since = $2 WHERE plugin_id = $3")
+        .bind(vendor)
+        .bind(now)
+        .bind(id.as_str())
+        .execute(db)
+        .await?;
+    if moved.rows_affected() == 0 {
+        return Ok(None);
+    }
+    owner(db, id).await
 }
 
 /// Stores a package that the runtime has accepted.
@@ -53,6 +103,21 @@ pub async fn store(
     now: Millis,
 ) -> Result<Stored, sqlx::Error> {
     let m = &package.manifest;
+    let mut tx = crate::db::begin(db).await?;
+    // The first upload of an id claims it for its vendor, in the transaction
+    // that stores it, so two vendors racing for a new id cannot both win.
+    sqlx::query(
+        "INSERT INTO plugin_owners (plugin_id, vendor, since) VALUES ($1, $2, $3) ON CONFLICT (plugin_id) DO NOTHING",
+    )
+    .bind(m.id.as_str())
+    .bind(&m.vendor)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let owner = owner(&mut *tx, &m.id).await?.map(|o| o.vendor);
+    if let Some(owner) = owner.filter(|owner| *owner != m.vendor) {
+        return Ok(Stored::OwnedBy(owner));
+    }
     let inserted = sqlx::query(
         "INSERT INTO plugins (id, version, vendor, api, description, manifest, component, digest, uploaded_by, uploaded_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, version) DO NOTHING",
@@ -67,17 +132,19 @@ pub async fn store(
     .bind(&package.digest)
     .bind(uploaded_by)
     .bind(now)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 1 {
+        tx.commit().await?;
         return Ok(Stored::New);
     }
     let (digest, manifest): (String, String) =
         sqlx::query_as("SELECT digest, manifest FROM plugins WHERE id = $1 AND version = $2")
             .bind(m.id.as_str())
             .bind(m.version.to_string())
-            .fetch_one(db)
+            .fetch_one(&mut *tx)
             .await?;
+    tx.commit().await?;
     Ok(
         if digest == package.digest && manifest == package.manifest_text {
             Stored::AlreadyPublished

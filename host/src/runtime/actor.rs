@@ -42,6 +42,8 @@ pub const SUSPENDED_ALARM: &str = "installation-suspended";
 const BATCH: i64 = 64;
 /// Pause after the store failed to commit, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// Pause before handling again an event whose handler found a shared resource busy.
+const CONTENDED_RETRY: Duration = Duration::from_millis(50);
 
 /// The two streams an installation follows, each with its own cursor.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +73,10 @@ enum CommitError {
     /// landed late, or a second host) moved the installation's position.
     #[error("the installation's position moved under it; another writer handled these events")]
     PositionMoved,
+    /// The handler gave up on a shared resource that stayed busy; its event
+    /// stays pending and is handled again.
+    #[error("a shared resource stayed busy; the event will be handled again")]
+    Contended,
 }
 
 impl From<sqlx::Error> for CommitError {
@@ -575,6 +581,12 @@ impl Actor {
                 )
                 .await
             }
+            Err(CallFailure::Contended(_)) => {
+                // Nothing of the call is kept and nothing moves: the event is
+                // handled again once the resource is free.
+                self.instance = None;
+                Err(CommitError::Contended)
+            }
             Err(failure) => {
                 self.instance = None;
                 self.ctx.metrics.failed(failure.reason());
@@ -628,7 +640,23 @@ impl Actor {
             }
             let source = Source::Reading(reading);
             match self.handle_event(&source).await {
-                Ok(Ok(())) => handled.push(source),
+                Ok(Ok(())) => {
+                    handled.push(source);
+                    // A handler holding the ledger's writer lock, or an
+                    // overlay past its size, ends the run: others wait for
+                    // the lock, and the overlay is memory.
+                    let commit_now = self
+                        .instance
+                        .as_mut()
+                        .is_some_and(|i| i.caps().should_commit());
+                    if commit_now {
+                        let run = std::mem::take(&mut handled);
+                        if let Err(e) = self.commit_handled(&run).await {
+                            self.commit_failed(&e).await;
+                            return false;
+                        }
+                    }
+                }
                 failed => {
                     if !handled.is_empty() {
                         if let Some(instance) = self.instance.as_mut() {
@@ -667,6 +695,10 @@ impl Actor {
         match error {
             CommitError::PositionMoved => {
                 tracing::warn!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
+            }
+            CommitError::Contended => {
+                tracing::info!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
+                tokio::time::sleep(CONTENDED_RETRY).await;
             }
             CommitError::Effects(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
@@ -903,6 +935,11 @@ impl Actor {
 }
 
 fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationContext> {
+    let metrics = shared.metrics.installation(
+        installation.community.as_str(),
+        installation.plugin.as_str(),
+        &installation.id,
+    );
     Arc::new(InstallationContext {
         installation: installation.id.clone(),
         community: installation.community.clone(),
@@ -910,13 +947,10 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
         grants: installation.grants.clone(),
         db: shared.db.clone(),
         clock: shared.clock.clone(),
-        metrics: shared.metrics.installation(
-            installation.community.as_str(),
-            installation.plugin.as_str(),
-            &installation.id,
-        ),
+        metrics: metrics.clone(),
         ledger: shared.ledger.clone(),
         map: shared.map.clone(),
         notify: shared.notify.clone(),
+        quotas: crate::caps::quota::Quotas::new(installation.limits, metrics),
     })
 }

@@ -12,6 +12,7 @@ use super::actor::{CommandError, PluginError};
 use super::bindings::linli::platform::events::Lifecycle;
 use super::bindings::linli::platform::types::{Caller, Role as WitRole};
 use super::installation::{self, DeadLetter, Installation, InstallationState};
+use super::instance::CallFailure;
 use super::DispatchError;
 use crate::api::auth::{Principal, Role};
 use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
@@ -36,9 +37,10 @@ pub struct NewInstallation {
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
-    /// Sandbox limits; the host's defaults when absent.
+    /// Sandbox limits and quotas; the host's defaults for those left out.
     #[serde(default)]
-    pub limits: Option<Limits>,
+    #[schema(value_type = Option<Limits>)]
+    pub limits: Option<serde_json::Value>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -56,7 +58,13 @@ pub struct InstallationChange {
     pub grants: Option<CapabilitySet>,
     #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
-    pub limits: Option<Limits>,
+    /// Limits and quotas to change; those left out stay as they are.
+    #[schema(value_type = Option<Limits>)]
+    pub limits: Option<serde_json::Value>,
+    /// Confirms an upgrade to a version by another vendor than the installed
+    /// one's (after a platform admin transferred the plugin id): the new
+    /// vendor's name. Without it such an upgrade is refused.
+    pub accept_vendor: Option<String>,
 }
 
 /// An installation with how far behind the event log it is.
@@ -158,7 +166,14 @@ async fn create_installation(
         version: plugin.manifest.version.clone(),
         grants: new.grants,
         config: new.config,
-        limits: new.limits.unwrap_or(state.config.default_limits),
+        limits: match &new.limits {
+            Some(changes) => state
+                .config
+                .default_limits
+                .with_changes(changes)
+                .map_err(ApiError::invalid)?,
+            None => state.config.default_limits,
+        },
         state: InstallationState::Active,
         state_reason: None,
         consecutive_failures: 0,
@@ -233,10 +248,20 @@ async fn change_installation(
     let mut after = before.clone();
     let version = change.version.unwrap_or_else(|| before.version.to_string());
     let plugin = published(&state, &before.plugin, &version).await?;
+    let installed = published(&state, &before.plugin, &before.version.to_string()).await?;
+    let vendor = &plugin.manifest.vendor;
+    if *vendor != installed.manifest.vendor && change.accept_vendor.as_ref() != Some(vendor) {
+        return Err(ApiError::conflict(format!(
+            "version: {} {} is by vendor {vendor:?}, the installed {} by {:?}; it would run with this installation's grants and state, so confirm with accept_vendor = {vendor:?}",
+            before.plugin, plugin.manifest.version, before.version, installed.manifest.vendor
+        )));
+    }
     after.version = plugin.manifest.version.clone();
     after.grants = change.grants.unwrap_or(after.grants);
     after.config = change.config.unwrap_or(after.config);
-    after.limits = change.limits.unwrap_or(after.limits);
+    if let Some(changes) = &change.limits {
+        after.limits = after.limits.with_changes(changes).map_err(ApiError::invalid)?;
+    }
     if let Some(new_state) = change.state {
         after.state = new_state;
         after.state_reason = match new_state {
@@ -392,6 +417,9 @@ impl From<DispatchError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             DispatchError::Command(CommandError::Suspended(_)) => ApiError::conflict(message),
+            DispatchError::Command(CommandError::Failed(CallFailure::Contended(_))) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             DispatchError::Command(CommandError::Failed(_)) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", message)
             }

@@ -99,6 +99,9 @@ pub enum CallFailure {
     MemoryLimit(String),
     #[error("instantiation failed: {0}")]
     Instantiate(String),
+    /// A shared resource stayed busy; the call is to be made again later.
+    #[error("contended: {0}")]
+    Contended(String),
 }
 
 impl CallFailure {
@@ -109,6 +112,7 @@ impl CallFailure {
             CallFailure::Deadline(_) => "deadline",
             CallFailure::MemoryLimit(_) => "memory-limit",
             CallFailure::Instantiate(_) => "instantiate",
+            CallFailure::Contended(_) => "contended",
         }
     }
 
@@ -141,8 +145,8 @@ impl Instance {
         limits: Limits,
     ) -> Result<Self, CallFailure> {
         let wasi = WasiCtxBuilder::new()
-            .stdout(LogStream::new("stdout"))
-            .stderr(LogStream::new("stderr"))
+            .stdout(LogStream::new("stdout", ctx.clone()))
+            .stderr(LogStream::new("stderr", ctx.clone()))
             .build();
         let state = InstanceState {
             caps: InstanceCaps::new(ctx),
@@ -158,7 +162,13 @@ impl Instance {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|store| {
             let state = store.data();
-            if state.call_started.elapsed() >= state.call_budget {
+            // Time spent waiting for a shared resource is another
+            // plugin's, not this call's.
+            let spent = state
+                .call_started
+                .elapsed()
+                .saturating_sub(state.caps.waited());
+            if spent >= state.call_budget {
                 Err(DeadlineExceeded(state.call_budget).into())
             } else {
                 Ok(UpdateDeadline::Yield(1))
@@ -182,12 +192,14 @@ impl Instance {
 
     fn start_call(&mut self) {
         self.store.data_mut().call_started = Instant::now();
+        self.store.data_mut().caps.begin_call();
         self.store.set_epoch_deadline(1);
     }
 
-    /// A backstop above the epoch deadline, for a host call that never returns.
+    /// A backstop above the epoch deadline, for a host call that never
+    /// returns; room is left for a wait on the ledger's writer lock.
     fn backstop(&self) -> Duration {
-        self.store.data().call_budget + Duration::from_secs(10)
+        self.store.data().call_budget + crate::caps::ledger::LOCK_WAIT + Duration::from_secs(10)
     }
 
     async fn guard<T>(
@@ -207,14 +219,16 @@ impl Instance {
     pub async fn init(&mut self, config: &str) -> CallResult<()> {
         self.start_call();
         let backstop = self.backstop();
-        Self::guard(backstop, self.scene.call_init(&mut self.store, config)).await
+        let result = Self::guard(backstop, self.scene.call_init(&mut self.store, config)).await;
+        self.settle(result)
     }
 
     /// Calls `on-event`.
     pub async fn on_event(&mut self, event: &Event) -> CallResult<()> {
         self.start_call();
         let backstop = self.backstop();
-        Self::guard(backstop, self.scene.call_on_event(&mut self.store, event)).await
+        let result = Self::guard(backstop, self.scene.call_on_event(&mut self.store, event)).await;
+        self.settle(result)
     }
 
     /// Calls `on-command`.
@@ -226,23 +240,37 @@ impl Instance {
     ) -> CallResult<String> {
         self.start_call();
         let backstop = self.backstop();
-        Self::guard(
+        let result = Self::guard(
             backstop,
             self.scene
                 .call_on_command(&mut self.store, caller, name, input),
         )
-        .await
+        .await;
+        self.settle(result)
+    }
+
+    /// A call that gave up on a busy shared resource is to be made again,
+    /// whatever the plugin made of the error (even a trap from unwrapping it).
+    fn settle<T>(&mut self, result: CallResult<T>) -> CallResult<T> {
+        if self.store.data().caps.contended() {
+            return Err(CallFailure::Contended(
+                "the community's ledger stayed busy".to_owned(),
+            ));
+        }
+        result
     }
 }
 
 /// Plugin stdout or stderr, written line by line to the host log.
 struct LogStream {
     stream: &'static str,
+    /// Whose log rate the lines count against.
+    ctx: Arc<InstallationContext>,
 }
 
 impl LogStream {
-    fn new(stream: &'static str) -> Self {
-        Self { stream }
+    fn new(stream: &'static str, ctx: Arc<InstallationContext>) -> Self {
+        Self { stream, ctx }
     }
 }
 
@@ -256,6 +284,7 @@ impl StdoutStream for LogStream {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
         Box::new(LineWriter {
             stream: self.stream,
+            ctx: self.ctx.clone(),
             line: Vec::new(),
         })
     }
@@ -266,6 +295,7 @@ const MAX_LINE: usize = 4096;
 
 struct LineWriter {
     stream: &'static str,
+    ctx: Arc<InstallationContext>,
     line: Vec<u8>,
 }
 
@@ -280,7 +310,12 @@ impl LineWriter {
         } else {
             super::bindings::linli::platform::log::Level::Info
         };
-        LogHost::line(level, text.trim_end(), &format!("stream={}", self.stream));
+        LogHost::line(
+            &self.ctx.quotas,
+            level,
+            text.trim_end(),
+            &format!("stream={}", self.stream),
+        );
         self.line.clear();
     }
 }

@@ -102,6 +102,9 @@ enum Call {
 pub struct AlarmHost {
     ctx: Arc<InstallationContext>,
     calls: Vec<Call>,
+    /// How many of `calls` earlier handlers of the same uncommitted run made:
+    /// the per-call limit counts only the running handler's.
+    calls_before: usize,
     /// The alarms the calls touched, latest state last, as the handler sees them.
     touched: Vec<Alarm>,
 }
@@ -111,8 +114,14 @@ impl AlarmHost {
         Self {
             ctx,
             calls: Vec::new(),
+            calls_before: 0,
             touched: Vec::new(),
         }
+    }
+
+    /// A new call into the plugin starts.
+    pub fn begin_call(&mut self) {
+        self.calls_before = self.calls.len();
     }
 
     /// The installation's alarm scope; `denied` when it has no alarm grant.
@@ -136,7 +145,7 @@ impl AlarmHost {
 
     /// Refuses a change once the handler has made as many as one call may.
     fn check_room(&self) -> Result<(), Error> {
-        if self.calls.len() >= MAX_CHANGES_PER_CALL {
+        if self.calls.len().saturating_sub(self.calls_before) >= MAX_CHANGES_PER_CALL {
             return Err(Error::Limit(format!(
                 "at most {MAX_CHANGES_PER_CALL} alarm changes per call"
             )));

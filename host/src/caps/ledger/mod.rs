@@ -12,6 +12,11 @@
 //! Writes from a handler are pending until it succeeds, like every other
 //! effect; the community's writer lock is held from the first write until the
 //! handler's transaction commits, so the log index a plugin is told is final.
+//! The runtime commits a handler that holds the lock at once instead of
+//! letting it join a longer run, so a plugin holds it for at most one call;
+//! the time another plugin waits for it does not count against that
+//! plugin's call budget, and a wait past [`LOCK_WAIT`] gives up and has the
+//! event handled again later instead of failing it.
 //! Every write carries an idempotency key: repeating a write returns the
 //! original entry and moves nothing.
 
@@ -40,6 +45,9 @@ const MAX_NAME_BYTES: usize = 128;
 const MAX_BODY_BYTES: usize = 64 << 10;
 /// Most entries one `entries` call returns.
 const MAX_ENTRIES: u32 = 1000;
+/// Longest a handler waits for the community's writer lock before its event
+/// is put back to be handled again.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The `ledger` scope: the namespaces (the part of a name before `/`) the
 /// installation may write and read, e.g. `["timebank"]`.
@@ -95,6 +103,10 @@ pub struct LedgerHost {
     /// The log size when the lock was taken.
     base: u64,
     pending: Vec<PendingEntry>,
+    /// How long the running call waited for the writer lock.
+    waited: std::time::Duration,
+    /// Whether the running call gave up waiting for the lock.
+    contended: bool,
 }
 
 fn invalid(message: impl Into<String>) -> LedgerError {
@@ -115,7 +127,30 @@ impl LedgerHost {
             writing: None,
             base: 0,
             pending: Vec::new(),
+            waited: std::time::Duration::ZERO,
+            contended: false,
         }
+    }
+
+    /// A new call into the plugin starts.
+    pub fn begin_call(&mut self) {
+        self.waited = std::time::Duration::ZERO;
+        self.contended = false;
+    }
+
+    /// How long the running call has waited for the writer lock.
+    pub fn waited(&self) -> std::time::Duration {
+        self.waited
+    }
+
+    /// Whether the running call gave up waiting for the writer lock.
+    pub fn contended(&self) -> bool {
+        self.contended
+    }
+
+    /// Whether the handler holds the community's writer lock.
+    pub fn holds_lock(&self) -> bool {
+        self.writing.is_some()
     }
 
     fn internal(&self, error: impl std::fmt::Display) -> LedgerError {
@@ -157,7 +192,17 @@ impl LedgerHost {
     /// Takes the writer lock and notes the log size, once per handler.
     async fn begin(&mut self) -> Result<(), LedgerError> {
         if self.writing.is_none() {
-            let guard = self.ctx.ledger.lock(&self.ctx.community).await;
+            let started = std::time::Instant::now();
+            let guard =
+                tokio::time::timeout(LOCK_WAIT, self.ctx.ledger.lock(&self.ctx.community)).await;
+            self.waited += started.elapsed();
+            let Ok(guard) = guard else {
+                self.contended = true;
+                return Err(LedgerError::Internal(
+                    "ledger: the community's ledger stayed busy; the event will be handled again"
+                        .to_owned(),
+                ));
+            };
             self.base = log::size(&self.ctx.db, &self.ctx.community)
                 .await
                 .map_err(|e| self.internal(e))?;
@@ -500,6 +545,10 @@ mod tests {
                 metrics.clone(),
                 Default::default(),
             )),
+            quotas: crate::caps::quota::Quotas::new(
+                crate::config::Limits::default(),
+                metrics.installation("c", "p", "i"),
+            ),
         });
         (ctx, db)
     }

@@ -2,25 +2,49 @@
 //! output, tagged with the installation. Always available; no grant needed.
 //! Plugin stdout and stderr end up here too (see `runtime::instance`).
 
+//!
+//! Lines are bounded in size and in rate (`log-lines-per-second` and
+//! `log-bytes-per-second` of the installation's limits): past the rate they
+//! are dropped and counted in `linli_log_lines_dropped_total`, and the host
+//! notes once a second how many went, so a flood never becomes an outage.
+
+use std::sync::Arc;
+
+use super::quota::Quotas;
+use super::InstallationContext;
 use crate::runtime::bindings::linli::platform::log::{Host, Level};
 
-/// Longest message kept; longer ones are cut so a plugin cannot flood the log.
-const MAX_MESSAGE_BYTES: usize = 4096;
+/// Longest line kept, fields included; longer ones are cut.
+const MAX_LINE_BYTES: usize = 4096;
 
 /// Per-instance `log` state. Plugin lines are emitted inside the
 /// installation actor's span, which names the installation, plugin and community.
-#[derive(Debug, Default)]
-pub struct LogHost;
+pub struct LogHost {
+    ctx: Arc<InstallationContext>,
+}
 
 impl LogHost {
-    /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after the message.
+    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+        Self { ctx }
+    }
+
+    /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after
+    /// the message, if the installation's log rate allows it.
     /// The installation, plugin and community come from the actor's span.
-    pub fn line(level: Level, message: &str, fields: &str) {
-        let message = truncate(message, MAX_MESSAGE_BYTES);
+    pub fn line(quotas: &Quotas, level: Level, message: &str, fields: &str) {
         let separator = if fields.is_empty() { "" } else { " " };
+        let line = format!("{message}{separator}{fields}");
+        let line = truncate(&line, MAX_LINE_BYTES);
+        let (admitted, dropped) = quotas.admit_log(line.len());
+        if let Some(dropped) = dropped {
+            tracing::warn!(target: "plugin", dropped, "log lines dropped in the last second: past the installation's log rate");
+        }
+        if !admitted {
+            return;
+        }
         macro_rules! emit {
             ($lvl:ident) => {
-                tracing::$lvl!(target: "plugin", "{message}{separator}{fields}")
+                tracing::$lvl!(target: "plugin", "{line}")
             };
         }
         match level {
@@ -51,7 +75,7 @@ impl Host for LogHost {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        Self::line(level, &message, &fields);
+        Self::line(&self.ctx.quotas, level, &message, &fields);
     }
 }
 

@@ -110,6 +110,24 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// Map checks waiting or running at once. Geometry checks are CPU-bound, so
+/// they run on the blocking pool, one at a time: however large or numerous
+/// the maps admins send, the async workers keep answering the API.
+static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Runs a map check off the async workers.
+async fn check_off_workers<T: Send + 'static>(
+    check: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, MapRefusal> {
+    let _turn = CHECKS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the map checks are closed"))?;
+    Ok(tokio::task::spawn_blocking(check)
+        .await
+        .map_err(ApiError::internal)?)
+}
+
 /// What an import stored.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MapSummary {
@@ -147,7 +165,7 @@ async fn import_map(
 ) -> Result<Json<MapSummary>, MapRefusal> {
     principal.require_community_admin(&community)?;
     crate::api::communities::load(&state, &community).await?;
-    let features = parse_collection(&body)?;
+    let features = check_off_workers(move || parse_collection(&body)).await??;
     let (mut tx, mut map) = begin_change(&state, &community).await?;
     store::replace(&mut tx, &community, &features).await?;
     tx.commit().await?;
@@ -229,7 +247,9 @@ async fn put_feature(
             Some(_) => {}
         }
     }
-    let feature = parse_feature(0, &body).map_err(MapRefusal::Features)?;
+    let feature = check_off_workers(move || parse_feature(0, &body))
+        .await?
+        .map_err(MapRefusal::Features)?;
     let kind = match feature {
         MapFeature::Place(_) => FeatureKind::Place,
         MapFeature::Person(_) => FeatureKind::Person,

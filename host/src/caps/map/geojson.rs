@@ -26,6 +26,36 @@ use crate::ingest::ItemError;
 const MAX_NAME_BYTES: usize = 200;
 /// Most features in one map.
 pub const MAX_FEATURES: usize = 200_000;
+/// Most positions in one Polygon or MultiPolygon. Checking that rings do not
+/// cross themselves takes time quadratic in their vertices (about 125 ms at
+/// this size on the reference machine, 50 s at 20,000); a building's or a
+/// grid cell's outline needs tens to hundreds.
+pub const MAX_VERTICES_PER_GEOMETRY: usize = 1_000;
+/// Most polygon positions in one map.
+pub const MAX_VERTICES_PER_MAP: usize = 100_000;
+/// How long checking one map may take before it is refused. The caps above
+/// keep a map well inside it; this is the backstop.
+pub const VALIDATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The positions of a feature's Polygon or MultiPolygon geometry as sent
+/// (0 for points, other types and no geometry), counted on the raw JSON so
+/// that an oversized shape is refused before anything is built from it.
+fn polygon_vertices(feature: &Value) -> usize {
+    fn positions(value: &Value) -> usize {
+        match value {
+            Value::Array(items) if items.first().is_some_and(Value::is_number) => 1,
+            Value::Array(items) => items.iter().map(positions).sum(),
+            _ => 0,
+        }
+    }
+    let geometry = feature.get("geometry");
+    match geometry.and_then(|g| g.get("type")).and_then(Value::as_str) {
+        Some("Polygon" | "MultiPolygon") => geometry
+            .and_then(|g| g.get("coordinates"))
+            .map_or(0, positions),
+        _ => 0,
+    }
+}
 
 /// A feature of the map: a place or a person.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,9 +124,21 @@ pub fn parse_collection(body: &Value) -> Result<Vec<MapFeature>, Rejected> {
             "features: at most {MAX_FEATURES} in one map"
         )));
     }
+    let vertices: usize = features.iter().map(polygon_vertices).sum();
+    if vertices > MAX_VERTICES_PER_MAP {
+        return Err(Rejected::NotACollection(format!(
+            "features: {vertices} polygon vertices; at most {MAX_VERTICES_PER_MAP} in one map"
+        )));
+    }
+    let started = std::time::Instant::now();
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     for (index, feature) in features.iter().enumerate() {
+        if started.elapsed() > VALIDATION_BUDGET {
+            return Err(Rejected::NotACollection(format!(
+                "features: checking the map took longer than {VALIDATION_BUDGET:?} (stopped at feature {index}); import it in parts"
+            )));
+        }
         match parse_feature(index, feature) {
             Ok(feature) => parsed.push((index, feature)),
             Err(mut e) => errors.append(&mut e),
@@ -127,6 +169,13 @@ pub fn parse_collection(body: &Value) -> Result<Vec<MapFeature>, Rejected> {
 /// Reads one feature and checks what it holds on its own (not its references).
 pub fn parse_feature(index: usize, value: &Value) -> Result<MapFeature, Vec<ItemError>> {
     let error = |field: &str, message: String| ItemError::new(index, field, message);
+    let vertices = polygon_vertices(value);
+    if vertices > MAX_VERTICES_PER_GEOMETRY {
+        return Err(vec![error(
+            "geometry",
+            format!("{vertices} vertices; a Polygon or MultiPolygon takes at most {MAX_VERTICES_PER_GEOMETRY}"),
+        )]);
+    }
     let feature: Feature = serde_json::from_value(value.clone())
         .map_err(|e| vec![error("", format!("not a GeoJSON Feature: {e}"))])?;
     let mut errors = Vec::new();

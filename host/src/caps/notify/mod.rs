@@ -78,7 +78,13 @@ struct PendingSend {
 pub struct NotifyHost {
     ctx: Arc<InstallationContext>,
     sends: Vec<PendingSend>,
+    /// How many of `sends` earlier handlers of the same uncommitted run made:
+    /// the per-call limit counts only the running handler's.
+    sends_before: usize,
     cancels: Vec<String>,
+    /// What the pending sends reserved against the installation's message
+    /// rates, given back if the handler fails.
+    reservations: Vec<crate::caps::quota::Reservation>,
 }
 
 impl NotifyHost {
@@ -86,8 +92,15 @@ impl NotifyHost {
         Self {
             ctx,
             sends: Vec::new(),
+            sends_before: 0,
             cancels: Vec::new(),
+            reservations: Vec::new(),
         }
+    }
+
+    /// A new call into the plugin starts.
+    pub fn begin_call(&mut self) {
+        self.sends_before = self.sends.len();
     }
 
     fn granted(&self) -> Result<&NotifyScope, Error> {
@@ -121,7 +134,7 @@ impl NotifyHost {
             ));
         }
         message.check().map_err(Error::Invalid)?;
-        if self.sends.len() >= MAX_SENDS_PER_CALL {
+        if self.sends.len().saturating_sub(self.sends_before) >= MAX_SENDS_PER_CALL {
             return Err(Error::Limit(format!(
                 "at most {MAX_SENDS_PER_CALL} messages per call"
             )));
@@ -184,6 +197,7 @@ impl NotifyHost {
             ));
             ctx.notify.sent(&message, &deliveries);
         }
+        self.reservations.clear();
         for id in std::mem::take(&mut self.cancels) {
             store::cancel(tx, &ctx.community, ctx.plugin.as_str(), &id).await?;
         }
@@ -194,6 +208,9 @@ impl NotifyHost {
     pub fn discard(&mut self) {
         self.sends.clear();
         self.cancels.clear();
+        self.ctx
+            .quotas
+            .release(std::mem::take(&mut self.reservations));
     }
 }
 
@@ -233,6 +250,14 @@ impl Host for NotifyHost {
             recipients: people.len() as u32,
             replayed: false,
         };
+        // Replays above cost nothing; a new message counts against the rates.
+        let recipients: Vec<PersonId> = people.iter().cloned().collect();
+        let reservation = self.ctx.quotas.reserve_message(
+            self.ctx.clock.now(),
+            &recipients,
+            message.severity == Severity::Critical,
+        )?;
+        self.reservations.push(reservation);
         self.sends.push(PendingSend { message, people });
         Ok(sent)
     }

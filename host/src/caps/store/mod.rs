@@ -5,8 +5,15 @@
 //! written in the same transaction that records the handler's success (and,
 //! for readings, advances the installation's cursor), so a handler that traps
 //! or fails leaves no partial state behind.
+//!
+//! Quotas (the installation's limits): `state-bytes` and `state-keys` bound
+//! what the plugin keeps, checked on every write against the usage the store
+//! maintains (`plugin_state_usage`, kept by triggers) plus the overlay's
+//! changes; `pending-bytes` bounds what one call leaves in the overlay, which
+//! the runtime commits once it holds more than that. A write past a quota is
+//! the typed `limit` error; writes that shrink the state are always allowed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +46,28 @@ pub struct StoreHost {
     ctx: Arc<InstallationContext>,
     /// `Some` is a pending write, `None` a pending delete.
     pending: BTreeMap<String, Option<Vec<u8>>>,
+    /// The committed size (key and value bytes) of each key the overlay
+    /// touches, `None` for keys not stored; read once per key.
+    committed_sizes: HashMap<String, Option<u64>>,
+    /// The committed usage, read at the overlay's first write.
+    usage: Option<Usage>,
+    /// What the overlay changes in the usage once committed.
+    change: Usage,
+    /// Bytes the overlay holds (keys and values).
+    overlay_bytes: u64,
+    /// `overlay_bytes` when the running call started.
+    overlay_at_call: u64,
+}
+
+/// Keys and bytes (keys and values) of stored state.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    keys: i64,
+    bytes: i64,
+}
+
+fn entry_size(key: &str, value: Option<&Vec<u8>>) -> u64 {
+    (key.len() + value.map_or(0, Vec::len)) as u64
 }
 
 impl StoreHost {
@@ -46,7 +75,120 @@ impl StoreHost {
         Self {
             ctx,
             pending: BTreeMap::new(),
+            committed_sizes: HashMap::new(),
+            usage: None,
+            change: Usage::default(),
+            overlay_bytes: 0,
+            overlay_at_call: 0,
         }
+    }
+
+    /// A new call into the plugin starts.
+    pub fn begin_call(&mut self) {
+        self.overlay_at_call = self.overlay_bytes;
+    }
+
+    /// Whether the overlay holds more than one call may leave in it.
+    pub fn overlay_full(&self) -> bool {
+        self.overlay_bytes > self.ctx.quotas.limits().pending_bytes
+    }
+
+    fn internal(&self, e: impl std::fmt::Display) -> Error {
+        self.ctx.internal("store", e)
+    }
+
+    /// The size `key` has as the handler sees it: pending, else committed.
+    async fn current_size(&mut self, key: &str) -> Result<Option<u64>, Error> {
+        if let Some(pending) = self.pending.get(key) {
+            return Ok(pending.as_ref().map(|v| entry_size(key, Some(v))));
+        }
+        if let Some(size) = self.committed_sizes.get(key) {
+            return Ok(*size);
+        }
+        let length: Option<i64> = sqlx::query_scalar(
+            "SELECT LENGTH(value) FROM plugin_state WHERE community_id = $1 AND plugin_id = $2 AND key = $3",
+        )
+        .bind(self.ctx.community.as_str())
+        .bind(self.ctx.plugin.as_str())
+        .bind(key)
+        .fetch_optional(&self.ctx.db)
+        .await
+        .map_err(|e| self.internal(e))?;
+        let size = length.map(|l| key.len() as u64 + l as u64);
+        self.committed_sizes.insert(key.to_owned(), size);
+        Ok(size)
+    }
+
+    /// The committed usage, read once per overlay.
+    async fn usage(&mut self) -> Result<Usage, Error> {
+        if let Some(usage) = self.usage {
+            return Ok(usage);
+        }
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT keys, bytes FROM plugin_state_usage WHERE community_id = $1 AND plugin_id = $2",
+        )
+        .bind(self.ctx.community.as_str())
+        .bind(self.ctx.plugin.as_str())
+        .fetch_optional(&self.ctx.db)
+        .await
+        .map_err(|e| self.internal(e))?;
+        let usage = row.map_or(Usage::default(), |(keys, bytes)| Usage { keys, bytes });
+        self.usage = Some(usage);
+        Ok(usage)
+    }
+
+    /// Puts a write (`Some`) or delete (`None`) of `key` in the overlay if
+    /// the quotas allow it.
+    async fn stage(&mut self, key: String, value: Option<Vec<u8>>) -> Result<(), Error> {
+        let limits = *self.ctx.quotas.limits();
+        let before = self.current_size(&key).await?;
+        let after = value.as_ref().map(|v| entry_size(&key, Some(v)));
+        let overlay_before = self
+            .pending
+            .get(&key)
+            .map_or(0, |v| entry_size(&key, v.as_ref()));
+        let overlay = self.overlay_bytes - overlay_before + entry_size(&key, value.as_ref());
+        if overlay > self.overlay_bytes
+            && overlay.saturating_sub(self.overlay_at_call) > limits.pending_bytes
+        {
+            return Err(self.ctx.quotas.exceeded(
+                "pending-bytes",
+                format!("one call may leave at most {} bytes of state writes uncommitted", limits.pending_bytes),
+            ));
+        }
+        let keys = i64::from(after.is_some()) - i64::from(before.is_some());
+        let bytes = after.unwrap_or(0) as i64 - before.unwrap_or(0) as i64;
+        if keys > 0 || bytes > 0 {
+            let usage = self.usage().await?;
+            let quotas = &self.ctx.quotas;
+            if keys > 0 && usage.keys + self.change.keys + keys > limits.state_keys as i64 {
+                return Err(quotas.exceeded(
+                    "state-keys",
+                    format!("the plugin may keep at most {} keys in this community", limits.state_keys),
+                ));
+            }
+            if bytes > 0 && usage.bytes + self.change.bytes + bytes > limits.state_bytes as i64 {
+                return Err(quotas.exceeded(
+                    "state-bytes",
+                    format!("the plugin may keep at most {} bytes of state in this community", limits.state_bytes),
+                ));
+            }
+        }
+        self.change.keys += keys;
+        self.change.bytes += bytes;
+        self.overlay_bytes = overlay;
+        self.pending.insert(key, value);
+        Ok(())
+    }
+
+    /// Forgets the overlay's accounting, after a commit or a discard.
+    fn reset(&mut self) {
+        self.pending.clear();
+        self.committed_sizes.clear();
+        self.usage = None;
+        self.change = Usage::default();
+        self.overlay_bytes = 0;
+        self.overlay_at_call = 0;
     }
 
     fn check(&self, key: &str) -> Result<(), Error> {
@@ -96,12 +238,13 @@ impl StoreHost {
             };
             query.execute(&mut **tx).await?;
         }
+        self.reset();
         Ok(())
     }
 
     /// Drops the pending changes.
     pub fn discard(&mut self) {
-        self.pending.clear();
+        self.reset();
     }
 }
 
@@ -122,17 +265,13 @@ impl Host for StoreHost {
                 value.len()
             )));
         }
-        self.pending.insert(key, Some(value));
-        Ok(())
+        self.stage(key, Some(value)).await
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, Error> {
         self.check(&key)?;
-        let existed = match self.pending.get(&key) {
-            Some(pending) => pending.is_some(),
-            None => self.committed(&key).await?.is_some(),
-        };
-        self.pending.insert(key, None);
+        let existed = self.current_size(&key).await?.is_some();
+        self.stage(key, None).await?;
         Ok(existed)
     }
 
