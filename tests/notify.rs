@@ -18,9 +18,10 @@ use sha2::Sha256;
 const MINUTE: i64 = 60 * 1000;
 const HOUR: i64 = 60 * MINUTE;
 
-/// A host with the demo community's map and notify-scene enabled with `grants`.
+/// A host with the demo community's map and notify-scene enabled with
+/// `grants`. Its gateways may be private: the test gateways listen on loopback.
 async fn community_with(grants: Value) -> (TestHost, Community) {
-    let host = TestHost::start().await;
+    let host = TestHost::start_with(|config| config.notify.allow_private_gateways = true).await;
     let c = host.community("sunny-garden").await;
     c.import_map(&demo_community_map()).await.expect(200);
     host.publish("notify-scene").await;

@@ -49,6 +49,10 @@ enum Command {
         /// published by devices on linli/{community}/{device}/readings.
         #[arg(long, env = "LINLI_MQTT", value_name = "URL")]
         mqtt: Option<String>,
+        /// Let notification gateways point at loopback and private addresses
+        /// (a host whose gateways run on its own private network).
+        #[arg(long)]
+        allow_private_gateways: bool,
         /// How often to purge readings past their community's retention, in seconds.
         #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
         purge_interval_secs: u64,
@@ -120,11 +124,13 @@ async fn main() -> anyhow::Result<()> {
             call_timeout_ms,
             default_limit,
             mqtt,
+            allow_private_gateways,
             purge_interval_secs,
         } => {
             let mut config = HostConfig::new(data_dir, listen);
             config.admin_token = admin_token;
             config.mqtt = mqtt;
+            config.notify.allow_private_gateways = allow_private_gateways;
             config.purge_interval = std::time::Duration::from_secs(purge_interval_secs);
             config.database_url = std::env::var("DATABASE_URL").ok();
             let mut changes = serde_json::json!({

@@ -127,6 +127,7 @@ impl Server {
             monitor,
             map,
             notify,
+            streams: Default::default(),
         };
         let app = crate::api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();

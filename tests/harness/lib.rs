@@ -261,6 +261,17 @@ impl Client {
     }
 
     /// The status of a GET, or `None` when the host cannot be reached.
+    /// POSTs raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
     pub async fn try_get(&self, path: &str) -> Option<StatusCode> {
         let request = self
             .http
@@ -311,13 +322,7 @@ impl Client {
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Reply {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/x-tar")
-                .body(body),
-        )
-        .await
+        self.post_raw(path, "application/x-tar", body).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {

@@ -137,6 +137,30 @@ fn test_plugin_logic() -> Result<()> {
     run(&mut test)
 }
 
+/// The OpenAPI validator the test suite checks the host's document with,
+/// one the project did not write; pinned.
+const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+/// Makes a Python environment under `target/py` holding the test suite's
+/// Python tools and returns its interpreter.
+fn python_tools() -> Result<PathBuf> {
+    let venv = root().join("target/py");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        eprintln!("xtask: making the Python environment for the test tools in {}", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let installed = Command::new(&python)
+        .args(["-c", "import openapi_spec_validator"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!("xtask: installing {OPENAPI_VALIDATOR}");
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", OPENAPI_VALIDATOR]))?;
+    }
+    Ok(python)
+}
+
 /// The built component of a plugin.
 pub fn component_path(plugin: &str) -> PathBuf {
     root()
@@ -182,7 +206,8 @@ fn main() -> Result<()> {
         Task::Plugins => build_plugins(),
         Task::Test { args } => {
             build_plugins()?;
-            run(cargo().arg("test").args(&args))?;
+            let python = python_tools()?;
+            run(cargo().arg("test").args(&args).env("LINLI_TEST_PYTHON", &python))?;
             test_plugin_logic()?;
             test_on_postgres(&args)
         }

@@ -3,10 +3,16 @@
 //! It behaves until a `reading` event's numeric value reaches the configured
 //! `trigger-at` (non-numeric values count as 0), then misbehaves as the
 //! `behaviour` config says: it spins forever, allocates forever, traps, or
-//! calls host functions it was not granted. Every event it survives is counted
-//! in its store, and the `report` command shows that count together with the
-//! denials the host answered, so a test can check both that the host stopped
-//! the plugin and that the plugin's state stayed consistent.
+//! calls host functions it was not granted — or attacks what it shares with
+//! others (the ledger's writer lock, state, logs, messages: [`floods`]).
+//! Every event it survives is counted in its store, and the `report` command
+//! shows that count together with the denials and the last quota refusal the
+//! host answered, so a test can check both that the host stopped the plugin
+//! and that the plugin's state stayed consistent.
+
+mod floods;
+
+use std::time::Duration;
 
 use linli_sdk::{export_scene, sensor, state, timer, Caller, Error, Event, Reading, Scene};
 use serde::Deserialize;
@@ -33,6 +39,14 @@ enum Behaviour {
     Trap,
     /// Schedules a timer and reads heart-rate, then records the errors returned.
     Overreach,
+    /// Appends a ledger record, then computes for `hold-ms`.
+    LedgerHog,
+    /// Writes `count` values of 1 MiB to new keys.
+    StateBomb,
+    /// Logs `count` lines of 1 KiB.
+    LogFlood,
+    /// Sends `count` messages to the residents of `audience-place`.
+    MessageBurst,
     /// Never misbehaves.
     #[default]
     None,
@@ -47,6 +61,18 @@ struct Config {
     /// The smallest reading value that triggers the behaviour.
     #[serde(default)]
     trigger_at: f64,
+    /// How long `ledger-hog` computes after its write, in milliseconds.
+    #[serde(default)]
+    hold_ms: u64,
+    /// How many values, lines or messages a flood makes per event.
+    #[serde(default)]
+    count: u32,
+    /// Whose residents `message-burst` writes to.
+    #[serde(default)]
+    audience_place: String,
+    /// Whether `message-burst` sends critical messages.
+    #[serde(default)]
+    critical: bool,
 }
 
 /// Counts readings until its configured behaviour is triggered.
@@ -69,6 +95,17 @@ impl Scene for HostileScene {
                     reading.kind
                 ),
                 Behaviour::Overreach => overreach(&reading)?,
+                Behaviour::LedgerHog => {
+                    floods::ledger_hog(&reading, Duration::from_millis(config.hold_ms))?
+                }
+                Behaviour::StateBomb => floods::state_bomb(&reading, config.count)?,
+                Behaviour::LogFlood => floods::log_flood(config.count),
+                Behaviour::MessageBurst => floods::message_burst(
+                    &reading,
+                    &config.audience_place,
+                    config.count,
+                    config.critical,
+                )?,
                 Behaviour::None => {}
             }
         }
@@ -80,6 +117,8 @@ impl Scene for HostileScene {
             "report" => Ok(json!({
                 "handled": state::get::<u64>(HANDLED_KEY)?.unwrap_or(0),
                 "denials": state::get::<Vec<String>>(DENIALS_KEY)?.unwrap_or_default(),
+                "last_limit": state::get::<String>(floods::LIMIT_KEY)?,
+                "bomb_values": floods::bomb_values()?,
             })),
             _ => Err(Error::Invalid(format!("unknown command: {name}"))),
         }

@@ -44,3 +44,6 @@ $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER plugin_state_usage_track AFTER INSERT OR UPDATE OR DELETE ON plugin_state
 FOR EACH ROW EXECUTE FUNCTION plugin_state_usage_track();
+
+-- The person a device belongs to (a wearable's wearer), who may read it.
+ALTER TABLE devices ADD COLUMN person_id TEXT;

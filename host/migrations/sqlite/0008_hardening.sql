@@ -41,3 +41,6 @@ CREATE TRIGGER plugin_state_usage_delete AFTER DELETE ON plugin_state BEGIN
     SET keys = keys - 1, bytes = bytes - LENGTH(CAST(OLD.key AS BLOB)) - LENGTH(OLD.value)
     WHERE community_id = OLD.community_id AND plugin_id = OLD.plugin_id;
 END;
+
+-- The person a device belongs to (a wearable's wearer), who may read it.
+ALTER TABLE devices ADD COLUMN person_id TEXT;

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod communities;
 pub mod error;
+pub mod streams;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub map: Arc<crate::caps::map::MapService>,
     /// Notification delivery: wakes the worker and feeds live inboxes.
     pub notify: Arc<crate::caps::notify::dispatch::NotifyService>,
+    /// The live streams open, capped per token and per host.
+    pub streams: Arc<streams::Streams>,
 }
 
 #[derive(OpenApi)]

@@ -95,6 +95,20 @@ async fn issue_token(
         }
         (_, None) => principal.require_platform_admin()?,
     }
+    if let Some(person) = &new.person {
+        let Some(community) = &new.community else {
+            return Err(ApiError::invalid(format!(
+                "person: a {} token stands for no person of a community",
+                new.role.as_str()
+            )));
+        };
+        let map = state.map.get(community).await?;
+        if map.read().await.person(person).is_none() {
+            return Err(ApiError::invalid(format!(
+                "person: {person} is not a person of {community}'s map; add them to the map first"
+            )));
+        }
+    }
     let secret = auth::new_secret();
     let spec = TokenSpec {
         role: new.role,

@@ -96,7 +96,8 @@ fn resume_point(headers: &HeaderMap, after: Option<i64>) -> ApiResult<Option<i64
     params(("community" = String, Path), StreamQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
     responses((status = 200, description = "text/event-stream of `alarm`, `installation` and `readings` events"),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many live streams open")),
     security(("bearer" = [])))]
 async fn events(
     State(state): State<AppState>,
@@ -107,6 +108,7 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     principal.require_staff(&community)?;
     let selection = selection(query.kinds.as_deref())?;
+    let permit = state.streams.open(&principal.token_id)?;
     let last_seq = match resume_point(&headers, query.after)? {
         Some(seq) => seq,
         None => super::head(&state.db, &community).await?,
@@ -124,9 +126,11 @@ async fn events(
         summary: tokio::time::interval(SUMMARY_EVERY),
     };
     tracing::info!(community = %follower.community, subscriber = %principal.subject, after = last_seq, "feed follower connected");
-    let stream = futures::stream::unfold(follower, |mut follower| async move {
+    // The permit lives as long as the stream: the connection's place is
+    // given back when the client goes away.
+    let stream = futures::stream::unfold((follower, permit), |(mut follower, permit)| async move {
         let event = follower.next().await;
-        Some((Ok(event), follower))
+        Some((Ok(event), (follower, permit)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -32,7 +32,7 @@ pub struct ReadingInput {
     /// A reading kind from the host's catalogue.
     kind: String,
     /// A number, a boolean or a string, as the kind requires.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::caps::sensor::ReadingValue)]
     value: serde_json::Value,
     /// The unit, when the kind has one; converted spellings are accepted.
     unit: Option<String>,

@@ -36,6 +36,8 @@ pub enum PackageError {
         "the package holds an unexpected entry {0:?}; it must hold only linli.toml and plugin.wasm"
     )]
     Unexpected(String),
+    #[error("the package holds {0} more than once; it must hold exactly one")]
+    Duplicate(&'static str),
     #[error("linli.toml is not UTF-8")]
     NotUtf8,
     #[error(transparent)]
@@ -70,14 +72,18 @@ pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
             .map_err(PackageError::NotTar)?
             .to_string_lossy()
             .into_owned();
-        match path.trim_start_matches("./") {
-            "linli.toml" => manifest = Some(read_limited(entry, "linli.toml", MAX_MANIFEST_BYTES)?),
-            "plugin.wasm" => {
-                component = Some(read_limited(entry, "plugin.wasm", MAX_COMPONENT_BYTES)?)
-            }
-            "" | "." => {}
+        let (slot, name, max) = match path.trim_start_matches("./") {
+            "linli.toml" => (&mut manifest, "linli.toml", MAX_MANIFEST_BYTES),
+            "plugin.wasm" => (&mut component, "plugin.wasm", MAX_COMPONENT_BYTES),
+            "" | "." => continue,
             other => return Err(PackageError::Unexpected(other.to_owned())),
+        };
+        // A second entry of the same name would silently win: tar tools
+        // show the first, the host would run the last.
+        if slot.is_some() {
+            return Err(PackageError::Duplicate(name));
         }
+        *slot = Some(read_limited(entry, name, max)?);
     }
     let manifest_text = String::from_utf8(manifest.ok_or(PackageError::Missing("linli.toml"))?)
         .map_err(|_| PackageError::NotUtf8)?;
@@ -101,17 +107,20 @@ pub fn pack(manifest_path: &Path, component_path: &Path) -> Result<Vec<u8>, Pack
     let manifest = read(manifest_path)?;
     Manifest::parse(std::str::from_utf8(&manifest).map_err(|_| PackageError::NotUtf8)?)?;
     let component = read(component_path)?;
+    tar_of(&[("linli.toml", &manifest), ("plugin.wasm", &component)]).map_err(PackageError::NotTar)
+}
+
+/// A tar archive of `entries` (name, contents), as `pack` writes packages.
+fn tar_of(entries: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in [("linli.toml", &manifest), ("plugin.wasm", &component)] {
+    for (name, bytes) in entries {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        builder
-            .append_data(&mut header, name, bytes.as_slice())
-            .map_err(PackageError::NotTar)?;
+        builder.append_data(&mut header, name, *bytes)?;
     }
-    builder.into_inner().map_err(PackageError::NotTar)
+    builder.into_inner()
 }
 
 #[cfg(test)]
@@ -132,6 +141,20 @@ mod tests {
         let package = unpack(&pack(&manifest, &wasm).unwrap()).unwrap();
         assert_eq!(package.manifest.id.as_str(), "p");
         assert_eq!(package.component, b"\0asm-not-really");
+    }
+
+    #[test]
+    fn refuses_a_package_with_two_manifests() {
+        let tar = tar_of(&[
+            ("linli.toml", b"id = \"a\""),
+            ("plugin.wasm", b"\0asm"),
+            ("./linli.toml", b"id = \"b\""),
+        ])
+        .unwrap();
+        assert!(matches!(
+            unpack(&tar),
+            Err(PackageError::Duplicate("linli.toml"))
+        ));
     }
 
     #[test]

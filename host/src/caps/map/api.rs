@@ -602,6 +602,7 @@ pub struct SearchQuery {
     /// hydrant, exit, aed, water-tank, parking-space, gate, ...
     pub poi_kind: String,
     /// Start from this place (its point, or its nearest ancestor's) ...
+    #[param(value_type = Option<String>)]
     pub place: Option<PlaceId>,
     /// ... or from this point.
     pub lat: Option<f64>,

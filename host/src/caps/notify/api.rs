@@ -96,18 +96,20 @@ async fn inbox(
 /// message id and whose data is the message as the inbox lists it, with
 /// `delivered_at` (no delivery id or read time).
 #[utoipa::path(get, path = "/api/v1/me/inbox/events", tag = "notifications",
-    responses((status = 200, description = "text/event-stream of `message` events"), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "text/event-stream of `message` events"), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many live streams open")),
     security(("bearer" = [])))]
 async fn inbox_events(
     State(state): State<AppState>,
     principal: Principal,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let (community, person) = me(&principal)?;
+    let permit = state.streams.open(&principal.token_id)?;
     let signals = state.notify.subscribe();
     tracing::info!(%community, %person, "inbox follower connected");
     let stream = futures::stream::unfold(
-        (signals, community, person),
-        |(mut signals, community, person)| async move {
+        (signals, community, person, permit),
+        |(mut signals, community, person, permit)| async move {
             loop {
                 match signals.recv().await {
                     Ok(s) if s.community == community && s.people.contains(&person) => {
@@ -115,7 +117,7 @@ async fn inbox_events(
                             .id(s.item.message_id.clone())
                             .event("message")
                             .data(serde_json::to_string(&*s.item).expect("inbox items serialize"));
-                        return Some((Ok(event), (signals, community, person)));
+                        return Some((Ok(event), (signals, community, person, permit)));
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {
@@ -468,6 +470,8 @@ async fn set_gateway(
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| ApiError::invalid("url: expected an http:// or https:// URL"))?;
+    super::targets::check_url(&url, state.config.notify.allow_private_gateways)
+        .map_err(|e| ApiError::invalid(format!("url: {e}")))?;
     if spec.secret.chars().count() < MIN_SECRET_CHARS {
         return Err(ApiError::invalid(format!(
             "secret: at least {MIN_SECRET_CHARS} characters"

@@ -46,6 +46,8 @@ pub struct NotifyConfig {
     pub max_attempts: u32,
     /// How long one webhook post may take.
     pub webhook_timeout: Duration,
+    /// Whether gateways may point at loopback and private addresses (see [`super::targets`]).
+    pub allow_private_gateways: bool,
 }
 
 impl Default for NotifyConfig {
@@ -56,6 +58,7 @@ impl Default for NotifyConfig {
             retry_max_ms: 60 * 60 * 1000,
             max_attempts: 10,
             webhook_timeout: Duration::from_secs(10),
+            allow_private_gateways: false,
         }
     }
 }
@@ -115,10 +118,14 @@ impl NotifyService {
         metrics: Arc<Metrics>,
         config: NotifyConfig,
     ) -> Self {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.webhook_timeout)
-            .build()
-            .expect("the HTTP client builds");
+            // A gateway answers; it does not send the host elsewhere.
+            .redirect(reqwest::redirect::Policy::none());
+        if !config.allow_private_gateways {
+            http = http.dns_resolver(Arc::new(super::targets::PublicOnly));
+        }
+        let http = http.build().expect("the HTTP client builds");
         Self {
             db,
             clock,
@@ -532,6 +539,8 @@ impl NotifyService {
             "sent_by": message.plugin,
         })
         .to_string();
+        let url = reqwest::Url::parse(&gateway.url).map_err(|e| format!("{}: {e}", gateway.url))?;
+        super::targets::check_url(&url, self.config.allow_private_gateways)?;
         let timestamp = self.clock.now().to_string();
         let response = self
             .http

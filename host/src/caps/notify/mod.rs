@@ -19,6 +19,7 @@ pub mod model;
 pub mod outbox;
 pub mod preferences;
 pub mod store;
+pub mod targets;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

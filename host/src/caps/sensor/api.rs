@@ -1,5 +1,6 @@
 //! Devices over HTTP: community admins register devices (getting each one's
-//! token once), list them, read their history and retire them.
+//! token once), list them, read their history and retire them. Residents
+//! see only their own devices ([`super::visibility`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +14,8 @@ use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use crate::api::AppState;
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::ids::{CommunityId, DeviceId};
+use crate::ids::{CommunityId, DeviceId, PersonId};
+use super::visibility::ResidentView;
 
 /// A registered device.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -28,6 +30,9 @@ pub struct Device {
     pub location: Option<String>,
     /// The gateway device allowed to send readings on its behalf.
     pub gateway: Option<DeviceId>,
+    /// The person the device belongs to (a wearable's wearer), a person of the map.
+    #[schema(value_type = Option<String>)]
+    pub person: Option<PersonId>,
     pub created_at: Millis,
     pub last_seen: Option<Millis>,
 }
@@ -45,6 +50,10 @@ pub struct NewDevice {
     pub location: Option<String>,
     #[serde(default)]
     pub gateway: Option<DeviceId>,
+    /// The person the device belongs to: they (and their family) may read it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub person: Option<PersonId>,
 }
 
 /// A registered device and its token, shown this once.
@@ -74,12 +83,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 const DEVICE_COLUMNS: &str =
-    "id, kind, name, reading_kinds, location, gateway, created_at, last_seen";
+    "id, kind, name, reading_kinds, location, gateway, person_id, created_at, last_seen";
 
 fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device, sqlx::Error> {
     let decode = |e: String| sqlx::Error::Decode(e.into());
     let id: String = row.try_get("id")?;
     let gateway: Option<String> = row.try_get("gateway")?;
+    let person: Option<String> = row.try_get("person_id")?;
     let kinds: String = row.try_get("reading_kinds")?;
     Ok(Device {
         id: id
@@ -91,6 +101,10 @@ fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device, sqlx::Error> {
         location: row.try_get("location")?,
         gateway: gateway
             .map(|g| g.parse())
+            .transpose()
+            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
+        person: person
+            .map(|p| p.parse())
             .transpose()
             .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
         created_at: row.try_get("created_at")?,
@@ -185,6 +199,14 @@ async fn register_device(
             .await?
             .map_err(|e| ApiError::invalid(format!("location: {e}")))?;
     }
+    if let Some(person) = &new.person {
+        let map = state.map.get(&community).await?;
+        if map.read().await.person(person).is_none() {
+            return Err(ApiError::invalid(format!(
+                "person: {person} is not a person of {community}'s map"
+            )));
+        }
+    }
     if let Some(gateway) = &new.gateway {
         load_device(&state, &community, gateway)
             .await
@@ -223,12 +245,13 @@ async fn register_device(
         reading_kinds: new.reading_kinds,
         location: new.location,
         gateway: new.gateway,
+        person: new.person,
         created_at: now,
         last_seen: None,
     };
     sqlx::query(
-        "INSERT INTO devices (community_id, id, kind, name, reading_kinds, location, gateway, token_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO devices (community_id, id, kind, name, reading_kinds, location, gateway, person_id, token_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(community.as_str())
     .bind(device.id.as_str())
@@ -237,6 +260,7 @@ async fn register_device(
     .bind(serde_json::to_string(&device.reading_kinds).map_err(ApiError::internal)?)
     .bind(&device.location)
     .bind(device.gateway.as_ref().map(|g| g.as_str()))
+    .bind(device.person.as_ref().map(|p| p.as_str()))
     .bind(&token_id)
     .bind(now)
     .execute(&mut *tx)
@@ -252,7 +276,40 @@ async fn register_device(
     ))
 }
 
-/// List a community's devices.
+/// For a resident, what they may see; `None` for staff, who see everything.
+async fn resident_view(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+) -> ApiResult<Option<(crate::caps::map::SharedMap, ResidentView)>> {
+    if principal.role != Role::Resident {
+        return Ok(None);
+    }
+    let map = state.map.get(community).await?;
+    let view = match principal.person.as_ref().and_then(|p| p.parse().ok()) {
+        Some(person) => ResidentView::of(&*map.read().await, &person),
+        None => ResidentView::default(),
+    };
+    Ok(Some((map, view)))
+}
+
+/// Loads a device the caller may see; another resident's is absent.
+async fn visible_device(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+    id: &DeviceId,
+) -> ApiResult<Device> {
+    let device = load_device(state, community, id).await?;
+    if let Some((map, view)) = resident_view(state, principal, community).await? {
+        if !view.sees(&*map.read().await, device.location.as_deref(), device.person.as_ref()) {
+            return Err(ApiError::not_found(format!("device {id} does not exist in {community}")));
+        }
+    }
+    Ok(device)
+}
+
+/// List a community's devices (a resident: their own).
 #[utoipa::path(get, path = "/api/v1/communities/{community}/devices", tag = "devices",
     params(("community" = String, Path)), responses((status = 200, body = Vec<Device>)), security(("bearer" = [])))]
 async fn list(
@@ -261,7 +318,12 @@ async fn list(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<Vec<Device>>> {
     principal.require_member(&community)?;
-    Ok(Json(list_devices(&state.db, &community).await?))
+    let mut devices = list_devices(&state.db, &community).await?;
+    if let Some((map, view)) = resident_view(&state, &principal, &community).await? {
+        let map = map.read().await;
+        devices.retain(|d| view.sees(&map, d.location.as_deref(), d.person.as_ref()));
+    }
+    Ok(Json(devices))
 }
 
 /// Get one device.
@@ -274,7 +336,7 @@ async fn get_device(
     Path((community, device)): Path<(CommunityId, DeviceId)>,
 ) -> ApiResult<Json<Device>> {
     principal.require_member(&community)?;
-    Ok(Json(load_device(&state, &community, &device).await?))
+    Ok(Json(visible_device(&state, &principal, &community, &device).await?))
 }
 
 /// Retire a device: its token stops working; its readings stay in the log.
@@ -318,7 +380,7 @@ async fn device_readings(
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<Vec<Reading>>> {
     principal.require_member(&community)?;
-    load_device(&state, &community, &device).await?;
+    visible_device(&state, &principal, &community, &device).await?;
     let from = q.from.unwrap_or(0);
     let to = q.to.unwrap_or(Millis::MAX);
     if from >= to {

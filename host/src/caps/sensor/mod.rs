@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod catalogue;
+pub mod visibility;
 
 use std::sync::Arc;
 
