@@ -91,6 +91,7 @@ async fn residents_run_commands_in_their_own_community_only() {
         c.install("hello-scene", json!({"store": {}}), json!({}))
             .await;
     }
+    a.add_person("wang-li").await;
     let resident = a
         .admin
         .post("/api/v1/tokens", json!({"role": "resident", "community": "garden-a", "subject": "wang", "person": "wang-li"}))

@@ -164,6 +164,7 @@ async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts
     merkle::verify_consistency(&before.checkpoint.root, &after.checkpoint.root, &proof)
         .expect("the log only grew");
 
+    c.add_person("li").await;
     let token = c
         .admin
         .post("/api/v1/tokens", json!({"role": "resident", "community": "plum-garden", "subject": "Li", "person": "li"}))

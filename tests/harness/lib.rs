@@ -802,6 +802,17 @@ impl Community {
             .with_token(token["token"].as_str().expect("token"))
     }
 
+    /// Puts a person with no links on the community's map.
+    pub async fn add_person(&self, person: &str) {
+        self.admin
+            .put(
+                &format!("/api/v1/communities/{}/map/people/{person}", self.id),
+                json!({"type": "Feature", "geometry": null, "properties": {"kind": "person", "name": person}}),
+            )
+            .await
+            .expect(201);
+    }
+
     /// A client holding a new token of `role` in this community for `person` of the map.
     pub async fn person(&self, role: &str, person: &str) -> Client {
         let token = self

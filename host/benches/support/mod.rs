@@ -56,6 +56,13 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The host process's id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.process.kill();
