@@ -432,7 +432,11 @@ fn main() {
                 Method::POST,
                 &format!("/api/v1/communities/{COMMUNITY}/installations"),
                 ADMIN_TOKEN,
-                json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": support::requested_grants("fire-safety")}),
+                // A hundred fires in a row tell the same staff a hundred
+                // times: far past the per-person quotas meant for a real
+                // community, which this benchmark does not measure.
+                json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": support::requested_grants("fire-safety"),
+                       "limits": {"messages-per-minute": 10_000, "messages-per-person-per-hour": 1_000, "critical-messages-per-person-per-hour": 10_000}}),
             )
             .await;
         let installation = installation["id"].as_str().expect("installation id").to_owned();

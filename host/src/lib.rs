@@ -17,20 +17,27 @@
 //!   watching installations and streams it all live over SSE.
 //! - [`registry`] reads plugin packages: manifest, component, grants.
 //! - [`api`] is the HTTP surface; [`server`] wires everything together.
+//! - [`wit`] holds the generated bindings of the `linli:platform` contract,
+//!   below everything that implements or calls it.
 
 pub mod api;
+pub mod auth;
 pub mod caps;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod feed;
 pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod metrics;
 pub mod monitor;
 pub mod registry;
 pub mod runtime;
 pub mod server;
+pub mod validation;
+pub mod wit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::HostConfig;

@@ -146,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
                 })?;
                 changes[name.trim()] = value.into();
             }
-            config.default_limits = linli_host::config::Limits::default()
+            config.default_limits = linli_host::limits::Limits::default()
                 .with_changes(&changes)
                 .map_err(anyhow::Error::msg)?;
             config

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::auth::{self, Role, TokenSpec};
+use crate::auth::{self, Role, TokenSpec};
 use crate::api::AppState;
 use crate::caps::ledger::log::LedgerService;
 use crate::caps::map::MapService;

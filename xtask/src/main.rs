@@ -6,8 +6,13 @@
 //! - `cargo xtask demo` runs a host with the scene plugins and a scripted
 //!   demo community.
 //! - `cargo xtask bench` runs the benchmarks in release mode.
+//!
+//! Its own unit tests, run by `cargo xtask test`, include the check that the
+//! host's top-level modules import one another without a cycle (`layers`).
 
 mod demo;
+#[cfg(test)]
+mod layers;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::Principal;
+use crate::auth::Principal;
 use super::error::{ApiError, ApiResult, Json, Path};
 use super::AppState;
 use crate::clock::Millis;
@@ -150,7 +150,7 @@ async fn list_communities(
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .filter(|c| {
-            principal.role == super::auth::Role::PlatformAdmin
+            principal.role == crate::auth::Role::PlatformAdmin
                 || principal.community.as_ref() == Some(&c.id)
         })
         .collect();

@@ -1,14 +1,24 @@
-//! The HTTP API (`/api/v1`), its OpenAPI document, `/healthz` and `/metrics`.
-//!
-//! Routes are contributed by the module that owns them — communities and
-//! tokens here, devices by the sensor capability, ingest, plugin packages by
-//! the registry, installations and commands by the runtime — and composed in
-//! [`router`]. Every handler authenticates with [`auth::Principal`] and
-//! returns [`error::ApiError`] on failure.
+//! The HTTP API (`/api/v1`), its OpenAPI document, `/healthz` and `/metrics`:
+//! the top floor. Each file holds the routes of one part of the host —
+//! communities, tokens, devices and their kinds, readings in, plugins,
+//! installations and commands, the capabilities' records (alarms, ledger,
+//! map, notifications), the live feed — and [`router`] composes them.
+//! Everything below knows nothing of HTTP. Every handler authenticates a
+//! [`crate::auth::Principal`] and returns [`error::ApiError`] on failure.
 
+pub mod alarms;
 pub mod auth;
 pub mod communities;
+pub mod device_kinds;
+pub mod devices;
 pub mod error;
+pub mod events;
+pub mod ingest;
+pub mod installations;
+pub mod ledger;
+pub mod map;
+pub mod notify;
+pub mod plugins;
 pub mod streams;
 pub mod tokens;
 
@@ -84,16 +94,16 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(communities::routes())
         .merge(tokens::routes())
-        .merge(crate::caps::sensor::api::routes())
-        .merge(crate::caps::ledger::api::routes())
-        .merge(crate::caps::alarm::api::routes())
-        .merge(crate::caps::map::api::routes())
-        .merge(crate::caps::notify::api::routes())
-        .merge(crate::feed::api::routes())
-        .merge(crate::monitor::api::routes())
-        .merge(crate::ingest::http::routes())
-        .merge(crate::registry::api::routes())
-        .merge(crate::runtime::api::routes())
+        .merge(devices::routes())
+        .merge(ledger::routes())
+        .merge(alarms::routes())
+        .merge(map::routes())
+        .merge(notify::routes())
+        .merge(events::routes())
+        .merge(device_kinds::routes())
+        .merge(ingest::routes())
+        .merge(plugins::routes())
+        .merge(installations::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::{self, Principal, Role, TokenSpec};
+use crate::auth::{self, Principal, Role, TokenSpec};
 use super::error::{ApiError, ApiResult, Json, Path, Query};
 use super::AppState;
 use crate::clock::Millis;

@@ -30,8 +30,7 @@ use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
 use crate::ids::{CommunityId, PluginId};
 use crate::metrics::InstallationMetrics;
-use crate::runtime::bindings::linli::platform::types::Error as WitError;
-use crate::runtime::instance::InstanceState;
+use crate::wit::linli::platform::types::Error as WitError;
 
 /// The capabilities a manifest requests or an admin grants, each with its scope.
 /// `log` needs no grant.
@@ -262,6 +261,7 @@ impl InstanceCaps {
 
     /// Called once `tx` has committed: lets go of what the handler held.
     pub fn committed(&mut self) {
+        self.store.committed();
         self.ledger.release();
     }
 
@@ -275,24 +275,26 @@ impl InstanceCaps {
     }
 }
 
+/// What the data of a wasmtime store gives the capabilities: their
+/// per-instance state. The runtime's store data implements it; the
+/// capabilities never name the runtime's types (as wasmtime-wasi asks only
+/// for a `WasiView`).
+pub trait CapsView: Send + 'static {
+    fn caps(&mut self) -> &mut InstanceCaps;
+}
+
 /// Adds every capability's WIT interface to the linker.
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    use crate::runtime::bindings::linli::platform as wit;
-    wit::types::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
-    wit::events::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
-    wit::sensor::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
-        &mut s.caps.sensor
-    })?;
-    wit::store::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.store)?;
-    wit::timer::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.timer)?;
-    wit::log::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.log)?;
-    wit::ledger::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
-        &mut s.caps.ledger
-    })?;
-    wit::alarm::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.alarm)?;
-    wit::map::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| &mut s.caps.map)?;
-    wit::notify::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut InstanceState| {
-        &mut s.caps.notify
-    })?;
+pub fn add_to_linker<T: CapsView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use crate::wit::linli::platform as wit;
+    wit::types::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().log)?;
+    wit::events::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().log)?;
+    wit::sensor::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().sensor)?;
+    wit::store::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().store)?;
+    wit::timer::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().timer)?;
+    wit::log::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().log)?;
+    wit::ledger::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().ledger)?;
+    wit::alarm::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().alarm)?;
+    wit::map::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().map)?;
+    wit::notify::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().notify)?;
     Ok(())
 }

@@ -12,10 +12,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::clock::Millis;
-use crate::config::Limits;
+use crate::limits::Limits;
 use crate::ids::PersonId;
 use crate::metrics::InstallationMetrics;
-use crate::runtime::bindings::linli::platform::types::Error;
+use crate::wit::linli::platform::types::Error;
 
 const MINUTE_MS: Millis = 60_000;
 const HOUR_MS: Millis = 60 * MINUTE_MS;

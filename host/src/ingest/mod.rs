@@ -16,7 +16,6 @@
 //! again safely. [`retention`] purges readings past their community's
 //! retention, never ahead of an installation that has not handled them.
 
-pub mod http;
 pub mod idempotency;
 pub mod items;
 pub mod mqtt;
@@ -37,7 +36,8 @@ use crate::monitor::Monitor;
 use crate::runtime::Runtime;
 use idempotency::{BatchKey, Recorded};
 use items::RawItem;
-pub use validate::{ItemError, Sender, ValidReading};
+pub use validate::{Sender, ValidReading};
+use crate::validation::ItemError;
 use writer::{Append, AppendError, LogWriter};
 
 /// Most readings in one batch.

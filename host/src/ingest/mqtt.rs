@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 use super::idempotency::BatchKey;
 use super::items::{ItemsError, RawItem};
 use super::{Batch, Ingest, IngestError};
-use crate::api::auth::{self, Role};
+use crate::auth::{self, Role};
 use crate::db::Db;
 use crate::ids::CommunityId;
 use crate::metrics::Metrics;

@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::validation::ItemError;
 
 use super::items::{Field, RawItem, RawReading, FIELDS};
 use crate::caps::sensor::catalogue::{self, ReadingKind, ValueType};
@@ -38,26 +40,6 @@ pub struct ReadingInput {
     unit: Option<String>,
     /// When it was measured, ms since the epoch; the arrival time when absent.
     at: Option<Millis>,
-}
-
-/// Why one item of a batch was refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ItemError {
-    /// Position of the item in the batch, from 0.
-    pub index: usize,
-    /// The offending field (empty when the item as a whole is malformed).
-    pub field: String,
-    pub message: String,
-}
-
-impl ItemError {
-    pub fn new(index: usize, field: &str, message: impl Into<String>) -> Self {
-        Self {
-            index,
-            field: field.to_owned(),
-            message: message.into(),
-        }
-    }
 }
 
 /// A reading that passed validation.
@@ -96,26 +78,17 @@ pub struct Sender {
 impl Sender {
     /// The token's own device and the devices it is gateway for.
     pub async fn load(db: &Db, community: &CommunityId, device: &str) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, reading_kinds FROM devices WHERE community_id = $1 AND (id = $2 OR gateway = $2)",
-        )
-        .bind(community.as_str())
-        .bind(device)
-        .fetch_all(db)
-        .await?;
-        let decode = |e: String| sqlx::Error::Decode(e.into());
+        let rows = crate::devices::sent_for(db, community, device).await?;
         let mut sender = Self {
             devices: Vec::with_capacity(rows.len()),
             index: HashMap::with_capacity(rows.len()),
             token_device: device.to_owned(),
         };
         for (id, kinds) in rows {
-            let kinds: Vec<String> =
-                serde_json::from_str(&kinds).map_err(|e| decode(e.to_string()))?;
             let kinds = kinds.iter().filter_map(|k| catalogue::kind(k)).collect();
             let parsed = id
                 .parse()
-                .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?;
+                .map_err(|e: crate::ids::InvalidId| sqlx::Error::Decode(e.into()))?;
             sender.index.insert(id, (sender.devices.len(), kinds));
             sender.devices.push(parsed);
         }

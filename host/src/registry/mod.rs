@@ -5,7 +5,6 @@
 //! first published it (`plugin_owners`): another vendor's version of it is
 //! refused, and only a platform admin can hand the id to another vendor.
 
-pub mod api;
 pub mod manifest;
 pub mod package;
 

@@ -17,18 +17,19 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot, Notify};
 use wasmtime::Engine;
 
-use super::bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
-use super::bindings::linli::platform::types::{Caller, Error as WitError};
-use super::bindings::ScenePre;
+use crate::wit::linli::platform::events::{Event, Lifecycle, TimerFired};
+use crate::wit::linli::platform::types::{Caller, Error as WitError};
+use crate::wit::ScenePre;
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
+use super::progress::{self, Moved, Position};
 use super::instance::{CallFailure, Instance, InstanceState};
 use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
 use crate::caps::alarm::store::{self as alarms, PLATFORM};
 use crate::caps::ledger::log::{LedgerError, LedgerService};
 use crate::caps::notify::dispatch::NotifyService;
 use crate::caps::notify::store::Acknowledgement;
-use crate::caps::sensor::{Reading, READING_COLUMNS};
-use crate::caps::timer::Schedule;
+use crate::caps::sensor::{self, Reading};
+use crate::caps::timer::{self, DueTimer};
 use crate::caps::InstallationContext;
 use crate::clock::{Millis, SharedClock};
 use crate::db::{Db, Tx};
@@ -45,23 +46,40 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Pause before handling again an event whose handler found a shared resource busy.
 const CONTENDED_RETRY: Duration = Duration::from_millis(50);
 
-/// The two streams an installation follows, each with its own cursor.
-#[derive(Debug, Clone, Copy)]
-enum Position {
-    /// The community's reading log.
-    Log,
-    /// The community feed (alarm changes).
-    Feed,
+/// Whether a round of work may have left more to do right away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Everything there was is done; wait for a wake-up.
+    Done,
+    /// A batch came back full (or must be tried again): go on at once.
+    More,
 }
 
-impl Position {
-    /// The `installations` column holding it.
-    fn column(self) -> &'static str {
-        match self {
-            Position::Log => "cursor",
-            Position::Feed => "feed_cursor",
+impl Round {
+    fn or(self, other: Round) -> Round {
+        if self == Round::More || other == Round::More {
+            Round::More
+        } else {
+            Round::Done
         }
     }
+}
+
+/// What became of delivering events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Every outcome is recorded: committed or dead-lettered.
+    Recorded,
+    /// An outcome could not be recorded (the store failed, or a shared
+    /// resource stayed busy): the events stay pending from the position.
+    Pending,
+}
+
+/// Whether the actor goes on after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Continue,
+    Stop,
 }
 
 /// Why a handler's outcome could not be committed; nothing of it was.
@@ -151,7 +169,7 @@ pub enum Message {
 /// Where an event came from, and so how handling it advances the installation.
 enum Source {
     Reading(Reading),
-    Timer { tag: String, schedule: Schedule },
+    Timer(DueTimer),
     Lifecycle(Lifecycle),
     Alarm { seq: i64, change: AlarmChange },
     Acknowledged { seq: i64, ack: Acknowledgement },
@@ -161,9 +179,9 @@ impl Source {
     fn event(&self) -> Event {
         match self {
             Source::Reading(r) => Event::Reading(r.to_wit()),
-            Source::Timer { tag, schedule } => Event::TimerFired(TimerFired {
-                tag: tag.clone(),
-                due: schedule.due_at,
+            Source::Timer(timer) => Event::TimerFired(TimerFired {
+                tag: timer.tag.clone(),
+                due: timer.schedule.due_at,
             }),
             Source::Lifecycle(l) => Event::Lifecycle(*l),
             Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
@@ -178,15 +196,15 @@ impl Source {
             Source::Alarm { seq, .. } | Source::Acknowledged { seq, .. } => {
                 Some((Position::Feed, *seq))
             }
-            Source::Timer { .. } | Source::Lifecycle(_) => None,
+            Source::Timer(_) | Source::Lifecycle(_) => None,
         }
     }
 
     fn to_json(&self) -> serde_json::Value {
         match self {
             Source::Reading(r) => json!({ "reading": r }),
-            Source::Timer { tag, schedule } => {
-                json!({ "timer-fired": { "tag": tag, "due": schedule.due_at } })
+            Source::Timer(timer) => {
+                json!({ "timer-fired": { "tag": timer.tag, "due": timer.schedule.due_at } })
             }
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
             Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
@@ -241,11 +259,11 @@ impl Actor {
     pub async fn run(mut self, mut mailbox: mpsc::Receiver<Message>) {
         loop {
             while let Ok(message) = mailbox.try_recv() {
-                if !self.handle(message).await {
+                if self.handle(message).await == Next::Stop {
                     return;
                 }
             }
-            if self.active() && self.work().await {
+            if self.active() && self.work().await == Round::More {
                 tokio::task::yield_now().await;
                 continue;
             }
@@ -262,7 +280,7 @@ impl Actor {
             };
             tokio::select! {
                 message = mailbox.recv() => match message {
-                    Some(message) => if !self.handle(message).await { return },
+                    Some(message) => if self.handle(message).await == Next::Stop { return },
                     None => return,
                 },
                 () = self.wake.notified() => {}
@@ -275,8 +293,8 @@ impl Actor {
         self.installation.state == InstallationState::Active
     }
 
-    /// Handles a message; false means stop.
-    async fn handle(&mut self, message: Message) -> bool {
+    /// Handles a message.
+    async fn handle(&mut self, message: Message) -> Next {
         match message {
             Message::Install { reply } => {
                 let ready = self.instance().await.map(drop);
@@ -307,9 +325,9 @@ impl Actor {
                     self.deliver(Source::Lifecycle(lifecycle)).await;
                 }
             }
-            Message::Stop => return false,
+            Message::Stop => return Next::Stop,
         }
-        true
+        Next::Continue
     }
 
     /// The live instance, instantiating and initialising one if needed.
@@ -347,14 +365,21 @@ impl Actor {
         Ok(self.instance.as_mut().expect("just created"))
     }
 
-    /// One round of event work; true if there may be more right away.
-    async fn work(&mut self) -> bool {
-        let readings = match self.pending_readings().await {
+    /// One round of event work.
+    async fn work(&mut self) -> Round {
+        let readings = sensor::readings_after(
+            &self.shared.db,
+            &self.installation.community,
+            self.installation.cursor,
+            BATCH,
+        )
+        .await;
+        let readings = match readings {
             Ok(readings) => readings,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read the event log: {e}");
                 tokio::time::sleep(STORE_RETRY).await;
-                return true;
+                return Round::More;
             }
         };
         let full = readings.len() as i64 == BATCH;
@@ -368,28 +393,31 @@ impl Actor {
             .into_iter()
             .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
             .collect();
-        if !self.deliver_readings(delivered).await {
-            // The store failed: try again from the cursor.
-            return true;
+        if self.deliver_readings(delivered).await == Delivery::Pending {
+            return Round::More;
         }
         if !self.active() {
-            return false;
+            return Round::Done;
         }
         // Readings this installation does not receive still move its cursor.
         self.skip_to(Position::Log, last_seq).await;
-        let alarms_full = self.active() && self.deliver_feed_events().await;
-        let timers_full = self.active() && self.fire_due_timers().await;
-        full || alarms_full || timers_full
+        let mut round = if full { Round::More } else { Round::Done };
+        if self.active() {
+            round = round.or(self.deliver_feed_events().await);
+        }
+        if self.active() {
+            round = round.or(self.fire_due_timers().await);
+        }
+        round
     }
 
     /// Delivers what the installation receives from the community feed:
     /// alarm changes of watched types (not its own) and acknowledgements of
-    /// its plugin's messages; true if the batch was full. Everything else
-    /// only moves its feed cursor.
-    async fn deliver_feed_events(&mut self) -> bool {
+    /// its plugin's messages. Everything else only moves its feed cursor.
+    async fn deliver_feed_events(&mut self) -> Round {
         let alarms = self.installation.grants.alarm.clone();
         if alarms.is_none() && self.installation.grants.notify.is_none() {
-            return false;
+            return Round::Done;
         }
         let events = match feed::after(
             &self.shared.db,
@@ -402,7 +430,7 @@ impl Actor {
             Ok(events) => events,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read the community feed: {e}");
-                return false;
+                return Round::Done;
             }
         };
         let full = events.len() as i64 == BATCH;
@@ -410,7 +438,7 @@ impl Actor {
         let plugin = self.installation.plugin.as_str().to_owned();
         for event in events {
             if !self.active() {
-                return false;
+                return Round::Done;
             }
             let (seq, kind) = (event.seq, event.kind);
             let source = match kind {
@@ -429,9 +457,8 @@ impl Actor {
             };
             match source {
                 Ok(Some(source)) => {
-                    if !self.deliver(source).await {
-                        // The store failed: try again from the feed cursor.
-                        return true;
+                    if self.deliver(source).await == Delivery::Pending {
+                        return Round::More;
                     }
                 }
                 Ok(None) => {}
@@ -441,21 +468,11 @@ impl Actor {
             }
         }
         self.skip_to(Position::Feed, last_seq).await;
-        full
-    }
-
-    async fn pending_readings(&mut self) -> Result<Vec<Reading>, sqlx::Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {READING_COLUMNS} FROM readings r \
-             LEFT JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
-             WHERE r.community_id = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3"
-        ))
-        .bind(self.installation.community.as_str())
-        .bind(self.installation.cursor)
-        .bind(BATCH)
-        .fetch_all(&self.shared.db)
-        .await?;
-        rows.iter().map(Reading::from_row).collect()
+        if full {
+            Round::More
+        } else {
+            Round::Done
+        }
     }
 
     /// The installation's position in the reading log or the community feed.
@@ -475,70 +492,46 @@ impl Actor {
         if !self.active() {
             return;
         }
-        let column = position.column();
-        let moved = sqlx::query(&format!(
-            "UPDATE installations SET {column} = $1 WHERE id = $2 AND {column} < $1"
-        ))
-        .bind(seq)
-        .bind(&self.installation.id)
-        .execute(&self.shared.db)
-        .await;
-        match moved {
-            Ok(_) => *self.position(position) = seq,
+        match progress::skip(&self.shared.db, &self.installation.id, position, seq).await {
+            Ok(()) => *self.position(position) = seq,
             Err(e) => {
-                tracing::error!(installation = %self.installation.id, "cannot move the {column}: {e}");
+                tracing::error!(installation = %self.installation.id, ?position, "cannot move the position: {e}");
             }
         }
     }
 
-    /// Fires due timers; true if the batch was full.
-    async fn fire_due_timers(&mut self) -> bool {
+    /// Fires due timers.
+    async fn fire_due_timers(&mut self) -> Round {
         let now = self.shared.clock.now();
-        let due: Result<Vec<(String, i64, Option<i64>)>, _> = sqlx::query_as(
-            "SELECT tag, due_at, every_ms FROM timers WHERE installation_id = $1 AND due_at <= $2 ORDER BY due_at, tag LIMIT $3",
-        )
-        .bind(&self.installation.id)
-        .bind(now)
-        .bind(BATCH)
-        .fetch_all(&self.shared.db)
-        .await;
-        let due = match due {
+        let due = match timer::due(&self.shared.db, &self.installation.id, now, BATCH).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read timers: {e}");
-                return false;
+                return Round::Done;
             }
         };
-        let full = due.len() as i64 == BATCH;
-        for (tag, due_at, every_ms) in due {
-            if !self.active() {
-                break;
-            }
-            let source = Source::Timer {
-                tag,
-                schedule: Schedule { due_at, every_ms },
-            };
-            if !self.deliver(source).await {
+        let round = if due.len() as i64 == BATCH {
+            Round::More
+        } else {
+            Round::Done
+        };
+        for due in due {
+            if !self.active() || self.deliver(Source::Timer(due)).await == Delivery::Pending {
                 break;
             }
         }
-        full
+        round
     }
 
     async fn next_timer(&mut self) -> Option<Millis> {
-        sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT MIN(due_at) FROM timers WHERE installation_id = $1",
-        )
-        .bind(&self.installation.id)
-        .fetch_one(&self.shared.db)
-        .await
-        .ok()
-        .flatten()
+        timer::next_due(&self.shared.db, &self.installation.id)
+            .await
+            .ok()
+            .flatten()
     }
 
-    /// Delivers one event and records the outcome; false if the store
-    /// could not record it (the event stays pending and is retried).
-    async fn deliver(&mut self, source: Source) -> bool {
+    /// Delivers one event and records the outcome.
+    async fn deliver(&mut self, source: Source) -> Delivery {
         let outcome = self.handle_event(&source).await;
         self.record(&source, outcome).await
     }
@@ -562,7 +555,7 @@ impl Actor {
         &mut self,
         source: &Source,
         outcome: Result<Result<(), WitError>, CallFailure>,
-    ) -> bool {
+    ) -> Delivery {
         let recorded = match outcome {
             Ok(Ok(())) => {
                 let handled = std::slice::from_ref(source);
@@ -595,10 +588,13 @@ impl Actor {
                     .await
             }
         };
-        if let Err(e) = &recorded {
-            self.commit_failed(e).await;
+        match recorded {
+            Ok(()) => Delivery::Recorded,
+            Err(e) => {
+                self.commit_failed(&e).await;
+                Delivery::Pending
+            }
         }
-        recorded.is_ok()
     }
 
     /// Commits the pending effects of `handled` (events handled in order by
@@ -630,9 +626,8 @@ impl Actor {
     /// successful handlers in one transaction. When a handler fails, the
     /// uncommitted run is discarded and replayed one event at a time on a
     /// fresh instance, so every event before the failure lands exactly once
-    /// and the failure is recorded for the failing event alone. False if the
-    /// store could not record an outcome.
-    async fn deliver_readings(&mut self, readings: Vec<Reading>) -> bool {
+    /// and the failure is recorded for the failing event alone.
+    async fn deliver_readings(&mut self, readings: Vec<Reading>) -> Delivery {
         let mut handled = Vec::new();
         for reading in readings {
             if !self.active() {
@@ -649,12 +644,8 @@ impl Actor {
                         .instance
                         .as_mut()
                         .is_some_and(|i| i.caps().should_commit());
-                    if commit_now {
-                        let run = std::mem::take(&mut handled);
-                        if let Err(e) = self.commit_handled(&run).await {
-                            self.commit_failed(&e).await;
-                            return false;
-                        }
+                    if commit_now && self.commit_run(&std::mem::take(&mut handled)).await == Delivery::Pending {
+                        return Delivery::Pending;
                     }
                 }
                 failed => {
@@ -664,25 +655,30 @@ impl Actor {
                         }
                         self.instance = None;
                         for earlier in std::mem::take(&mut handled) {
-                            if !self.deliver(earlier).await {
-                                return false;
+                            if self.deliver(earlier).await == Delivery::Pending {
+                                return Delivery::Pending;
                             }
                         }
                     }
-                    if !self.record(&source, failed).await {
-                        return false;
+                    if self.record(&source, failed).await == Delivery::Pending {
+                        return Delivery::Pending;
                     }
                 }
             }
         }
         if handled.is_empty() || !self.active() {
-            return true;
+            return Delivery::Recorded;
         }
-        match self.commit_handled(&handled).await {
-            Ok(()) => true,
+        self.commit_run(&handled).await
+    }
+
+    /// Commits a run of handled events.
+    async fn commit_run(&mut self, handled: &[Source]) -> Delivery {
+        match self.commit_handled(handled).await {
+            Ok(()) => Delivery::Recorded,
             Err(e) => {
                 self.commit_failed(&e).await;
-                false
+                Delivery::Pending
             }
         }
     }
@@ -742,10 +738,7 @@ impl Actor {
         }
         let committed = instance.caps().commit(&mut tx).await?;
         if self.installation.consecutive_failures > 0 {
-            sqlx::query("UPDATE installations SET consecutive_failures = 0 WHERE id = $1")
-                .bind(&self.installation.id)
-                .execute(&mut *tx)
-                .await?;
+            progress::succeeded(&mut tx, &self.installation.id).await?;
         }
         tx.commit().await?;
         if let Some((position, seq)) = source.and_then(Source::position) {
@@ -760,35 +753,15 @@ impl Actor {
     /// never committed twice.
     async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), CommitError> {
         if let Some((position, seq)) = source.position() {
-            let column = position.column();
             let expected = *self.position(position);
-            let moved = sqlx::query(&format!(
-                "UPDATE installations SET {column} = $1 WHERE id = $2 AND {column} = $3"
-            ))
-            .bind(seq)
-            .bind(&self.installation.id)
-            .bind(expected)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            if moved != 1 {
+            let moved =
+                progress::advance(tx, &self.installation.id, position, expected, seq).await?;
+            if moved == Moved::Elsewhere {
                 return Err(CommitError::PositionMoved);
             }
         }
-        if let Source::Timer { tag, schedule } = source {
-            match schedule.next_after(self.shared.clock.now()) {
-                Some(next) => sqlx::query(
-                    "UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3",
-                )
-                .bind(next)
-                .bind(&self.installation.id)
-                .bind(tag),
-                None => sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
-                    .bind(&self.installation.id)
-                    .bind(tag),
-            }
-            .execute(&mut **tx)
-            .await?;
+        if let Source::Timer(due) = source {
+            timer::fired(tx, &self.installation.id, due, self.shared.clock.now()).await?;
         }
         Ok(())
     }
@@ -818,29 +791,20 @@ impl Actor {
     ) -> Result<(), CommitError> {
         let failures = self.installation.consecutive_failures + i64::from(counts);
         let suspend = failures >= SUSPEND_AFTER_FAILURES;
-        let mut tx = crate::db::begin(&self.shared.db).await?;
-        sqlx::query("INSERT INTO dead_letters (installation_id, event, reason, error, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&self.installation.id)
-            .bind(source.to_json().to_string())
-            .bind(reason)
-            .bind(error)
-            .bind(self.shared.clock.now())
-            .execute(&mut *tx)
-            .await?;
-        self.advance(&mut tx, source).await?;
         let state_reason = suspend
             .then(|| format!("suspended after {failures} consecutive failures; last: {error}"));
-        sqlx::query(
-            "UPDATE installations SET consecutive_failures = $1, \
-             state = CASE WHEN $2 = 1 THEN 'suspended' ELSE state END, \
-             state_reason = CASE WHEN $2 = 1 THEN $3 ELSE state_reason END WHERE id = $4",
-        )
-        .bind(failures)
-        .bind(i64::from(suspend))
-        .bind(&state_reason)
-        .bind(&self.installation.id)
-        .execute(&mut *tx)
-        .await?;
+        let event = source.to_json().to_string();
+        let failure = progress::Failure {
+            event: &event,
+            reason,
+            error,
+            at: self.shared.clock.now(),
+            failures,
+            suspension: state_reason.as_deref(),
+        };
+        let mut tx = crate::db::begin(&self.shared.db).await?;
+        progress::failed(&mut tx, &self.installation.id, &failure).await?;
+        self.advance(&mut tx, source).await?;
         if let Some(reason) = &state_reason {
             self.record_suspension(&mut tx, reason).await?;
         }

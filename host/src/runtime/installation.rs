@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use crate::caps::CapabilitySet;
 use crate::clock::Millis;
-use crate::config::Limits;
+use crate::limits::Limits;
 use crate::db::Db;
 use crate::ids::{CommunityId, PluginId};
 

@@ -17,12 +17,12 @@ use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::linli::platform::events::Event;
-use super::bindings::linli::platform::types::{Caller, Error as WitError};
-use super::bindings::{Scene, ScenePre};
+use crate::wit::linli::platform::events::Event;
+use crate::wit::linli::platform::types::{Caller, Error as WitError};
+use crate::wit::{Scene, ScenePre};
 use crate::caps::log::LogHost;
 use crate::caps::{InstallationContext, InstanceCaps};
-use crate::config::Limits;
+use crate::limits::Limits;
 
 /// The data of a plugin's wasmtime store.
 pub struct InstanceState {
@@ -32,6 +32,12 @@ pub struct InstanceState {
     limiter: Limiter,
     call_started: Instant,
     call_budget: Duration,
+}
+
+impl crate::caps::CapsView for InstanceState {
+    fn caps(&mut self) -> &mut InstanceCaps {
+        &mut self.caps
+    }
 }
 
 impl WasiView for InstanceState {
@@ -306,9 +312,9 @@ impl LineWriter {
         }
         let text = String::from_utf8_lossy(&self.line);
         let level = if self.stream == "stderr" {
-            super::bindings::linli::platform::log::Level::Warn
+            crate::wit::linli::platform::log::Level::Warn
         } else {
-            super::bindings::linli::platform::log::Level::Info
+            crate::wit::linli::platform::log::Level::Info
         };
         LogHost::line(
             &self.ctx.quotas,

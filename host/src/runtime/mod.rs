@@ -7,11 +7,10 @@
 //! per-installation context.
 
 pub mod actor;
-pub mod api;
-pub mod bindings;
 pub mod engine;
 pub mod installation;
 pub mod instance;
+pub mod progress;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,9 +26,9 @@ use crate::ids::CommunityId;
 use crate::registry::manifest::Manifest;
 use crate::registry::Package;
 use actor::{Actor, CommandError, Message, Shared};
-use bindings::linli::platform::events::Lifecycle;
-use bindings::linli::platform::types::Caller;
-use bindings::ScenePre;
+use crate::wit::linli::platform::events::Lifecycle;
+use crate::wit::linli::platform::types::Caller;
+use crate::wit::ScenePre;
 use engine::ComponentCache;
 pub use installation::{Installation, InstallationState};
 use instance::InstanceState;

@@ -15,7 +15,6 @@
 //! from the store as it was when the call was made, so a change an
 //! operator makes meanwhile (an ack, say) is kept, not overwritten.
 
-pub mod api;
 pub mod model;
 pub mod store;
 
@@ -25,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{InstallationContext, NameSet, Scope};
 use crate::db::Tx;
-use crate::runtime::bindings::linli::platform::alarm::{self as wit, Host};
-use crate::runtime::bindings::linli::platform::types::{Error, Severity as WitSeverity};
+use crate::wit::linli::platform::alarm::{self as wit, Host};
+use crate::wit::linli::platform::types::{Error, Severity as WitSeverity};
 use model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
 
 /// Type prefixes the platform raises itself.

@@ -97,7 +97,7 @@ pub async fn originator_location(
     community: &CommunityId,
     originator: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    let location = crate::caps::sensor::api::device_location(conn, community, originator).await?;
+    let location = crate::devices::location(conn, community, originator).await?;
     Ok(location.flatten())
 }
 

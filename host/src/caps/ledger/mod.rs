@@ -20,7 +20,6 @@
 //! Every write carries an idempotency key: repeating a write returns the
 //! original entry and moves nothing.
 
-pub mod api;
 pub mod checkpoint;
 pub mod log;
 pub mod merkle;
@@ -34,7 +33,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::{InstallationContext, Scope};
 use crate::db::Tx;
-use crate::runtime::bindings::linli::platform::ledger::{
+use crate::wit::linli::platform::ledger::{
     Account, Entry, EntryRef, Host, InsufficientFunds, LedgerError,
 };
 use log::PendingEntry;
@@ -546,7 +545,7 @@ mod tests {
                 Default::default(),
             )),
             quotas: crate::caps::quota::Quotas::new(
-                crate::config::Limits::default(),
+                crate::limits::Limits::default(),
                 metrics.installation("c", "p", "i"),
             ),
         });

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::quota::Quotas;
 use super::InstallationContext;
-use crate::runtime::bindings::linli::platform::log::{Host, Level};
+use crate::wit::linli::platform::log::{Host, Level};
 
 /// Longest line kept, fields included; longer ones are cut.
 const MAX_LINE_BYTES: usize = 4096;
@@ -79,5 +79,5 @@ impl Host for LogHost {
     }
 }
 
-impl crate::runtime::bindings::linli::platform::types::Host for LogHost {}
-impl crate::runtime::bindings::linli::platform::events::Host for LogHost {}
+impl crate::wit::linli::platform::types::Host for LogHost {}
+impl crate::wit::linli::platform::events::Host for LogHost {}

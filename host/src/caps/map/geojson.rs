@@ -20,7 +20,7 @@ use super::model::{
     RoleAssignment,
 };
 use crate::ids::{PersonId, PlaceId};
-use crate::ingest::ItemError;
+use crate::validation::ItemError;
 
 /// Longest place or person name, in bytes.
 const MAX_NAME_BYTES: usize = 200;

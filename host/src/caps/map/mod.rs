@@ -16,7 +16,6 @@
 //! store and only then changes the map in memory, so readers see the store's
 //! state and changes apply in one order.
 
-pub mod api;
 pub mod geojson;
 pub mod index;
 pub mod model;
@@ -31,8 +30,8 @@ use tokio::sync::{OnceCell, RwLock};
 use super::{InstallationContext, Scope};
 use crate::db::Db;
 use crate::ids::{CommunityId, PersonId, PlaceId};
-use crate::runtime::bindings::linli::platform::map::{self as wit, Host};
-use crate::runtime::bindings::linli::platform::types::{Error, GeoPoint as WitGeoPoint};
+use crate::wit::linli::platform::map::{self as wit, Host};
+use crate::wit::linli::platform::types::{Error, GeoPoint as WitGeoPoint};
 use geojson::MapFeature;
 use model::{
     CommunityMap, CommunityRole, GeoPoint, Link, Origin, Person, Place, PlaceKind, PoiKind,
@@ -417,7 +416,7 @@ impl Host for MapHost {
             .await
             .map_err(|e| self.ctx.internal("map", e))?;
         let location =
-            crate::caps::sensor::api::device_location(&mut conn, &self.ctx.community, &device)
+            crate::devices::location(&mut conn, &self.ctx.community, &device)
                 .await
                 .map_err(|e| self.ctx.internal("map", e))?;
         let location = location.ok_or_else(|| Error::NotFound(format!("no device {device}")))?;

@@ -13,7 +13,6 @@
 //! lists the topics an installation may send and whether it may send
 //! critical messages, which wake people in their quiet hours.
 
-pub mod api;
 pub mod dispatch;
 pub mod model;
 pub mod outbox;
@@ -30,9 +29,9 @@ use super::{InstallationContext, NameSet, Scope};
 use crate::caps::alarm::model::Severity;
 use crate::db::Tx;
 use crate::ids::{generated, PersonId};
-use crate::runtime::bindings::linli::platform::map::Relation as WitRelation;
-use crate::runtime::bindings::linli::platform::notify::{self as wit, Host};
-use crate::runtime::bindings::linli::platform::types::Error;
+use crate::wit::linli::platform::map::Relation as WitRelation;
+use crate::wit::linli::platform::notify::{self as wit, Host};
+use crate::wit::linli::platform::types::Error;
 use model::{resolve_all, Audience, EscalationStep, MessageState, Outgoing};
 use outbox::{InboxSignal, NewMessage, RouteOf};
 

@@ -5,7 +5,6 @@
 //! query. Devices are registered per community over the API ([`api`]);
 //! readings arrive through `ingest` and are queried here.
 
-pub mod api;
 pub mod catalogue;
 pub mod visibility;
 
@@ -16,8 +15,10 @@ use sqlx::Row;
 
 use super::{InstallationContext, NameSet, Scope};
 use crate::clock::Millis;
-use crate::runtime::bindings::linli::platform::sensor::{self as wit, Host};
-use crate::runtime::bindings::linli::platform::types::Error;
+use crate::db::Db;
+use crate::ids::CommunityId;
+use crate::wit::linli::platform::sensor::{self as wit, Host};
+use crate::wit::linli::platform::types::Error;
 
 /// Most readings one `history` call returns.
 pub const MAX_HISTORY: u32 = 1000;
@@ -220,7 +221,7 @@ impl Host for SensorHost {
             }
         }
         let scope = self.scope()?.clone();
-        let devices = api::list_devices(&self.ctx.db, &self.ctx.community)
+        let devices = crate::devices::list(&self.ctx.db, &self.ctx.community)
             .await
             .map_err(|e| self.ctx.internal("sensor", e))?;
         Ok(devices
@@ -238,6 +239,27 @@ impl Host for SensorHost {
             })
             .collect())
     }
+}
+
+/// The community's readings after `cursor` in log order, at most `limit`:
+/// what an installation handles next.
+pub async fn readings_after(
+    db: &Db,
+    community: &CommunityId,
+    cursor: i64,
+    limit: i64,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {READING_COLUMNS} FROM readings r \
+         LEFT JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+         WHERE r.community_id = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3"
+    ))
+    .bind(community.as_str())
+    .bind(cursor)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(Reading::from_row).collect()
 }
 
 #[cfg(test)]

@@ -20,13 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{InstallationContext, Scope};
 use crate::db::Tx;
-use crate::runtime::bindings::linli::platform::store::Host;
-use crate::runtime::bindings::linli::platform::types::Error;
+use crate::wit::linli::platform::store::Host;
+use crate::wit::linli::platform::types::Error;
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
 /// Largest value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
+/// Most key sizes an instance keeps in memory for its quota checks.
+const MAX_CACHED_SIZES: usize = 4096;
 /// Most keys one `list-keys` call returns.
 pub const MAX_LIST: u32 = 1000;
 
@@ -46,11 +48,17 @@ pub struct StoreHost {
     ctx: Arc<InstallationContext>,
     /// `Some` is a pending write, `None` a pending delete.
     pending: BTreeMap<String, Option<Vec<u8>>>,
-    /// The committed size (key and value bytes) of each key the overlay
-    /// touches, `None` for keys not stored; read once per key.
+    /// The committed size (key and value bytes) of keys this instance has
+    /// touched, `None` for keys not stored: read once, then kept up to date
+    /// by its own commits (one installation writes a plugin's state in a
+    /// community), so a handler rewriting the same keys costs no lookups.
     committed_sizes: HashMap<String, Option<u64>>,
-    /// The committed usage, read at the overlay's first write.
+    /// The committed usage, read at the instance's first write and kept up
+    /// to date by its commits.
     usage: Option<Usage>,
+    /// What the transaction being committed changes, applied to the caches
+    /// once it has committed.
+    landing: Option<(Vec<(String, Option<u64>)>, Usage)>,
     /// What the overlay changes in the usage once committed.
     change: Usage,
     /// Bytes the overlay holds (keys and values).
@@ -77,6 +85,7 @@ impl StoreHost {
             pending: BTreeMap::new(),
             committed_sizes: HashMap::new(),
             usage: None,
+            landing: None,
             change: Usage::default(),
             overlay_bytes: 0,
             overlay_at_call: 0,
@@ -119,7 +128,7 @@ impl StoreHost {
         Ok(size)
     }
 
-    /// The committed usage, read once per overlay.
+    /// The committed usage, read once per instance.
     async fn usage(&mut self) -> Result<Usage, Error> {
         if let Some(usage) = self.usage {
             return Ok(usage);
@@ -181,11 +190,9 @@ impl StoreHost {
         Ok(())
     }
 
-    /// Forgets the overlay's accounting, after a commit or a discard.
-    fn reset(&mut self) {
+    /// Empties the overlay and its accounting.
+    fn clear_overlay(&mut self) {
         self.pending.clear();
-        self.committed_sizes.clear();
-        self.usage = None;
         self.change = Usage::default();
         self.overlay_bytes = 0;
         self.overlay_at_call = 0;
@@ -205,7 +212,7 @@ impl StoreHost {
         Ok(())
     }
 
-    async fn committed(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+    async fn stored(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         sqlx::query_scalar(
             "SELECT value FROM plugin_state WHERE community_id = $1 AND plugin_id = $2 AND key = $3",
         )
@@ -219,6 +226,12 @@ impl StoreHost {
 
     /// Writes the pending changes into `tx`.
     pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        let landing = self
+            .pending
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_ref().map(|v| entry_size(key, Some(v)))))
+            .collect();
+        self.landing = Some((landing, self.change));
         for (key, value) in std::mem::take(&mut self.pending) {
             let query = match value {
                 Some(value) => sqlx::query(
@@ -238,23 +251,48 @@ impl StoreHost {
             };
             query.execute(&mut **tx).await?;
         }
-        self.reset();
+        self.clear_overlay();
         Ok(())
     }
 
-    /// Drops the pending changes.
+    /// Called once the transaction has committed: the caches learn what landed.
+    pub fn committed(&mut self) {
+        let Some((landed, change)) = self.landing.take() else {
+            return;
+        };
+        if let Some(usage) = &mut self.usage {
+            usage.keys += change.keys;
+            usage.bytes += change.bytes;
+        }
+        if self.committed_sizes.len() + landed.len() > MAX_CACHED_SIZES {
+            self.committed_sizes.clear();
+        }
+        self.committed_sizes.extend(landed);
+    }
+
+    /// Drops the pending changes; the caches are read afresh, since what a
+    /// failed transaction left is not known.
     pub fn discard(&mut self) {
-        self.reset();
+        self.clear_overlay();
+        self.landing = None;
+        self.committed_sizes.clear();
+        self.usage = None;
     }
 }
 
 impl Host for StoreHost {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, Error> {
         self.check(&key)?;
-        match self.pending.get(&key) {
-            Some(pending) => Ok(pending.clone()),
-            None => self.committed(&key).await,
+        if let Some(pending) = self.pending.get(&key) {
+            return Ok(pending.clone());
         }
+        let value = self.stored(&key).await?;
+        // What was read is what a write of the key replaces: no second lookup.
+        if self.committed_sizes.len() < MAX_CACHED_SIZES {
+            let size = value.as_ref().map(|v| entry_size(&key, Some(v)));
+            self.committed_sizes.insert(key, size);
+        }
+        Ok(value)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), Error> {

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{InstallationContext, Scope};
 use crate::clock::Millis;
-use crate::db::Tx;
-use crate::runtime::bindings::linli::platform::timer::Host;
-use crate::runtime::bindings::linli::platform::types::Error;
+use crate::db::{Db, Tx};
+use crate::wit::linli::platform::timer::Host;
+use crate::wit::linli::platform::types::Error;
 
 /// Longest tag, in bytes.
 pub const MAX_TAG_BYTES: usize = 128;
@@ -118,6 +118,68 @@ impl TimerHost {
     pub fn discard(&mut self) {
         self.pending.clear();
     }
+}
+
+/// A timer that is due to fire.
+pub struct DueTimer {
+    pub tag: String,
+    pub schedule: Schedule,
+}
+
+/// The installation's timers due at `now`, earliest first, at most `limit`.
+pub async fn due(
+    db: &Db,
+    installation: &str,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<DueTimer>, sqlx::Error> {
+    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT tag, due_at, every_ms FROM timers WHERE installation_id = $1 AND due_at <= $2 ORDER BY due_at, tag LIMIT $3",
+    )
+    .bind(installation)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tag, due_at, every_ms)| DueTimer {
+            tag,
+            schedule: Schedule { due_at, every_ms },
+        })
+        .collect())
+}
+
+/// When the installation's next timer is due, if it has one.
+pub async fn next_due(db: &Db, installation: &str) -> Result<Option<Millis>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE installation_id = $1")
+        .bind(installation)
+        .fetch_one(db)
+        .await
+}
+
+/// Moves a timer that fired to its next beat after `now` (a repeating timer
+/// that fell behind skips the missed ones), or removes a one-shot, in `tx`.
+pub async fn fired(
+    tx: &mut Tx,
+    installation: &str,
+    timer: &DueTimer,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    match timer.schedule.next_after(now) {
+        Some(next) => {
+            sqlx::query("UPDATE timers SET due_at = $1 WHERE installation_id = $2 AND tag = $3")
+                .bind(next)
+                .bind(installation)
+                .bind(&timer.tag)
+        }
+        None => sqlx::query("DELETE FROM timers WHERE installation_id = $1 AND tag = $2")
+            .bind(installation)
+            .bind(&timer.tag),
+    }
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 impl Host for TimerHost {

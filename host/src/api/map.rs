@@ -3,7 +3,7 @@
 //! admins and operators read it: the export, single features, the
 //! hierarchy, spatial searches, people by relation and where a device is.
 //! Places and people travel as GeoJSON features in the schema of
-//! [`super::geojson`], contact details included: residents and plugins
+//! [`crate::caps::map::geojson`], contact details included: residents and plugins
 //! never get them from here.
 
 use axum::extract::State;
@@ -14,21 +14,21 @@ use serde_json::Value;
 use tokio::sync::OwnedRwLockWriteGuard;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::geojson::{
+use crate::caps::map::geojson::{
     check_references, export, parse_collection, parse_feature, person_feature, place_feature,
     MapFeature, Rejected,
 };
-use super::model::{
+use crate::caps::map::model::{
     CommunityMap, CommunityRole, GeoPoint, Known, Origin, Place, PlaceKind, PoiKind, QueryError,
     Relation,
 };
-use super::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
-use crate::api::auth::Principal;
-use crate::api::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
-use crate::api::AppState;
+use crate::caps::map::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
+use crate::auth::Principal;
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
+use super::AppState;
 use crate::db::Tx;
 use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
-use crate::ingest::ItemError;
+use crate::validation::ItemError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -60,6 +60,12 @@ enum MapRefusal {
 impl From<ApiError> for MapRefusal {
     fn from(error: ApiError) -> Self {
         MapRefusal::Api(error)
+    }
+}
+
+impl From<crate::auth::Forbidden> for MapRefusal {
+    fn from(refused: crate::auth::Forbidden) -> Self {
+        MapRefusal::Api(refused.into())
     }
 }
 
@@ -164,7 +170,7 @@ async fn import_map(
     Json(body): Json<Value>,
 ) -> Result<Json<MapSummary>, MapRefusal> {
     principal.require_community_admin(&community)?;
-    crate::api::communities::load(&state, &community).await?;
+    super::communities::load(&state, &community).await?;
     let features = check_off_workers(move || parse_collection(&body)).await??;
     let (mut tx, mut map) = begin_change(&state, &community).await?;
     store::replace(&mut tx, &community, &features).await?;
@@ -233,7 +239,7 @@ async fn put_feature(
     mut body: Value,
 ) -> Result<(StatusCode, Json<Value>), MapRefusal> {
     principal.require_community_admin(community)?;
-    crate::api::communities::load(state, community).await?;
+    super::communities::load(state, community).await?;
     if let Some(object) = body.as_object_mut() {
         match object.get("id") {
             None => {
@@ -706,7 +712,7 @@ async fn locate_device(
     principal.require_staff(&community)?;
     let mut conn = state.db.acquire().await?;
     let location =
-        crate::caps::sensor::api::device_location(&mut conn, &community, device.as_str())
+        crate::devices::location(&mut conn, &community, device.as_str())
             .await?
             .ok_or_else(|| {
                 ApiError::not_found(format!("device {device} does not exist in {community}"))

@@ -1,41 +1,20 @@
 //! Devices over HTTP: community admins register devices (getting each one's
 //! token once), list them, read their history and retire them. Residents
-//! see only their own devices ([`super::visibility`]).
+//! see only their own devices ([`crate::caps::sensor::visibility`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
-use crate::api::auth::{self, Principal, Role, TokenSpec};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use crate::api::AppState;
+use crate::caps::sensor::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
+use crate::auth::{self, Principal, Role, TokenSpec};
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
 use crate::clock::Millis;
-use crate::db::Db;
+use crate::devices::{self, Device};
 use crate::ids::{CommunityId, DeviceId, PersonId};
-use super::visibility::ResidentView;
-
-/// A registered device.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Device {
-    pub id: DeviceId,
-    /// What the device is: smoke-detector, wearable, door-sensor, gateway, ...
-    pub kind: String,
-    pub name: String,
-    /// The reading kinds it reports, from the host's catalogue.
-    pub reading_kinds: Vec<String>,
-    /// Where it is placed in the community map.
-    pub location: Option<String>,
-    /// The gateway device allowed to send readings on its behalf.
-    pub gateway: Option<DeviceId>,
-    /// The person the device belongs to (a wearable's wearer), a person of the map.
-    #[schema(value_type = Option<String>)]
-    pub person: Option<PersonId>,
-    pub created_at: Millis,
-    pub last_seen: Option<Millis>,
-}
+use crate::caps::sensor::visibility::ResidentView;
 
 /// A device to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -82,74 +61,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(device_readings))
 }
 
-const DEVICE_COLUMNS: &str =
-    "id, kind, name, reading_kinds, location, gateway, person_id, created_at, last_seen";
-
-fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device, sqlx::Error> {
-    let decode = |e: String| sqlx::Error::Decode(e.into());
-    let id: String = row.try_get("id")?;
-    let gateway: Option<String> = row.try_get("gateway")?;
-    let person: Option<String> = row.try_get("person_id")?;
-    let kinds: String = row.try_get("reading_kinds")?;
-    Ok(Device {
-        id: id
-            .parse()
-            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
-        kind: row.try_get("kind")?,
-        name: row.try_get("name")?,
-        reading_kinds: serde_json::from_str(&kinds).map_err(|e| decode(e.to_string()))?,
-        location: row.try_get("location")?,
-        gateway: gateway
-            .map(|g| g.parse())
-            .transpose()
-            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
-        person: person
-            .map(|p| p.parse())
-            .transpose()
-            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
-        created_at: row.try_get("created_at")?,
-        last_seen: row.try_get("last_seen")?,
-    })
-}
-
-/// Every device of a community, by id.
-pub async fn list_devices(db: &Db, community: &CommunityId) -> Result<Vec<Device>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {DEVICE_COLUMNS} FROM devices WHERE community_id = $1 ORDER BY id"
-    ))
-    .bind(community.as_str())
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(device_from_row).collect()
-}
-
-/// A device's location: `None` when there is no such device, `Some(None)` when it has no location.
-pub async fn device_location(
-    conn: &mut sqlx::AnyConnection,
-    community: &CommunityId,
-    device: &str,
-) -> Result<Option<Option<String>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT location FROM devices WHERE community_id = $1 AND id = $2")
-        .bind(community.as_str())
-        .bind(device)
-        .fetch_optional(conn)
-        .await
-}
-
 async fn load_device(
     state: &AppState,
     community: &CommunityId,
     id: &DeviceId,
 ) -> ApiResult<Device> {
-    let row = sqlx::query(&format!(
-        "SELECT {DEVICE_COLUMNS} FROM devices WHERE community_id = $1 AND id = $2"
-    ))
-    .bind(community.as_str())
-    .bind(id.as_str())
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| ApiError::not_found(format!("device {id} does not exist in {community}")))?;
-    Ok(device_from_row(&row)?)
+    devices::get(&state.db, community, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("device {id} does not exist in {community}")))
 }
 
 fn check_new_device(new: &NewDevice) -> ApiResult<()> {
@@ -190,7 +109,7 @@ async fn register_device(
     Json(new): Json<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<RegisteredDevice>)> {
     principal.require_community_admin(&community)?;
-    crate::api::communities::load(&state, &community).await?;
+    super::communities::load(&state, &community).await?;
     check_new_device(&new)?;
     if let Some(location) = &new.location {
         state
@@ -219,13 +138,7 @@ async fn register_device(
     let now = state.clock.now();
     let secret = auth::new_secret();
     let mut tx = crate::db::begin(&state.db).await?;
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT id FROM devices WHERE community_id = $1 AND id = $2")
-            .bind(community.as_str())
-            .bind(new.id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_some() {
+    if devices::get(&mut *tx, &community, &new.id).await?.is_some() {
         return Err(ApiError::conflict(format!(
             "device {} already exists in {community}",
             new.id
@@ -249,22 +162,7 @@ async fn register_device(
         created_at: now,
         last_seen: None,
     };
-    sqlx::query(
-        "INSERT INTO devices (community_id, id, kind, name, reading_kinds, location, gateway, person_id, token_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(community.as_str())
-    .bind(device.id.as_str())
-    .bind(&device.kind)
-    .bind(&device.name)
-    .bind(serde_json::to_string(&device.reading_kinds).map_err(ApiError::internal)?)
-    .bind(&device.location)
-    .bind(device.gateway.as_ref().map(|g| g.as_str()))
-    .bind(device.person.as_ref().map(|p| p.as_str()))
-    .bind(&token_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    devices::insert(&mut tx, &community, &device, &token_id).await?;
     tx.commit().await?;
     tracing::info!(%community, device = %device.id, "device registered");
     Ok((
@@ -318,7 +216,7 @@ async fn list(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<Vec<Device>>> {
     principal.require_member(&community)?;
-    let mut devices = list_devices(&state.db, &community).await?;
+    let mut devices = devices::list(&state.db, &community).await?;
     if let Some((map, view)) = resident_view(&state, &principal, &community).await? {
         let map = map.read().await;
         devices.retain(|d| view.sees(&map, d.location.as_deref(), d.person.as_ref()));
@@ -351,19 +249,7 @@ async fn retire_device(
     principal.require_community_admin(&community)?;
     load_device(&state, &community, &device).await?;
     let mut tx = crate::db::begin(&state.db).await?;
-    sqlx::query(
-        "UPDATE tokens SET revoked_at = $1 WHERE id = (SELECT token_id FROM devices WHERE community_id = $2 AND id = $3)",
-    )
-    .bind(state.clock.now())
-    .bind(community.as_str())
-    .bind(device.as_str())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM devices WHERE community_id = $1 AND id = $2")
-        .bind(community.as_str())
-        .bind(device.as_str())
-        .execute(&mut *tx)
-        .await?;
+    devices::retire(&mut tx, &community, &device, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(%community, %device, "device retired");
     Ok(StatusCode::NO_CONTENT)

@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::preferences::{check_channel, Preferences};
-use super::store::{self, AckError, DeliveryView, Gateway, InboxItem, MessageFilter, MessageView};
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use crate::api::AppState;
+use crate::caps::notify::preferences::{check_channel, Preferences};
+use crate::caps::notify::store::{self, AckError, DeliveryView, Gateway, InboxItem, MessageFilter, MessageView};
+use crate::auth::{Principal, Role};
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
 use crate::ids::{CommunityId, PersonId};
 
 impl From<AckError> for ApiError {
@@ -274,7 +274,7 @@ fn require_admin_or_self(
     if is_self {
         return Ok(());
     }
-    principal.require_community_admin(community)
+    Ok(principal.require_community_admin(community)?)
 }
 
 /// A person's notification preferences.
@@ -340,7 +340,7 @@ async fn list_messages(
 ) -> ApiResult<Json<MessageList>> {
     principal.require_staff(&community)?;
     if let Some(topic) = filter.topic.as_deref() {
-        super::model::check_topic(topic).map_err(ApiError::invalid)?;
+        crate::caps::notify::model::check_topic(topic).map_err(ApiError::invalid)?;
     }
     let mut conn = state.db.acquire().await?;
     Ok(Json(MessageList {
@@ -461,7 +461,7 @@ async fn set_gateway(
 ) -> ApiResult<Json<Gateway>> {
     principal.require_community_admin(&community)?;
     check_channel(&channel).map_err(|e| ApiError::invalid(format!("channel: {e}")))?;
-    if channel == super::model::INBOX {
+    if channel == crate::caps::notify::model::INBOX {
         return Err(ApiError::invalid(
             "channel: the inbox is delivered by the host and takes no gateway",
         ));
@@ -470,7 +470,7 @@ async fn set_gateway(
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| ApiError::invalid("url: expected an http:// or https:// URL"))?;
-    super::targets::check_url(&url, state.config.notify.allow_private_gateways)
+    crate::caps::notify::targets::check_url(&url, state.config.notify.allow_private_gateways)
         .map_err(|e| ApiError::invalid(format!("url: {e}")))?;
     if spec.secret.chars().count() < MIN_SECRET_CHARS {
         return Err(ApiError::invalid(format!(

@@ -7,10 +7,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use serde::Deserialize;
 
-use super::{package, PluginInfo, PluginOwner, Stored};
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, Body, ErrorBody, Json, Path};
-use crate::api::AppState;
+use crate::registry::{package, PluginInfo, PluginOwner, Stored};
+use crate::auth::{Principal, Role};
+use super::error::{ApiError, ApiResult, Body, ErrorBody, Json, Path};
+use super::AppState;
 use crate::ids::PluginId;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -52,7 +52,7 @@ async fn upload_plugin(
         )));
     }
     // Refused before the component is compiled; checked again when stored.
-    if let Some(owner) = super::owner(&state.db, &manifest.id).await? {
+    if let Some(owner) = crate::registry::owner(&state.db, &manifest.id).await? {
         if owner.vendor != manifest.vendor {
             return Err(owned_by(&manifest.id, &owner.vendor));
         }
@@ -63,7 +63,7 @@ async fn upload_plugin(
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let status =
-        match super::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
+        match crate::registry::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
             Stored::New => StatusCode::CREATED,
             Stored::AlreadyPublished => StatusCode::OK,
             Stored::OwnedBy(owner) => return Err(owned_by(&manifest.id, &owner)),
@@ -75,7 +75,7 @@ async fn upload_plugin(
             }
         };
     tracing::info!(plugin = %manifest.id, version = %manifest.version, digest = %package.digest, "plugin published");
-    let info = super::info(&state.db, &manifest.id, &manifest.version)
+    let info = crate::registry::info(&state.db, &manifest.id, &manifest.version)
         .await?
         .ok_or_else(|| ApiError::internal("a stored plugin vanished"))?;
     Ok((status, Json(info)))
@@ -91,7 +91,7 @@ async fn list_plugins(
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot list plugins"));
     }
-    Ok(Json(super::list(&state.db).await?))
+    Ok(Json(crate::registry::list(&state.db).await?))
 }
 
 /// Get one published plugin version.
@@ -108,7 +108,7 @@ async fn get_plugin(
     }
     let version =
         semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
-    super::info(&state.db, &plugin, &version)
+    crate::registry::info(&state.db, &plugin, &version)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} {version} is not published")))
@@ -126,7 +126,7 @@ async fn get_owner(
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot read plugins"));
     }
-    super::owner(&state.db, &plugin)
+    crate::registry::owner(&state.db, &plugin)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))
@@ -156,7 +156,7 @@ async fn transfer_owner(
     if vendor.is_empty() || vendor.len() > 64 {
         return Err(ApiError::invalid("vendor: must be 1-64 characters"));
     }
-    let owner = super::transfer(&state.db, &plugin, vendor, state.clock.now())
+    let owner = crate::registry::transfer(&state.db, &plugin, vendor, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))?;
     tracing::info!(%plugin, vendor, by = %principal.subject, "plugin id transferred");

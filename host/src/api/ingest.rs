@@ -6,12 +6,12 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::idempotency::BatchKey;
-use super::items::{self, ItemsError, RawItem};
-use super::{validate, Batch, IngestError, IngestReport};
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, Body, ErrorBody, Json};
-use crate::api::AppState;
+use crate::ingest::idempotency::BatchKey;
+use crate::ingest::items::{self, ItemsError, RawItem};
+use crate::ingest::{validate, Batch, IngestError, IngestReport};
+use crate::auth::{Principal, Role};
+use super::error::{ApiError, ApiResult, Body, ErrorBody, Json};
+use super::AppState;
 use crate::ids::CommunityId;
 
 /// The request header that names a batch.

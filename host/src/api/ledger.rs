@@ -8,12 +8,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::checkpoint::SignedCheckpoint;
-use super::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
-use super::merkle::{ConsistencyProof, InclusionProof};
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use crate::api::AppState;
+use crate::caps::ledger::checkpoint::SignedCheckpoint;
+use crate::caps::ledger::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
+use crate::caps::ledger::merkle::{ConsistencyProof, InclusionProof};
+use crate::auth::{Principal, Role};
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
 use crate::ids::CommunityId;
 
 impl From<LedgerError> for ApiError {
@@ -93,7 +93,7 @@ fn check_entry_visible(
     entry: &StoredEntry,
 ) -> ApiResult<()> {
     if sees_everything(principal, community)?
-        || super::entry_namespaces(&entry.body)
+        || crate::caps::ledger::entry_namespaces(&entry.body)
             .iter()
             .any(|a| owns(principal, a))
     {

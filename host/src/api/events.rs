@@ -21,10 +21,10 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{FeedEvent, FeedKind};
-use crate::api::auth::Principal;
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Path, Query};
-use crate::api::AppState;
+use crate::feed::{FeedEvent, FeedKind};
+use crate::auth::Principal;
+use super::error::{ApiError, ApiResult, ErrorBody, Path, Query};
+use super::AppState;
 use crate::db::Db;
 use crate::ids::CommunityId;
 
@@ -111,7 +111,7 @@ async fn events(
     let permit = state.streams.open(&principal.token_id)?;
     let last_seq = match resume_point(&headers, query.after)? {
         Some(seq) => seq,
-        None => super::head(&state.db, &community).await?,
+        None => crate::feed::head(&state.db, &community).await?,
     };
     let readings = state.feed.reading_counter(&community);
     let follower = Follower {
@@ -155,7 +155,7 @@ impl Follower {
             if let Some(event) = self.ready.pop_front() {
                 return sse_event(&event);
             }
-            match super::after(&self.db, &self.community, self.last_seq, PAGE).await {
+            match crate::feed::after(&self.db, &self.community, self.last_seq, PAGE).await {
                 Ok(page) => {
                     if let Some(last) = page.last() {
                         self.last_seq = last.seq;

@@ -8,11 +8,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::model::{Alarm, AlarmChange};
-use super::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
-use crate::api::auth::Principal;
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use crate::api::AppState;
+use crate::caps::alarm::model::{Alarm, AlarmChange};
+use crate::caps::alarm::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
+use crate::auth::Principal;
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
 use crate::ids::CommunityId;
 
 /// Longest note on an acknowledgement or clear.
@@ -60,7 +60,7 @@ fn check_filter(filter: &AlarmFilter) -> ApiResult<()> {
         }
     }
     if let Some(t) = filter.alarm_type.as_deref() {
-        super::check_type(t).map_err(|e| ApiError::invalid(format!("type: {e}")))?;
+        crate::caps::alarm::check_type(t).map_err(|e| ApiError::invalid(format!("type: {e}")))?;
     }
     Ok(())
 }

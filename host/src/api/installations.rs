@@ -7,19 +7,19 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::actor::SUSPENDED_ALARM;
-use super::actor::{CommandError, PluginError};
-use super::bindings::linli::platform::events::Lifecycle;
-use super::bindings::linli::platform::types::{Caller, Role as WitRole};
-use super::installation::{self, DeadLetter, Installation, InstallationState};
-use super::instance::CallFailure;
-use super::DispatchError;
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use crate::api::AppState;
+use crate::runtime::actor::SUSPENDED_ALARM;
+use crate::runtime::actor::{CommandError, PluginError};
+use crate::wit::linli::platform::events::Lifecycle;
+use crate::wit::linli::platform::types::{Caller, Role as WitRole};
+use crate::runtime::installation::{self, DeadLetter, Installation, InstallationState};
+use crate::runtime::instance::CallFailure;
+use crate::runtime::DispatchError;
+use crate::auth::{Principal, Role};
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
 use crate::caps::alarm::store as alarms;
 use crate::caps::CapabilitySet;
-use crate::config::Limits;
+use crate::limits::Limits;
 use crate::feed::{self, FeedKind};
 use crate::ids::{self, CommunityId, PluginId};
 use crate::registry::{self, PluginInfo};
@@ -147,7 +147,7 @@ async fn create_installation(
     Json(new): Json<NewInstallation>,
 ) -> ApiResult<(StatusCode, Json<InstallationView>)> {
     principal.require_community_admin(&community)?;
-    crate::api::communities::load(&state, &community).await?;
+    super::communities::load(&state, &community).await?;
     let plugin = published(&state, &new.plugin, &new.version).await?;
     if installation::find(&state.db, &community, &new.plugin)
         .await?
