@@ -1,7 +1,7 @@
 //! Devices: the `devices` table and everything that reads or writes it
 //! record by record — registration, lookup, a device's place in the map,
 //! the devices a gateway token speaks for, retirement. The HTTP routes are
-//! in `caps/sensor/api.rs`, which devices' readings belong to; ingest's group
+//! in `api/devices.rs`; ingest's group
 //! commit moves `last_seen` in its own batched statement.
 
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 //! and acknowledgements of messages. Installations watching alarm types,
 //! and plugins whose messages were acknowledged, are fed from it with their
 //! own cursor, exactly like readings; people follow it live over
-//! Server-Sent Events ([`api`]) and resume after a disconnect from the last
+//! Server-Sent Events ([`crate::api::events`]) and resume after a disconnect from the last
 //! event id they saw.
 //!
 //! Events are appended inside the transaction of the change they describe,

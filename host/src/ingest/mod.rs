@@ -1,5 +1,5 @@
 //! Ingest: readings in. Devices send batches of readings with their device
-//! token, over HTTP ([`http`]) or MQTT ([`mqtt`]); both hand them to the one
+//! token, over HTTP ([`crate::api::ingest`]) or MQTT ([`mqtt`]); both hand them to the one
 //! [`Ingest::submit`], so the rules are the same whatever the transport:
 //!
 //! 1. [`items`] reads the items of a batch without building a JSON tree;

@@ -4,7 +4,7 @@
 //! `device-battery-low` (cleared by a reading at or above it).
 //!
 //! Reporting intervals and battery thresholds are set per community and
-//! device kind ([`api`]); kinds without an interval are not watched for
+//! device kind ([`crate::api::device_kinds`]); kinds without an interval are not watched for
 //! silence. Battery readings are read from the event log after the
 //! monitor's own cursor, and the alarms they raise commit with the cursor
 //! advance, so each reading counts once even across a crash. Ingest wakes

@@ -1,7 +1,7 @@
 //! `alarm`: alarms in the model operators know — one active alarm per
 //! (originator, type), raised again to update it, acknowledged and cleared
 //! by people, plugins or the platform — with an audit trail, HTTP routes
-//! ([`api`]) and delivery of changes to the installations that watch a type.
+//! ([`crate::api::alarms`]) and delivery of changes to the installations that watch a type.
 //!
 //! The grant scope is a list of alarm types (or `"*"`). Within it a plugin
 //! raises, clears, acknowledges and lists alarms and receives their

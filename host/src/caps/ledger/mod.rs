@@ -7,7 +7,7 @@
 //! - [`checkpoint`]: the host's signing key and signed checkpoints.
 //! - [`log`]: the log in the store, receipts and the audit.
 //! - [`node_cache`]: each tree, kept in memory for proofs.
-//! - [`api`]: checkpoints, proofs, receipts, accounts and entries over HTTP.
+//! - [`crate::api::ledger`]: checkpoints, proofs, receipts, accounts and entries over HTTP.
 //!
 //! Writes from a handler are pending until it succeeds, like every other
 //! effect; the community's writer lock is held from the first write until the

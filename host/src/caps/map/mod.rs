@@ -2,7 +2,7 @@
 //! households, points of interest, and the people tied to them — imported
 //! and exported as GeoJSON ([`geojson`]), kept in the store ([`store`]) and,
 //! per community, in memory with a spatial index ([`model`], [`index`]),
-//! served over HTTP ([`api`]) and to plugins through the WIT `map`
+//! served over HTTP ([`crate::api::map`]) and to plugins through the WIT `map`
 //! interface ([`MapHost`]).
 //!
 //! The grant's scope is `{ people = bool }`: any `map` grant reads places;

@@ -5,7 +5,7 @@
 //! non-critical messages through quiet hours ([`preferences`]), posts
 //! gateway channels to signed webhooks with retries and escalates messages
 //! nobody acknowledged ([`dispatch`]). People read, acknowledge and follow
-//! their inbox and admins watch delivery over HTTP ([`api`]). Plugins never
+//! their inbox and admins watch delivery over HTTP ([`crate::api::notify`]). Plugins never
 //! see how anybody is reached.
 //!
 //! Like every effect, a handler's messages exist only once it succeeds:

@@ -2,7 +2,7 @@
 //!
 //! The grant's scope is a list of reading kinds (`"*"` for all): they decide
 //! both which readings the installation receives as events and which it may
-//! query. Devices are registered per community over the API ([`api`]);
+//! query. Devices are registered per community over the API ([`crate::api::devices`]);
 //! readings arrive through `ingest` and are queried here.
 
 pub mod catalogue;
