@@ -58,7 +58,7 @@ pub struct StoreHost {
     usage: Option<Usage>,
     /// What the transaction being committed changes, applied to the caches
     /// once it has committed.
-    landing: Option<(Vec<(String, Option<u64>)>, Usage)>,
+    landing: Option<Landing>,
     /// What the overlay changes in the usage once committed.
     change: Usage,
     /// Bytes the overlay holds (keys and values).
@@ -66,6 +66,9 @@ pub struct StoreHost {
     /// `overlay_bytes` when the running call started.
     overlay_at_call: u64,
 }
+
+/// What a commit changes: each key's new size (`None`: deleted), and the usage.
+type Landing = (Vec<(String, Option<u64>)>, Usage);
 
 /// Keys and bytes (keys and values) of stored state.
 #[derive(Debug, Clone, Copy, Default)]
