@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 async fn vendor(host: &TestHost, vendor: &str) -> Client {
     let token = host
         .admin
-        .post("/api/v1/tokens", json!({"role": "vendor", "subject": vendor}))
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "vendor", "subject": vendor}),
+        )
         .await
         .expect(201);
     host.admin.with_token(token["token"].as_str().unwrap())
@@ -46,20 +49,34 @@ async fn a_plugin_id_belongs_to_the_vendor_that_first_published_it() {
         .post_bytes("/api/v1/plugins", hello_by("rival", "0.1.2"))
         .await;
     assert_eq!(admin_too.status, 403, "not even through a platform admin");
-    let owner = host.admin.get("/api/v1/plugins/hello-scene/owner").await.expect(200);
+    let owner = host
+        .admin
+        .get("/api/v1/plugins/hello-scene/owner")
+        .await
+        .expect(200);
     assert_eq!(owner["vendor"], "acme");
 
     // The owner's installation is not upgraded across vendors silently.
     let c = host.community("c1").await;
     let installation = c
-        .install("hello-scene", json!({"sensor": {"kinds": ["*"]}, "store": {}}), json!({}))
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
         .await;
     rival
-        .put("/api/v1/plugins/hello-scene/owner", json!({"vendor": "rival"}))
+        .put(
+            "/api/v1/plugins/hello-scene/owner",
+            json!({"vendor": "rival"}),
+        )
         .await
         .expect(403);
     host.admin
-        .put("/api/v1/plugins/hello-scene/owner", json!({"vendor": "rival"}))
+        .put(
+            "/api/v1/plugins/hello-scene/owner",
+            json!({"vendor": "rival"}),
+        )
         .await
         .expect(200);
     rival
@@ -84,7 +101,8 @@ async fn a_plugin_id_belongs_to_the_vendor_that_first_published_it() {
 #[tokio::test]
 async fn a_package_with_two_manifests_is_refused() {
     let host = TestHost::start().await;
-    let manifest = std::fs::read(linli_tests::workspace().join("examples/hello-scene/linli.toml")).unwrap();
+    let manifest =
+        std::fs::read(linli_tests::workspace().join("examples/hello-scene/linli.toml")).unwrap();
     let hostile = manifest.clone();
     let package = tar(&[
         ("linli.toml", &manifest),
@@ -93,7 +111,11 @@ async fn a_package_with_two_manifests_is_refused() {
     ]);
     let reply = host.admin.post_bytes("/api/v1/plugins", package).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(reply.message().contains("more than once"), "{}", reply.message());
+    assert!(
+        reply.message().contains("more than once"),
+        "{}",
+        reply.message()
+    );
 }
 
 #[tokio::test]
@@ -122,7 +144,11 @@ async fn ingest_stops_reading_at_the_first_item_past_a_batch_and_has_its_own_bod
         .post_raw("/api/v1/ingest", "application/json", huge.into_bytes())
         .await;
     assert_eq!(reply.status, 413, "{}", reply.body);
-    assert!(reply.body["error"]["message"].is_string(), "a JSON error: {}", reply.body);
+    assert!(
+        reply.body["error"]["message"].is_string(),
+        "a JSON error: {}",
+        reply.body
+    );
     // A full batch still lands.
     let full: Vec<Value> = (0..10_000)
         .map(|i| json!({"device": "t1", "kind": "temperature", "value": 20 + i % 5}))
@@ -154,10 +180,17 @@ async fn map_checks_refuse_huge_polygons_and_keep_the_api_answering() {
     let c = host.community("c1").await;
     let reply = c
         .admin
-        .put("/api/v1/communities/c1/map/places/tower", building("tower", 20_000))
+        .put(
+            "/api/v1/communities/c1/map/places/tower",
+            building("tower", 20_000),
+        )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert_eq!(reply.body["features"][0]["field"], "geometry", "{}", reply.body);
+    assert_eq!(
+        reply.body["features"][0]["field"], "geometry",
+        "{}",
+        reply.body
+    );
     let whole = json!({"type": "FeatureCollection", "features": [building("tower", 20_000)]});
     assert_eq!(c.import_map(&whole).await.status, 400);
 
@@ -172,7 +205,12 @@ async fn map_checks_refuse_huge_polygons_and_keep_the_api_answering() {
         .collect();
     for _ in 0..10 {
         let health = tokio::time::timeout(Duration::from_secs(5), host.admin.get("/healthz")).await;
-        assert_eq!(health.expect("/healthz answered while maps were checked").status, 200);
+        assert_eq!(
+            health
+                .expect("/healthz answered while maps were checked")
+                .status,
+            200
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for import in imports {
@@ -217,13 +255,21 @@ async fn a_plugin_holding_the_ledger_lock_cannot_make_another_lose_its_writes() 
     )
     .await;
     host.publish("points-scene").await;
-    c.install("points-scene", json!({"ledger": {"namespaces": ["points"]}}), json!({}))
-        .await;
+    c.install(
+        "points-scene",
+        json!({"ledger": {"namespaces": ["points"]}}),
+        json!({}),
+    )
+    .await;
     readings(&c, 48).await;
     // While the hog works through its backlog, another plugin writes to the same ledger.
     for i in 0..12 {
         let reply = c
-            .command("points-scene", "record", json!({"kind": "note", "body": {"i": i}, "key": format!("note-{i}")}))
+            .command(
+                "points-scene",
+                "record",
+                json!({"kind": "note", "body": {"i": i}, "key": format!("note-{i}")}),
+            )
             .await;
         assert_eq!(reply.status, 200, "write {i}: {}", reply.body);
     }
@@ -243,8 +289,14 @@ async fn the_per_call_message_limit_counts_each_handler_alone() {
     .await;
     readings(&c, 4).await;
     c.settle(&installation).await;
-    assert!(c.dead_letters(&installation).await.is_empty(), "every handler sent its 100");
-    let report = c.command("hostile-scene", "report", json!({})).await.expect(200);
+    assert!(
+        c.dead_letters(&installation).await.is_empty(),
+        "every handler sent its 100"
+    );
+    let report = c
+        .command("hostile-scene", "report", json!({}))
+        .await
+        .expect(200);
     assert_eq!(report["handled"], 4);
     assert!(report["last_limit"].is_null(), "{report}");
 }
@@ -260,10 +312,26 @@ async fn state_past_its_quota_is_refused_and_stays_bounded() {
     .await;
     readings(&c, 5).await;
     c.settle(&installation).await;
-    let report = c.command("hostile-scene", "report", json!({})).await.expect(200);
-    assert_eq!(report["bomb_values"], 4, "five values of 1 MiB do not fit in 5 MiB with the rest: {report}");
-    assert!(report["last_limit"].as_str().unwrap().contains("state-bytes"), "{report}");
-    assert!(host.metric_value("linli_quota_exceeded_total", &["state-bytes"]).await >= Some(1.0));
+    let report = c
+        .command("hostile-scene", "report", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        report["bomb_values"], 4,
+        "five values of 1 MiB do not fit in 5 MiB with the rest: {report}"
+    );
+    assert!(
+        report["last_limit"]
+            .as_str()
+            .unwrap()
+            .contains("state-bytes"),
+        "{report}"
+    );
+    assert!(
+        host.metric_value("linli_quota_exceeded_total", &["state-bytes"])
+            .await
+            >= Some(1.0)
+    );
     // A lower quota set by the admin holds from the next write on.
     c.admin
         .patch(
@@ -274,7 +342,11 @@ async fn state_past_its_quota_is_refused_and_stays_bounded() {
         .expect(200);
     let limits = c.installation(&installation).await["limits"].clone();
     assert_eq!(limits["state-keys"], 2);
-    assert_eq!(limits["state-bytes"], 5 << 20, "the other limits stay: {limits}");
+    assert_eq!(
+        limits["state-bytes"],
+        5 << 20,
+        "the other limits stay: {limits}"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +366,10 @@ async fn a_log_flood_is_dropped_and_counted_not_written() {
         .unwrap_or(0.0);
     // At most 50 of each second's lines get through; the handlers take well under a second each.
     assert!(dropped >= 4_000.0 - 50.0 * 10.0, "dropped {dropped}");
-    assert!(c.dead_letters(&installation).await.is_empty(), "a flood is not an outage");
+    assert!(
+        c.dead_letters(&installation).await.is_empty(),
+        "a flood is not an outage"
+    );
 }
 
 #[tokio::test]
@@ -308,9 +383,15 @@ async fn messages_past_their_rate_are_refused_critical_ones_too() {
     .await;
     readings(&c, 3).await;
     c.settle(&installation).await;
-    let report = c.command("hostile-scene", "report", json!({})).await.expect(200);
+    let report = c
+        .command("hostile-scene", "report", json!({}))
+        .await
+        .expect(200);
     assert!(
-        report["last_limit"].as_str().unwrap().contains("critical-messages-per-person-per-hour"),
+        report["last_limit"]
+            .as_str()
+            .unwrap()
+            .contains("critical-messages-per-person-per-hour"),
         "{report}"
     );
     let sent = c
@@ -318,7 +399,11 @@ async fn messages_past_their_rate_are_refused_critical_ones_too() {
         .get("/api/v1/communities/c1/notifications?plugin=hostile-scene")
         .await
         .expect(200);
-    assert_eq!(sent["notifications"].as_array().unwrap().len(), 30, "each resident of b1 got 30");
+    assert_eq!(
+        sent["notifications"].as_array().unwrap().len(),
+        30,
+        "each resident of b1 got 30"
+    );
 }
 
 #[tokio::test]
@@ -329,8 +414,10 @@ async fn residents_see_only_their_own_devices() {
     let mine = linli_tests::demo_residents_of("b1-101");
     let theirs = linli_tests::demo_residents_of("b1-102");
     let (me, neighbour) = (mine.iter().next().unwrap(), theirs.iter().next().unwrap());
-    c.placed_device("door-101", "door-sensor", &["door"], Some("b1-101")).await;
-    c.placed_device("door-102", "door-sensor", &["door"], Some("b1-102")).await;
+    c.placed_device("door-101", "door-sensor", &["door"], Some("b1-101"))
+        .await;
+    c.placed_device("door-102", "door-sensor", &["door"], Some("b1-102"))
+        .await;
     c.admin
         .post(
             "/api/v1/communities/c1/devices",
@@ -339,19 +426,43 @@ async fn residents_see_only_their_own_devices() {
         .await
         .expect(201);
     let resident = c.person("resident", me).await;
-    let listed = resident.get("/api/v1/communities/c1/devices").await.expect(200);
-    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    let listed = resident
+        .get("/api/v1/communities/c1/devices")
+        .await
+        .expect(200);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["door-101"]);
-    assert_eq!(resident.get("/api/v1/communities/c1/devices/watch-102").await.status, 404);
     assert_eq!(
-        resident.get("/api/v1/communities/c1/devices/watch-102/readings").await.status,
+        resident
+            .get("/api/v1/communities/c1/devices/watch-102")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        resident
+            .get("/api/v1/communities/c1/devices/watch-102/readings")
+            .await
+            .status,
         404
     );
     // The wearer sees her watch.
     let wearer = c.person("resident", neighbour).await;
-    wearer.get("/api/v1/communities/c1/devices/watch-102/readings").await.expect(200);
+    wearer
+        .get("/api/v1/communities/c1/devices/watch-102/readings")
+        .await
+        .expect(200);
     // Staff see everything.
-    let all = c.admin.get("/api/v1/communities/c1/devices").await.expect(200);
+    let all = c
+        .admin
+        .get("/api/v1/communities/c1/devices")
+        .await
+        .expect(200);
     assert_eq!(all.as_array().unwrap().len(), 3);
 }
 
@@ -368,7 +479,11 @@ async fn tokens_are_only_minted_for_people_on_the_map() {
         )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(reply.message().starts_with("person:"), "{}", reply.message());
+    assert!(
+        reply.message().starts_with("person:"),
+        "{}",
+        reply.message()
+    );
 }
 
 #[tokio::test]
@@ -398,7 +513,13 @@ async fn live_streams_are_capped_per_token() {
 async fn gateways_may_not_point_at_loopback_or_private_addresses() {
     let host = TestHost::start().await;
     let c = host.community("c1").await;
-    for url in ["http://127.0.0.1:9/sms", "http://localhost/sms", "http://169.254.169.254/", "http://[::1]/x", "http://10.0.0.5/x"] {
+    for url in [
+        "http://127.0.0.1:9/sms",
+        "http://localhost/sms",
+        "http://169.254.169.254/",
+        "http://[::1]/x",
+        "http://10.0.0.5/x",
+    ] {
         let reply = c
             .admin
             .put(
@@ -422,7 +543,9 @@ async fn the_openapi_document_is_valid_by_an_independent_validator() {
         .args(["-m", "openapi_spec_validator"])
         .arg(&file)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; `cargo xtask test` installs the validator"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e}; `cargo xtask test` installs the validator")
+        });
     assert!(
         output.status.success(),
         "openapi-spec-validator refused the document (is it installed? `cargo xtask test` does it):\n{}{}",
@@ -431,7 +554,10 @@ async fn the_openapi_document_is_valid_by_an_independent_validator() {
     );
     // A reading's value is a number, a flag or a text, in both directions.
     let schemas = &document["components"]["schemas"];
-    assert_eq!(schemas["ReadingInput"]["properties"]["value"]["$ref"], "#/components/schemas/ReadingValue");
+    assert_eq!(
+        schemas["ReadingInput"]["properties"]["value"]["$ref"],
+        "#/components/schemas/ReadingValue"
+    );
     let kinds: Vec<&str> = schemas["ReadingValue"]["oneOf"]
         .as_array()
         .unwrap()

@@ -43,11 +43,11 @@ use linli_host::caps::InstallationContext;
 use linli_host::clock::{Clock, Millis, SharedClock};
 use linli_host::metrics::Metrics;
 use linli_host::registry::package;
+use linli_host::runtime::instance::{Instance, InstanceState};
+use linli_host::runtime::{HostServices, Runtime};
 use linli_host::wit::linli::platform::events::Event;
 use linli_host::wit::linli::platform::sensor::{Reading, Value};
 use linli_host::wit::ScenePre;
-use linli_host::runtime::instance::{Instance, InstanceState};
-use linli_host::runtime::{HostServices, Runtime};
 use linli_host::{HostConfig, SystemClock};
 use tokio::runtime::Runtime as Tokio;
 
@@ -133,7 +133,11 @@ impl Fixture {
                 notify,
                 quotas: linli_host::caps::quota::Quotas::new(
                     linli_host::limits::Limits::default(),
-                    metrics.installation("bench-community", package.manifest.id.as_str(), "bench-installation"),
+                    metrics.installation(
+                        "bench-community",
+                        package.manifest.id.as_str(),
+                        "bench-installation",
+                    ),
                 ),
             });
             (runtime, pre, ctx)

@@ -111,8 +111,8 @@ pub async fn insert(
     device: &Device,
     token_id: &str,
 ) -> Result<(), sqlx::Error> {
-    let kinds = serde_json::to_string(&device.reading_kinds)
-        .map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let kinds =
+        serde_json::to_string(&device.reading_kinds).map_err(|e| sqlx::Error::Encode(e.into()))?;
     sqlx::query(
         "INSERT INTO devices (community_id, id, kind, name, reading_kinds, location, gateway, person_id, token_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -58,11 +58,15 @@ impl Limits {
             return Err("limits: expected an object".to_owned());
         };
         let mut merged = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        let fields = merged.as_object_mut().expect("limits serialize to an object");
+        let fields = merged
+            .as_object_mut()
+            .expect("limits serialize to an object");
         for (name, value) in changes {
             if !fields.contains_key(name) {
-                return Err(format!("limits.{name}: not a limit; the limits are {}",
-                    fields.keys().cloned().collect::<Vec<_>>().join(", ")));
+                return Err(format!(
+                    "limits.{name}: not a limit; the limits are {}",
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
             }
             fields.insert(name.clone(), value.clone());
         }
@@ -99,14 +103,39 @@ impl Limits {
             Ok(())
         }
         between("memory-mib", self.memory_mib, 1, max.memory_mib)?;
-        between("call-timeout-ms", self.call_timeout_ms, 10, max.call_timeout_ms)?;
+        between(
+            "call-timeout-ms",
+            self.call_timeout_ms,
+            10,
+            max.call_timeout_ms,
+        )?;
         between("state-bytes", self.state_bytes, 1, max.state_bytes)?;
         between("state-keys", self.state_keys, 1, max.state_keys)?;
         // A single value may be 1 MiB, so a call must be able to write one.
-        between("pending-bytes", self.pending_bytes, 2 << 20, max.pending_bytes)?;
-        between("log-lines-per-second", self.log_lines_per_second, 1, max.log_lines_per_second)?;
-        between("log-bytes-per-second", self.log_bytes_per_second, 1024, max.log_bytes_per_second)?;
-        between("messages-per-minute", self.messages_per_minute, 1, max.messages_per_minute)?;
+        between(
+            "pending-bytes",
+            self.pending_bytes,
+            2 << 20,
+            max.pending_bytes,
+        )?;
+        between(
+            "log-lines-per-second",
+            self.log_lines_per_second,
+            1,
+            max.log_lines_per_second,
+        )?;
+        between(
+            "log-bytes-per-second",
+            self.log_bytes_per_second,
+            1024,
+            max.log_bytes_per_second,
+        )?;
+        between(
+            "messages-per-minute",
+            self.messages_per_minute,
+            1,
+            max.messages_per_minute,
+        )?;
         between(
             "messages-per-person-per-hour",
             self.messages_per_person_per_hour,

@@ -334,7 +334,9 @@ impl InstallationMetrics {
 
     /// Counts a call refused because `quota` was reached.
     pub fn quota_exceeded(&self, quota: &str) {
-        self.quota_exceeded.with_label_values(&self.with(quota)).inc();
+        self.quota_exceeded
+            .with_label_values(&self.with(quota))
+            .inc();
     }
 
     /// Counts log lines dropped past the installation's rate.

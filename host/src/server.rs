@@ -10,8 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{self, Role, TokenSpec};
 use crate::api::AppState;
+use crate::auth::{self, Role, TokenSpec};
 use crate::caps::ledger::log::LedgerService;
 use crate::caps::map::MapService;
 use crate::caps::notify::dispatch::NotifyService;

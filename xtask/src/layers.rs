@@ -22,7 +22,10 @@ pub fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut graph = BTreeMap::new();
     for module in &modules {
         let mut named = BTreeSet::new();
-        for file in rust_files(&src.join(module)).into_iter().chain(rust_files(&src.join(format!("{module}.rs")))) {
+        for file in rust_files(&src.join(module))
+            .into_iter()
+            .chain(rust_files(&src.join(format!("{module}.rs"))))
+        {
             let text = std::fs::read_to_string(&file).expect("a source file");
             for other in &modules {
                 if other != module && names(&text, other) {
@@ -117,7 +120,10 @@ mod tests {
     fn graph(edges: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (from, to) in edges {
-            graph.entry(from.to_string()).or_default().insert(to.to_string());
+            graph
+                .entry(from.to_string())
+                .or_default()
+                .insert(to.to_string());
             graph.entry(to.to_string()).or_default();
         }
         graph
@@ -126,7 +132,10 @@ mod tests {
     #[test]
     fn the_host_has_no_import_cycle_among_its_top_level_modules() {
         let graph = imports(&crate::root().join("host/src"));
-        assert!(graph.contains_key("caps") && graph.contains_key("api"), "{graph:?}");
+        assert!(
+            graph.contains_key("caps") && graph.contains_key("api"),
+            "{graph:?}"
+        );
         if let Some(found) = cycle(&graph) {
             panic!(
                 "host/src has an import cycle: {} (a module may import only those below it)",
@@ -137,8 +146,15 @@ mod tests {
 
     #[test]
     fn a_cycle_is_found_and_a_ladder_is_not() {
-        assert_eq!(cycle(&graph(&[("api", "caps"), ("caps", "db"), ("api", "db")])), None);
-        let found = cycle(&graph(&[("api", "caps"), ("caps", "runtime"), ("runtime", "caps")]));
+        assert_eq!(
+            cycle(&graph(&[("api", "caps"), ("caps", "db"), ("api", "db")])),
+            None
+        );
+        let found = cycle(&graph(&[
+            ("api", "caps"),
+            ("caps", "runtime"),
+            ("runtime", "caps"),
+        ]));
         assert_eq!(found.unwrap(), ["caps", "runtime", "caps"]);
     }
 

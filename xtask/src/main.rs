@@ -152,7 +152,10 @@ fn python_tools() -> Result<PathBuf> {
     let venv = root().join("target/py");
     let python = venv.join("bin/python");
     if !python.exists() {
-        eprintln!("xtask: making the Python environment for the test tools in {}", venv.display());
+        eprintln!(
+            "xtask: making the Python environment for the test tools in {}",
+            venv.display()
+        );
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     let installed = Command::new(&python)
@@ -212,7 +215,10 @@ fn main() -> Result<()> {
         Task::Test { args } => {
             build_plugins()?;
             let python = python_tools()?;
-            run(cargo().arg("test").args(&args).env("LINLI_TEST_PYTHON", &python))?;
+            run(cargo()
+                .arg("test")
+                .args(&args)
+                .env("LINLI_TEST_PYTHON", &python))?;
             test_plugin_logic()?;
             test_on_postgres(&args)
         }

@@ -59,14 +59,23 @@ pub fn log_flood(count: u32) {
 }
 
 /// Sends `count` messages to the residents of `place`.
-pub fn message_burst(reading: &Reading, place: &str, count: u32, critical: bool) -> Result<(), Error> {
+pub fn message_burst(
+    reading: &Reading,
+    place: &str,
+    count: u32,
+    critical: bool,
+) -> Result<(), Error> {
     for i in 0..count {
         let sent = notify::send(&Message {
             audience: vec![Audience::Related(Related {
                 relation: Relation::Resident,
                 scope: Some(place.to_owned()),
             })],
-            severity: if critical { Severity::Critical } else { Severity::Info },
+            severity: if critical {
+                Severity::Critical
+            } else {
+                Severity::Info
+            },
             topic: "burst".to_owned(),
             title: format!("message {i}"),
             body: String::new(),

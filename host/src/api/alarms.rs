@@ -8,11 +8,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::caps::alarm::model::{Alarm, AlarmChange};
-use crate::caps::alarm::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
-use crate::auth::Principal;
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
+use crate::auth::Principal;
+use crate::caps::alarm::model::{Alarm, AlarmChange};
+use crate::caps::alarm::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
 use crate::ids::CommunityId;
 
 /// Longest note on an acknowledgement or clear.

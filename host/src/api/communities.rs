@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Principal;
 use super::error::{ApiError, ApiResult, Json, Path};
 use super::AppState;
+use crate::auth::Principal;
 use crate::clock::Millis;
 use crate::ids::CommunityId;
 use crate::ingest::retention::{self, DEFAULT_RETENTION_DAYS};

@@ -5,9 +5,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Principal;
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path};
 use super::AppState;
+use crate::auth::Principal;
 use crate::ids::CommunityId;
 
 /// Shortest reporting interval that can be watched.

@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::caps::sensor::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
-use crate::auth::{self, Principal, Role, TokenSpec};
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
+use crate::auth::{self, Principal, Role, TokenSpec};
+use crate::caps::sensor::visibility::ResidentView;
+use crate::caps::sensor::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
 use crate::clock::Millis;
 use crate::devices::{self, Device};
 use crate::ids::{CommunityId, DeviceId, PersonId};
-use crate::caps::sensor::visibility::ResidentView;
 
 /// A device to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -200,8 +200,14 @@ async fn visible_device(
 ) -> ApiResult<Device> {
     let device = load_device(state, community, id).await?;
     if let Some((map, view)) = resident_view(state, principal, community).await? {
-        if !view.sees(&*map.read().await, device.location.as_deref(), device.person.as_ref()) {
-            return Err(ApiError::not_found(format!("device {id} does not exist in {community}")));
+        if !view.sees(
+            &*map.read().await,
+            device.location.as_deref(),
+            device.person.as_ref(),
+        ) {
+            return Err(ApiError::not_found(format!(
+                "device {id} does not exist in {community}"
+            )));
         }
     }
     Ok(device)
@@ -234,7 +240,9 @@ async fn get_device(
     Path((community, device)): Path<(CommunityId, DeviceId)>,
 ) -> ApiResult<Json<Device>> {
     principal.require_member(&community)?;
-    Ok(Json(visible_device(&state, &principal, &community, &device).await?))
+    Ok(Json(
+        visible_device(&state, &principal, &community, &device).await?,
+    ))
 }
 
 /// Retire a device: its token stops working; its readings stay in the log.

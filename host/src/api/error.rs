@@ -109,7 +109,11 @@ impl From<JsonRejection> for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
-        Self::new(rejection.status(), "too-large", format!("body: {}", rejection.body_text()))
+        Self::new(
+            rejection.status(),
+            "too-large",
+            format!("body: {}", rejection.body_text()),
+        )
     }
 }
 

@@ -21,11 +21,11 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::feed::{FeedEvent, FeedKind};
-use crate::auth::Principal;
 use super::error::{ApiError, ApiResult, ErrorBody, Path, Query};
 use super::AppState;
+use crate::auth::Principal;
 use crate::db::Db;
+use crate::feed::{FeedEvent, FeedKind};
 use crate::ids::CommunityId;
 
 /// Stored events read per round.

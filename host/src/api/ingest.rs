@@ -6,13 +6,13 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::error::{ApiError, ApiResult, Body, ErrorBody, Json};
+use super::AppState;
+use crate::auth::{Principal, Role};
+use crate::ids::CommunityId;
 use crate::ingest::idempotency::BatchKey;
 use crate::ingest::items::{self, ItemsError, RawItem};
 use crate::ingest::{validate, Batch, IngestError, IngestReport};
-use crate::auth::{Principal, Role};
-use super::error::{ApiError, ApiResult, Body, ErrorBody, Json};
-use super::AppState;
-use crate::ids::CommunityId;
 
 /// The request header that names a batch.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

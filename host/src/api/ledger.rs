@@ -8,12 +8,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
+use crate::auth::{Principal, Role};
 use crate::caps::ledger::checkpoint::SignedCheckpoint;
 use crate::caps::ledger::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
 use crate::caps::ledger::merkle::{ConsistencyProof, InclusionProof};
-use crate::auth::{Principal, Role};
-use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use super::AppState;
 use crate::ids::CommunityId;
 
 impl From<LedgerError> for ApiError {

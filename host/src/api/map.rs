@@ -14,6 +14,9 @@ use serde_json::Value;
 use tokio::sync::OwnedRwLockWriteGuard;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
+use super::AppState;
+use crate::auth::Principal;
 use crate::caps::map::geojson::{
     check_references, export, parse_collection, parse_feature, person_feature, place_feature,
     MapFeature, Rejected,
@@ -23,9 +26,6 @@ use crate::caps::map::model::{
     Relation,
 };
 use crate::caps::map::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
-use crate::auth::Principal;
-use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
-use super::AppState;
 use crate::db::Tx;
 use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
 use crate::validation::ItemError;
@@ -711,12 +711,11 @@ async fn locate_device(
 ) -> ApiResult<Json<Option<Value>>> {
     principal.require_staff(&community)?;
     let mut conn = state.db.acquire().await?;
-    let location =
-        crate::devices::location(&mut conn, &community, device.as_str())
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("device {device} does not exist in {community}"))
-            })?;
+    let location = crate::devices::location(&mut conn, &community, device.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("device {device} does not exist in {community}"))
+        })?;
     let map = shared(&state, &community).await?;
     let map = map.read().await;
     Ok(Json(location.and_then(|l| {

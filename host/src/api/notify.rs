@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::caps::notify::preferences::{check_channel, Preferences};
-use crate::caps::notify::store::{self, AckError, DeliveryView, Gateway, InboxItem, MessageFilter, MessageView};
-use crate::auth::{Principal, Role};
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
+use crate::auth::{Principal, Role};
+use crate::caps::notify::preferences::{check_channel, Preferences};
+use crate::caps::notify::store::{
+    self, AckError, DeliveryView, Gateway, InboxItem, MessageFilter, MessageView,
+};
 use crate::ids::{CommunityId, PersonId};
 
 impl From<AckError> for ApiError {

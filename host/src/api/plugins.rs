@@ -7,11 +7,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use serde::Deserialize;
 
-use crate::registry::{package, PluginInfo, PluginOwner, Stored};
-use crate::auth::{Principal, Role};
 use super::error::{ApiError, ApiResult, Body, ErrorBody, Json, Path};
 use super::AppState;
+use crate::auth::{Principal, Role};
 use crate::ids::PluginId;
+use crate::registry::{package, PluginInfo, PluginOwner, Stored};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -63,7 +63,9 @@ async fn upload_plugin(
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let status =
-        match crate::registry::store(&state.db, &package, &principal.subject, state.clock.now()).await? {
+        match crate::registry::store(&state.db, &package, &principal.subject, state.clock.now())
+            .await?
+        {
             Stored::New => StatusCode::CREATED,
             Stored::AlreadyPublished => StatusCode::OK,
             Stored::OwnedBy(owner) => return Err(owned_by(&manifest.id, &owner)),

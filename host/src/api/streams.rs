@@ -33,7 +33,11 @@ impl Streams {
         let total: usize = open.values().sum();
         let mine = open.get(token).copied().unwrap_or(0);
         let refuse = |message: String| {
-            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message))
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "limit",
+                message,
+            ))
         };
         if mine >= MAX_STREAMS_PER_TOKEN {
             return refuse(format!(

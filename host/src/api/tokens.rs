@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{self, Principal, Role, TokenSpec};
 use super::error::{ApiError, ApiResult, Json, Path, Query};
 use super::AppState;
+use crate::auth::{self, Principal, Role, TokenSpec};
 use crate::clock::Millis;
 use crate::ids::{CommunityId, PersonId};
 

@@ -11,7 +11,6 @@
 //! commits, [`Feed::published`] wakes followers, who read the store after
 //! their last sequence number.
 
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

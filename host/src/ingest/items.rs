@@ -346,10 +346,16 @@ mod tests {
         assert_eq!(json_array(full.as_bytes()).unwrap().len(), MAX_BATCH);
         // Past the limit, even with broken JSON after it: reading never got there.
         let over = format!("[{},0,0,{{broken", vec!["0"; MAX_BATCH].join(","));
-        assert!(matches!(json_array(over.as_bytes()), Err(ItemsError::TooMany)));
+        assert!(matches!(
+            json_array(over.as_bytes()),
+            Err(ItemsError::TooMany)
+        ));
         let lines = "0\n".repeat(MAX_BATCH);
         assert_eq!(ndjson(&lines).unwrap().len(), MAX_BATCH);
-        assert!(matches!(ndjson(&format!("{lines}0\n")), Err(ItemsError::TooMany)));
+        assert!(matches!(
+            ndjson(&format!("{lines}0\n")),
+            Err(ItemsError::TooMany)
+        ));
         assert!(matches!(json_array(b"[0] x"), Err(ItemsError::Json(_))));
     }
 }

@@ -34,10 +34,10 @@ use crate::ids::CommunityId;
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
 use crate::runtime::Runtime;
+use crate::validation::ItemError;
 use idempotency::{BatchKey, Recorded};
 use items::RawItem;
 pub use validate::{Sender, ValidReading};
-use crate::validation::ItemError;
 use writer::{Append, AppendError, LogWriter};
 
 /// Most readings in one batch.

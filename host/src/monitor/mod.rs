@@ -11,7 +11,6 @@
 //! the monitor; otherwise it sleeps on the host clock until the next device
 //! is due, so tests move time instead of waiting.
 
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

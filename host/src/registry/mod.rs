@@ -82,12 +82,13 @@ pub async fn transfer(
     vendor: &str,
     now: Millis,
 ) -> Result<Option<PluginOwner>, sqlx::Error> {
-    let moved = sqlx::query("UPDATE plugin_owners SET vendor = $1, since = $2 WHERE plugin_id = $3")
-        .bind(vendor)
-        .bind(now)
-        .bind(id.as_str())
-        .execute(db)
-        .await?;
+    let moved =
+        sqlx::query("UPDATE plugin_owners SET vendor = $1, since = $2 WHERE plugin_id = $3")
+            .bind(vendor)
+            .bind(now)
+            .bind(id.as_str())
+            .execute(db)
+            .await?;
     if moved.rows_affected() == 0 {
         return Ok(None);
     }

@@ -7,9 +7,9 @@ use sqlx::Row;
 
 use crate::caps::CapabilitySet;
 use crate::clock::Millis;
-use crate::limits::Limits;
 use crate::db::Db;
 use crate::ids::{CommunityId, PluginId};
+use crate::limits::Limits;
 
 /// How many consecutive instance-ending failures suspend an installation.
 pub const SUSPEND_AFTER_FAILURES: i64 = 5;

@@ -17,12 +17,12 @@ use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::wit::linli::platform::events::Event;
-use crate::wit::linli::platform::types::{Caller, Error as WitError};
-use crate::wit::{Scene, ScenePre};
 use crate::caps::log::LogHost;
 use crate::caps::{InstallationContext, InstanceCaps};
 use crate::limits::Limits;
+use crate::wit::linli::platform::events::Event;
+use crate::wit::linli::platform::types::{Caller, Error as WitError};
+use crate::wit::{Scene, ScenePre};
 
 /// The data of a plugin's wasmtime store.
 pub struct InstanceState {

@@ -104,7 +104,11 @@ pub struct Failure<'a> {
 
 /// Writes a dead letter and the failure count, suspending the installation
 /// when the failure says so, in `tx`.
-pub async fn failed(tx: &mut Tx, installation: &str, failure: &Failure<'_>) -> Result<(), sqlx::Error> {
+pub async fn failed(
+    tx: &mut Tx,
+    installation: &str,
+    failure: &Failure<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO dead_letters (installation_id, event, reason, error, at) VALUES ($1, $2, $3, $4, $5)",
     )

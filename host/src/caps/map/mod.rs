@@ -415,10 +415,9 @@ impl Host for MapHost {
             .acquire()
             .await
             .map_err(|e| self.ctx.internal("map", e))?;
-        let location =
-            crate::devices::location(&mut conn, &self.ctx.community, &device)
-                .await
-                .map_err(|e| self.ctx.internal("map", e))?;
+        let location = crate::devices::location(&mut conn, &self.ctx.community, &device)
+            .await
+            .map_err(|e| self.ctx.internal("map", e))?;
         let location = location.ok_or_else(|| Error::NotFound(format!("no device {device}")))?;
         let map = map.read().await;
         Ok(location.and_then(|l| map.place_named(&l).map(Place::to_wit)))

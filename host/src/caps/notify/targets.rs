@@ -101,8 +101,17 @@ mod tests {
     #[test]
     fn private_loopback_and_metadata_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "0.0.0.0", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -113,11 +122,20 @@ mod tests {
 
     #[test]
     fn urls_naming_local_hosts_are_refused_unless_allowed() {
-        for url in ["http://127.0.0.1:9/x", "http://[::1]/x", "http://localhost/x", "http://169.254.169.254/"] {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/x",
+            "http://localhost/x",
+            "http://169.254.169.254/",
+        ] {
             let url = reqwest::Url::parse(url).unwrap();
             assert!(check_url(&url, false).is_err(), "{url}");
             assert!(check_url(&url, true).is_ok());
         }
-        assert!(check_url(&reqwest::Url::parse("https://sms.example.com/hook").unwrap(), false).is_ok());
+        assert!(check_url(
+            &reqwest::Url::parse("https://sms.example.com/hook").unwrap(),
+            false
+        )
+        .is_ok());
     }
 }

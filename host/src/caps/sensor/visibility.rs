@@ -44,7 +44,12 @@ impl ResidentView {
     }
 
     /// Whether a device placed at `location` and belonging to `person` is theirs to see.
-    pub fn sees(&self, map: &CommunityMap, location: Option<&str>, person: Option<&PersonId>) -> bool {
+    pub fn sees(
+        &self,
+        map: &CommunityMap,
+        location: Option<&str>,
+        person: Option<&PersonId>,
+    ) -> bool {
         if person.is_some_and(|p| self.people.contains(p)) {
             return true;
         }
