@@ -7,22 +7,22 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::AppState;
+use crate::auth::{Principal, Role};
+use crate::caps::alarm::store as alarms;
+use crate::caps::CapabilitySet;
+use crate::feed::{self, FeedKind};
+use crate::ids::{self, CommunityId, PluginId};
+use crate::limits::Limits;
+use crate::registry::{self, PluginInfo};
 use crate::runtime::actor::SUSPENDED_ALARM;
 use crate::runtime::actor::{CommandError, PluginError};
-use crate::wit::linli::platform::events::Lifecycle;
-use crate::wit::linli::platform::types::{Caller, Role as WitRole};
 use crate::runtime::installation::{self, DeadLetter, Installation, InstallationState};
 use crate::runtime::instance::CallFailure;
 use crate::runtime::DispatchError;
-use crate::auth::{Principal, Role};
-use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
-use super::AppState;
-use crate::caps::alarm::store as alarms;
-use crate::caps::CapabilitySet;
-use crate::limits::Limits;
-use crate::feed::{self, FeedKind};
-use crate::ids::{self, CommunityId, PluginId};
-use crate::registry::{self, PluginInfo};
+use crate::wit::linli::platform::events::Lifecycle;
+use crate::wit::linli::platform::types::{Caller, Role as WitRole};
 
 /// A plugin to enable in a community.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -119,6 +119,28 @@ async fn published(state: &AppState, plugin: &PluginId, version: &str) -> ApiRes
     registry::info(&state.db, plugin, &version)
         .await?
         .ok_or_else(|| ApiError::invalid(format!("plugin: {plugin} {version} is not published")))
+}
+
+/// Refuses an upgrade to `plugin`, a version by another vendor than the
+/// installed one's, unless the admin confirmed that vendor: the new code
+/// would run with the installation's grants and state.
+async fn check_vendor(
+    state: &AppState,
+    before: &Installation,
+    plugin: &PluginInfo,
+    accepted: Option<&str>,
+) -> ApiResult<()> {
+    let installed = registry::info(&state.db, &before.plugin, &before.version)
+        .await?
+        .ok_or_else(|| ApiError::internal("the installed plugin version is not published"))?;
+    let vendor = &plugin.manifest.vendor;
+    if *vendor != installed.manifest.vendor && accepted != Some(vendor.as_str()) {
+        return Err(ApiError::conflict(format!(
+            "version: {} {} is by vendor {vendor:?}, the installed {} by {:?}; it would run with this installation's grants and state, so confirm with accept_vendor = {vendor:?}",
+            before.plugin, plugin.manifest.version, before.version, installed.manifest.vendor
+        )));
+    }
+    Ok(())
 }
 
 /// Checks grants, config and limits against the plugin's manifest and the host's maximum.
@@ -248,19 +270,17 @@ async fn change_installation(
     let mut after = before.clone();
     let version = change.version.unwrap_or_else(|| before.version.to_string());
     let plugin = published(&state, &before.plugin, &version).await?;
-    let installed = published(&state, &before.plugin, &before.version.to_string()).await?;
-    let vendor = &plugin.manifest.vendor;
-    if *vendor != installed.manifest.vendor && change.accept_vendor.as_ref() != Some(vendor) {
-        return Err(ApiError::conflict(format!(
-            "version: {} {} is by vendor {vendor:?}, the installed {} by {:?}; it would run with this installation's grants and state, so confirm with accept_vendor = {vendor:?}",
-            before.plugin, plugin.manifest.version, before.version, installed.manifest.vendor
-        )));
+    if plugin.manifest.version != before.version {
+        check_vendor(&state, &before, &plugin, change.accept_vendor.as_deref()).await?;
     }
     after.version = plugin.manifest.version.clone();
     after.grants = change.grants.unwrap_or(after.grants);
     after.config = change.config.unwrap_or(after.config);
     if let Some(changes) = &change.limits {
-        after.limits = after.limits.with_changes(changes).map_err(ApiError::invalid)?;
+        after.limits = after
+            .limits
+            .with_changes(changes)
+            .map_err(ApiError::invalid)?;
     }
     if let Some(new_state) = change.state {
         after.state = new_state;

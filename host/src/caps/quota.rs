@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::clock::Millis;
-use crate::limits::Limits;
 use crate::ids::PersonId;
+use crate::limits::Limits;
 use crate::metrics::InstallationMetrics;
 use crate::wit::linli::platform::types::Error;
 
@@ -113,11 +113,14 @@ impl Quotas {
     pub fn reserve_message(
         &self,
         now: Millis,
-        people: &[PersonId],
+        people: Vec<PersonId>,
         critical: bool,
     ) -> Result<Reservation, Error> {
         let mut windows = self.messages.lock().expect("message quota");
-        let (minute, hour) = (now - now.rem_euclid(MINUTE_MS), now - now.rem_euclid(HOUR_MS));
+        let (minute, hour) = (
+            now - now.rem_euclid(MINUTE_MS),
+            now - now.rem_euclid(HOUR_MS),
+        );
         if windows.minute != minute {
             windows.minute = minute;
             windows.sent_this_minute = 0;
@@ -129,7 +132,10 @@ impl Quotas {
         if windows.sent_this_minute >= self.limits.messages_per_minute {
             return Err(self.exceeded(
                 "messages-per-minute",
-                format!("at most {} messages a minute", self.limits.messages_per_minute),
+                format!(
+                    "at most {} messages a minute",
+                    self.limits.messages_per_minute
+                ),
             ));
         }
         let (cap, name) = if critical {
@@ -151,11 +157,14 @@ impl Quotas {
         if full > 0 {
             return Err(self.exceeded(
                 name,
-                format!("{full} of the {} recipients already got {cap} such messages this hour", people.len()),
+                format!(
+                    "{full} of the {} recipients already got {cap} such messages this hour",
+                    people.len()
+                ),
             ));
         }
         windows.sent_this_minute += 1;
-        for person in people {
+        for person in &people {
             let counts = windows.people.entry(person.clone()).or_default();
             if critical {
                 counts.1 += 1;
@@ -167,7 +176,7 @@ impl Quotas {
             minute,
             hour,
             critical,
-            people: people.to_vec(),
+            people,
         })
     }
 
@@ -183,7 +192,11 @@ impl Quotas {
             }
             for person in &r.people {
                 if let Some(counts) = windows.people.get_mut(person) {
-                    let count = if r.critical { &mut counts.1 } else { &mut counts.0 };
+                    let count = if r.critical {
+                        &mut counts.1
+                    } else {
+                        &mut counts.0
+                    };
                     *count = count.saturating_sub(1);
                 }
             }
@@ -223,21 +236,24 @@ mod tests {
             ..Limits::default()
         });
         let both = people(&["a", "b"]);
-        q.reserve_message(0, &both, false).unwrap();
-        q.reserve_message(1, &people(&["a"]), false).unwrap();
-        assert!(matches!(q.reserve_message(2, &both, false), Err(Error::Limit(_))));
+        q.reserve_message(0, both.clone(), false).unwrap();
+        q.reserve_message(1, people(&["a"]), false).unwrap();
+        assert!(matches!(
+            q.reserve_message(2, both.clone(), false),
+            Err(Error::Limit(_))
+        ));
         // b alone still has room; critical messages count on their own.
-        q.reserve_message(3, &people(&["b"]), false).unwrap();
+        q.reserve_message(3, people(&["b"]), false).unwrap();
         for t in 4..7 {
-            q.reserve_message(t, &both, true).unwrap();
+            q.reserve_message(t, both.clone(), true).unwrap();
         }
-        assert!(q.reserve_message(7, &both, true).is_err());
+        assert!(q.reserve_message(7, both.clone(), true).is_err());
         // A failed handler gives its reservation back; a new hour starts afresh.
-        let r = q.reserve_message(HOUR_MS, &both, false).unwrap();
-        q.reserve_message(HOUR_MS + 1, &both, false).unwrap();
+        let r = q.reserve_message(HOUR_MS, both.clone(), false).unwrap();
+        q.reserve_message(HOUR_MS + 1, both.clone(), false).unwrap();
         q.release(vec![r]);
-        q.reserve_message(HOUR_MS + 2, &both, false).unwrap();
-        assert!(q.reserve_message(HOUR_MS + 3, &both, false).is_err());
+        q.reserve_message(HOUR_MS + 2, both.clone(), false).unwrap();
+        assert!(q.reserve_message(HOUR_MS + 3, both.clone(), false).is_err());
     }
 
     #[test]
@@ -246,9 +262,9 @@ mod tests {
             messages_per_minute: 2,
             ..Limits::default()
         });
-        q.reserve_message(0, &people(&["a"]), false).unwrap();
-        q.reserve_message(1, &people(&["b"]), false).unwrap();
-        assert!(q.reserve_message(2, &people(&["c"]), false).is_err());
-        q.reserve_message(MINUTE_MS, &people(&["c"]), false).unwrap();
+        q.reserve_message(0, people(&["a"]), false).unwrap();
+        q.reserve_message(1, people(&["b"]), false).unwrap();
+        assert!(q.reserve_message(2, people(&["c"]), false).is_err());
+        q.reserve_message(MINUTE_MS, people(&["c"]), false).unwrap();
     }
 }

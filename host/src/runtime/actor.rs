@@ -17,12 +17,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot, Notify};
 use wasmtime::Engine;
 
-use crate::wit::linli::platform::events::{Event, Lifecycle, TimerFired};
-use crate::wit::linli::platform::types::{Caller, Error as WitError};
-use crate::wit::ScenePre;
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
-use super::progress::{self, Moved, Position};
 use super::instance::{CallFailure, Instance, InstanceState};
+use super::progress::{self, Moved, Position};
 use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
 use crate::caps::alarm::store::{self as alarms, PLATFORM};
 use crate::caps::ledger::log::{LedgerError, LedgerService};
@@ -35,6 +32,9 @@ use crate::clock::{Millis, SharedClock};
 use crate::db::{Db, Tx};
 use crate::feed::{self, Feed, FeedKind};
 use crate::metrics::Metrics;
+use crate::wit::linli::platform::events::{Event, Lifecycle, TimerFired};
+use crate::wit::linli::platform::types::{Caller, Error as WitError};
+use crate::wit::ScenePre;
 
 /// The platform alarm raised when an installation is suspended; its originator is the installation id.
 pub const SUSPENDED_ALARM: &str = "installation-suspended";
@@ -56,6 +56,15 @@ enum Round {
 }
 
 impl Round {
+    /// After reading a batch of `len` events: a full batch may have more behind it.
+    fn after_batch(len: usize) -> Round {
+        if len as i64 == BATCH {
+            Round::More
+        } else {
+            Round::Done
+        }
+    }
+
     fn or(self, other: Round) -> Round {
         if self == Round::More || other == Round::More {
             Round::More
@@ -382,7 +391,7 @@ impl Actor {
                 return Round::More;
             }
         };
-        let full = readings.len() as i64 == BATCH;
+        let mut round = Round::after_batch(readings.len());
         let now = self.shared.clock.now();
         self.ctx
             .metrics
@@ -401,7 +410,6 @@ impl Actor {
         }
         // Readings this installation does not receive still move its cursor.
         self.skip_to(Position::Log, last_seq).await;
-        let mut round = if full { Round::More } else { Round::Done };
         if self.active() {
             round = round.or(self.deliver_feed_events().await);
         }
@@ -433,7 +441,7 @@ impl Actor {
                 return Round::Done;
             }
         };
-        let full = events.len() as i64 == BATCH;
+        let round = Round::after_batch(events.len());
         let last_seq = events.last().map(|e| e.seq);
         let plugin = self.installation.plugin.as_str().to_owned();
         for event in events {
@@ -468,11 +476,7 @@ impl Actor {
             }
         }
         self.skip_to(Position::Feed, last_seq).await;
-        if full {
-            Round::More
-        } else {
-            Round::Done
-        }
+        round
     }
 
     /// The installation's position in the reading log or the community feed.
@@ -510,11 +514,7 @@ impl Actor {
                 return Round::Done;
             }
         };
-        let round = if due.len() as i64 == BATCH {
-            Round::More
-        } else {
-            Round::Done
-        };
+        let round = Round::after_batch(due.len());
         for due in due {
             if !self.active() || self.deliver(Source::Timer(due)).await == Delivery::Pending {
                 break;
@@ -644,7 +644,9 @@ impl Actor {
                         .instance
                         .as_mut()
                         .is_some_and(|i| i.caps().should_commit());
-                    if commit_now && self.commit_run(&std::mem::take(&mut handled)).await == Delivery::Pending {
+                    if commit_now
+                        && self.commit_run(&std::mem::take(&mut handled)).await == Delivery::Pending
+                    {
                         return Delivery::Pending;
                     }
                 }

@@ -214,6 +214,16 @@ impl NotifyHost {
     }
 }
 
+/// An instance dropped after a trap, a deadline or a contended call is
+/// never told to discard: what its pending sends reserved goes back here.
+impl Drop for NotifyHost {
+    fn drop(&mut self) {
+        self.ctx
+            .quotas
+            .release(std::mem::take(&mut self.reservations));
+    }
+}
+
 impl Host for NotifyHost {
     async fn send(&mut self, message: wit::Message) -> Result<wit::Sent, Error> {
         let message = outgoing(message)?;
@@ -251,10 +261,9 @@ impl Host for NotifyHost {
             replayed: false,
         };
         // Replays above cost nothing; a new message counts against the rates.
-        let recipients: Vec<PersonId> = people.iter().cloned().collect();
         let reservation = self.ctx.quotas.reserve_message(
             self.ctx.clock.now(),
-            &recipients,
+            people.iter().cloned().collect(),
             message.severity == Severity::Critical,
         )?;
         self.reservations.push(reservation);

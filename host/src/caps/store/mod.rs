@@ -77,8 +77,14 @@ struct Usage {
     bytes: i64,
 }
 
+/// The bytes an entry takes in the overlay: its key, and its value if it is a write.
 fn entry_size(key: &str, value: Option<&Vec<u8>>) -> u64 {
     (key.len() + value.map_or(0, Vec::len)) as u64
+}
+
+/// The bytes a key takes in the store: its key and value, or `None` when it is not stored.
+fn stored_size(key: &str, value: Option<&Vec<u8>>) -> Option<u64> {
+    value.map(|v| entry_size(key, Some(v)))
 }
 
 impl StoreHost {
@@ -112,7 +118,7 @@ impl StoreHost {
     /// The size `key` has as the handler sees it: pending, else committed.
     async fn current_size(&mut self, key: &str) -> Result<Option<u64>, Error> {
         if let Some(pending) = self.pending.get(key) {
-            return Ok(pending.as_ref().map(|v| entry_size(key, Some(v))));
+            return Ok(stored_size(key, pending.as_ref()));
         }
         if let Some(size) = self.committed_sizes.get(key) {
             return Ok(*size);
@@ -127,8 +133,16 @@ impl StoreHost {
         .await
         .map_err(|e| self.internal(e))?;
         let size = length.map(|l| key.len() as u64 + l as u64);
-        self.committed_sizes.insert(key.to_owned(), size);
+        self.remember(key.to_owned(), size);
         Ok(size)
+    }
+
+    /// Keeps a key's committed size, within the cache's bound.
+    fn remember(&mut self, key: String, size: Option<u64>) {
+        if self.committed_sizes.len() >= MAX_CACHED_SIZES {
+            self.committed_sizes.clear();
+        }
+        self.committed_sizes.insert(key, size);
     }
 
     /// The committed usage, read once per instance.
@@ -154,7 +168,7 @@ impl StoreHost {
     async fn stage(&mut self, key: String, value: Option<Vec<u8>>) -> Result<(), Error> {
         let limits = *self.ctx.quotas.limits();
         let before = self.current_size(&key).await?;
-        let after = value.as_ref().map(|v| entry_size(&key, Some(v)));
+        let after = stored_size(&key, value.as_ref());
         let overlay_before = self
             .pending
             .get(&key)
@@ -165,7 +179,10 @@ impl StoreHost {
         {
             return Err(self.ctx.quotas.exceeded(
                 "pending-bytes",
-                format!("one call may leave at most {} bytes of state writes uncommitted", limits.pending_bytes),
+                format!(
+                    "one call may leave at most {} bytes of state writes uncommitted",
+                    limits.pending_bytes
+                ),
             ));
         }
         let keys = i64::from(after.is_some()) - i64::from(before.is_some());
@@ -176,13 +193,19 @@ impl StoreHost {
             if keys > 0 && usage.keys + self.change.keys + keys > limits.state_keys as i64 {
                 return Err(quotas.exceeded(
                     "state-keys",
-                    format!("the plugin may keep at most {} keys in this community", limits.state_keys),
+                    format!(
+                        "the plugin may keep at most {} keys in this community",
+                        limits.state_keys
+                    ),
                 ));
             }
             if bytes > 0 && usage.bytes + self.change.bytes + bytes > limits.state_bytes as i64 {
                 return Err(quotas.exceeded(
                     "state-bytes",
-                    format!("the plugin may keep at most {} bytes of state in this community", limits.state_bytes),
+                    format!(
+                        "the plugin may keep at most {} bytes of state in this community",
+                        limits.state_bytes
+                    ),
                 ));
             }
         }
@@ -232,7 +255,7 @@ impl StoreHost {
         let landing = self
             .pending
             .iter()
-            .map(|(key, value)| (key.clone(), value.as_ref().map(|v| entry_size(key, Some(v)))))
+            .map(|(key, value)| (key.clone(), stored_size(key, value.as_ref())))
             .collect();
         self.landing = Some((landing, self.change));
         for (key, value) in std::mem::take(&mut self.pending) {
@@ -267,10 +290,9 @@ impl StoreHost {
             usage.keys += change.keys;
             usage.bytes += change.bytes;
         }
-        if self.committed_sizes.len() + landed.len() > MAX_CACHED_SIZES {
-            self.committed_sizes.clear();
+        for (key, size) in landed {
+            self.remember(key, size);
         }
-        self.committed_sizes.extend(landed);
     }
 
     /// Drops the pending changes; the caches are read afresh, since what a
@@ -291,10 +313,8 @@ impl Host for StoreHost {
         }
         let value = self.stored(&key).await?;
         // What was read is what a write of the key replaces: no second lookup.
-        if self.committed_sizes.len() < MAX_CACHED_SIZES {
-            let size = value.as_ref().map(|v| entry_size(&key, Some(v)));
-            self.committed_sizes.insert(key, size);
-        }
+        let size = stored_size(&key, value.as_ref());
+        self.remember(key, size);
         Ok(value)
     }
 
