@@ -39,12 +39,12 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use linli_host::caps::ledger::log::LedgerService;
-use linli_host::caps::InstallationContext;
+use linli_host::caps::{InstallationContext, Services};
 use linli_host::clock::{Clock, Millis, SharedClock};
 use linli_host::metrics::Metrics;
 use linli_host::registry::package;
 use linli_host::runtime::instance::{Instance, InstanceState};
-use linli_host::runtime::{HostServices, Runtime};
+use linli_host::runtime::Runtime;
 use linli_host::wit::linli::platform::events::Event;
 use linli_host::wit::linli::platform::sensor::{Reading, Value};
 use linli_host::wit::ScenePre;
@@ -66,6 +66,7 @@ struct Fixture {
     runtime: Runtime,
     pre: ScenePre<InstanceState>,
     ctx: Arc<InstallationContext>,
+    services: Services,
     config: HostConfig,
     /// Holds the store and the compile cache; removed on drop.
     _data_dir: tempfile::TempDir,
@@ -86,7 +87,7 @@ impl Fixture {
         let metrics = Arc::new(Metrics::new());
         let ledger =
             Arc::new(LedgerService::open(&config.data_dir).expect("the ledger key is created"));
-        let (runtime, pre, ctx) = tokio.block_on(async {
+        let (runtime, pre, ctx, services) = tokio.block_on(async {
             let db = linli_host::db::open(&linli_host::db::sqlite_url(&config.data_dir))
                 .await
                 .expect("the store opens");
@@ -98,18 +99,19 @@ impl Fixture {
                 metrics.clone(),
                 Default::default(),
             ));
+            let services = Services {
+                db: db.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                ledger,
+                feed: Arc::new(linli_host::feed::Feed::new()),
+                map,
+                notify,
+            };
             let runtime = Runtime::new(
                 &config.data_dir.join("cache"),
                 config.max_limits.memory_mib as usize * 1024 * 1024,
-                HostServices {
-                    db: db.clone(),
-                    clock: clock.clone(),
-                    metrics: metrics.clone(),
-                    ledger: ledger.clone(),
-                    feed: Arc::new(linli_host::feed::Feed::new()),
-                    map: map.clone(),
-                    notify: notify.clone(),
-                },
+                services.clone(),
             )
             .expect("the runtime starts");
             let pre = runtime
@@ -128,9 +130,6 @@ impl Fixture {
                     package.manifest.id.as_str(),
                     "bench-installation",
                 ),
-                ledger,
-                map,
-                notify,
                 quotas: linli_host::caps::quota::Quotas::new(
                     linli_host::limits::Limits::default(),
                     metrics.installation(
@@ -140,13 +139,14 @@ impl Fixture {
                     ),
                 ),
             });
-            (runtime, pre, ctx)
+            (runtime, pre, ctx, services)
         });
         Self {
             tokio,
             runtime,
             pre,
             ctx,
+            services,
             config,
             _data_dir: data_dir,
         }
@@ -158,6 +158,7 @@ impl Fixture {
             self.runtime.engine(),
             &self.pre,
             self.ctx.clone(),
+            &self.services,
             self.config.default_limits,
         )
         .await

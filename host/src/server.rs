@@ -15,6 +15,7 @@ use crate::auth::{self, Role, TokenSpec};
 use crate::caps::ledger::log::LedgerService;
 use crate::caps::map::MapService;
 use crate::caps::notify::dispatch::NotifyService;
+use crate::caps::Services;
 use crate::clock::SharedClock;
 use crate::config::HostConfig;
 use crate::feed::Feed;
@@ -22,7 +23,7 @@ use crate::ingest::writer::LogWriter;
 use crate::ingest::{mqtt, retention, Ingest, LogFollowers};
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
-use crate::runtime::{installation, HostServices, Runtime};
+use crate::runtime::{installation, Runtime};
 
 /// A running host.
 pub struct Server {
@@ -70,18 +71,19 @@ impl Server {
             config.notify.clone(),
         ));
         let notify_task = notify.spawn();
+        let services = Services {
+            db: db.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            ledger,
+            feed: feed.clone(),
+            map,
+            notify,
+        };
         let runtime = Arc::new(Runtime::new(
             &config.data_dir.join("cache"),
             config.max_limits.memory_mib as usize * 1024 * 1024,
-            HostServices {
-                db: db.clone(),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-                ledger: ledger.clone(),
-                feed: feed.clone(),
-                map: map.clone(),
-                notify: notify.clone(),
-            },
+            services.clone(),
         )?);
         runtime.follow_feed();
         let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
@@ -116,17 +118,11 @@ impl Server {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let state = AppState {
-            db,
+            services,
             runtime,
-            clock,
-            metrics,
             config: Arc::new(config),
-            ledger,
             ingest,
-            feed,
             monitor,
-            map,
-            notify,
             streams: Default::default(),
         };
         let app = crate::api::router(state.clone());
@@ -179,7 +175,7 @@ impl Server {
         }
         self.monitor_task.abort();
         self.state.runtime.shutdown().await;
-        self.state.db.close().await;
+        self.state.services.db.close().await;
         Ok(())
     }
 

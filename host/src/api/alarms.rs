@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::Principal;
 use crate::caps::alarm::model::{Alarm, AlarmChange};
-use crate::caps::alarm::store::{self, AlarmError, AlarmFilter, AuditLine, Operation};
+use crate::caps::alarm::rows::{self, AlarmError, AlarmFilter, AuditLine, Operation};
 use crate::ids::CommunityId;
 
 /// Longest note on an acknowledgement or clear.
@@ -78,12 +78,14 @@ async fn list_alarms(
 ) -> ApiResult<Json<Vec<Alarm>>> {
     principal.require_staff(&community)?;
     check_filter(&filter)?;
-    Ok(Json(store::list(&state.db, &community, &filter).await?))
+    Ok(Json(
+        rows::list(&state.services.db, &community, &filter).await?,
+    ))
 }
 
 async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Alarm> {
-    let mut conn = state.db.acquire().await?;
-    store::by_id(&mut conn, community, id)
+    let mut conn = state.services.db.acquire().await?;
+    rows::by_id(&mut conn, community, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))
 }
@@ -100,7 +102,7 @@ async fn get_alarm(
 ) -> ApiResult<Json<AlarmView>> {
     principal.require_staff(&community)?;
     let alarm = load(&state, &community, &id).await?;
-    let audit = store::audit(&state.db, &alarm.id).await?;
+    let audit = rows::audit(&state.services.db, &alarm.id).await?;
     Ok(Json(AlarmView { alarm, audit }))
 }
 
@@ -127,7 +129,7 @@ fn changed(
 ) -> Alarm {
     match change {
         Some(change) => {
-            state.feed.published(community);
+            state.services.feed.published(community);
             tracing::info!(%community, alarm = %change.alarm.id, alarm_type = %change.alarm.alarm_type,
                 change = change.change.as_str(), by = %change.by, "alarm changed");
             change.alarm
@@ -183,12 +185,12 @@ async fn operate(
 ) -> ApiResult<Json<Alarm>> {
     principal.require_staff(community)?;
     let note = note(body)?;
-    let mut tx = crate::db::begin(&state.db).await?;
-    let alarm = store::by_id(&mut tx, community, id)
+    let mut tx = crate::db::begin(&state.services.db).await?;
+    let alarm = rows::by_id(&mut tx, community, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm {id} in {community}")))?;
-    let now = state.clock.now();
-    let change = store::operate(
+    let now = state.services.clock.now();
+    let change = rows::operate(
         &mut tx,
         community,
         &alarm,

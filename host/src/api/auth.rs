@@ -25,7 +25,7 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        authenticate(&state.db, secret.trim())
+        authenticate(&state.services.db, secret.trim())
             .await?
             .ok_or_else(ApiError::unauthorized)
     }

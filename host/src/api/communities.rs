@@ -81,7 +81,7 @@ fn community_from_row(row: &sqlx::any::AnyRow) -> Result<Community, sqlx::Error>
 pub async fn load(state: &AppState, id: &CommunityId) -> ApiResult<Community> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM communities WHERE id = $1"))
         .bind(id.as_str())
-        .fetch_optional(&state.db)
+        .fetch_optional(&state.services.db)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("community {id} does not exist")))?;
     Ok(community_from_row(&row)?)
@@ -111,7 +111,7 @@ async fn create_community(
         name: name.to_owned(),
         timezone,
         reading_retention_days,
-        created_at: state.clock.now(),
+        created_at: state.services.clock.now(),
     };
     let inserted = sqlx::query(
         "INSERT INTO communities (id, name, timezone, reading_retention_days, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -122,7 +122,7 @@ async fn create_community(
     .bind(&community.timezone)
     .bind(community.reading_retention_days)
     .bind(community.created_at)
-    .execute(&state.db)
+    .execute(&state.services.db)
     .await?;
     if inserted.rows_affected() == 0 {
         return Err(ApiError::conflict(format!(
@@ -142,7 +142,7 @@ async fn list_communities(
     principal: Principal,
 ) -> ApiResult<Json<Vec<Community>>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM communities ORDER BY id"))
-        .fetch_all(&state.db)
+        .fetch_all(&state.services.db)
         .await?;
     let communities = rows
         .iter()
@@ -189,7 +189,7 @@ async fn change_community(
         sqlx::query("UPDATE communities SET reading_retention_days = $1 WHERE id = $2")
             .bind(days)
             .bind(community.as_str())
-            .execute(&state.db)
+            .execute(&state.services.db)
             .await?;
         current.reading_retention_days = days;
         tracing::info!(%community, days, by = %principal.subject, "reading retention changed");

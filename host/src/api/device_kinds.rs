@@ -82,7 +82,7 @@ async fn list_device_kinds(
         "SELECT kind, report_interval_ms, battery_low_percent FROM device_kinds WHERE community_id = $1 ORDER BY kind",
     )
     .bind(community.as_str())
-    .fetch_all(&state.db)
+    .fetch_all(&state.services.db)
     .await?;
     Ok(Json(
         rows.into_iter()
@@ -119,7 +119,7 @@ async fn set_device_kind(
     .bind(&kind)
     .bind(settings.report_interval_s.map(|s| (s * 1000) as i64))
     .bind(settings.battery_low_percent)
-    .execute(&state.db)
+    .execute(&state.services.db)
     .await?;
     tracing::info!(%community, %kind, ?settings, changed_by = %principal.subject, "device kind settings changed");
     state.monitor.wake();

@@ -66,7 +66,7 @@ async fn load_device(
     community: &CommunityId,
     id: &DeviceId,
 ) -> ApiResult<Device> {
-    devices::get(&state.db, community, id)
+    devices::get(&state.services.db, community, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("device {id} does not exist in {community}")))
 }
@@ -113,13 +113,14 @@ async fn register_device(
     check_new_device(&new)?;
     if let Some(location) = &new.location {
         state
+            .services
             .map
             .check_device_location(&community, location)
             .await?
             .map_err(|e| ApiError::invalid(format!("location: {e}")))?;
     }
     if let Some(person) = &new.person {
-        let map = state.map.get(&community).await?;
+        let map = state.services.map.get(&community).await?;
         if map.read().await.person(person).is_none() {
             return Err(ApiError::invalid(format!(
                 "person: {person} is not a person of {community}'s map"
@@ -135,9 +136,9 @@ async fn register_device(
                 ))
             })?;
     }
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let secret = auth::new_secret();
-    let mut tx = crate::db::begin(&state.db).await?;
+    let mut tx = crate::db::begin(&state.services.db).await?;
     if devices::get(&mut *tx, &community, &new.id).await?.is_some() {
         return Err(ApiError::conflict(format!(
             "device {} already exists in {community}",
@@ -183,7 +184,7 @@ async fn resident_view(
     if principal.role != Role::Resident {
         return Ok(None);
     }
-    let map = state.map.get(community).await?;
+    let map = state.services.map.get(community).await?;
     let view = match principal.person.as_ref().and_then(|p| p.parse().ok()) {
         Some(person) => ResidentView::of(&*map.read().await, &person),
         None => ResidentView::default(),
@@ -222,7 +223,7 @@ async fn list(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<Vec<Device>>> {
     principal.require_member(&community)?;
-    let mut devices = devices::list(&state.db, &community).await?;
+    let mut devices = devices::list(&state.services.db, &community).await?;
     if let Some((map, view)) = resident_view(&state, &principal, &community).await? {
         let map = map.read().await;
         devices.retain(|d| view.sees(&map, d.location.as_deref(), d.person.as_ref()));
@@ -256,8 +257,8 @@ async fn retire_device(
 ) -> ApiResult<StatusCode> {
     principal.require_community_admin(&community)?;
     load_device(&state, &community, &device).await?;
-    let mut tx = crate::db::begin(&state.db).await?;
-    devices::retire(&mut tx, &community, &device, state.clock.now()).await?;
+    let mut tx = crate::db::begin(&state.services.db).await?;
+    devices::retire(&mut tx, &community, &device, state.services.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(%community, %device, "device retired");
     Ok(StatusCode::NO_CONTENT)
@@ -293,7 +294,7 @@ async fn device_readings(
     .bind(from)
     .bind(to)
     .bind(limit)
-    .fetch_all(&state.db)
+    .fetch_all(&state.services.db)
     .await?;
     let readings = rows
         .iter()

@@ -111,12 +111,12 @@ async fn events(
     let permit = state.streams.open(&principal.token_id)?;
     let last_seq = match resume_point(&headers, query.after)? {
         Some(seq) => seq,
-        None => crate::feed::head(&state.db, &community).await?,
+        None => crate::feed::head(&state.services.db, &community).await?,
     };
-    let readings = state.feed.reading_counter(&community);
+    let readings = state.services.feed.reading_counter(&community);
     let follower = Follower {
-        db: state.db.clone(),
-        signals: state.feed.subscribe(),
+        db: state.services.db.clone(),
+        signals: state.services.feed.subscribe(),
         last_seq,
         readings_seen: readings.load(Ordering::Relaxed),
         readings,

@@ -10,16 +10,16 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::{Principal, Role};
-use crate::caps::alarm::store as alarms;
+use crate::caps::alarm::rows as alarms;
 use crate::caps::CapabilitySet;
 use crate::feed::{self, FeedKind};
 use crate::ids::{self, CommunityId, PluginId};
 use crate::limits::Limits;
 use crate::registry::{self, PluginInfo};
-use crate::runtime::actor::SUSPENDED_ALARM;
-use crate::runtime::actor::{CommandError, PluginError};
 use crate::runtime::installation::{self, DeadLetter, Installation, InstallationState};
 use crate::runtime::instance::CallFailure;
+use crate::runtime::mailbox::{CommandError, PluginError};
+use crate::runtime::progress::SUSPENDED_ALARM;
 use crate::runtime::DispatchError;
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Role as WitRole};
@@ -97,7 +97,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<InstallationView>> {
-    let backlog = installation::backlog(&state.db, &installation).await?;
+    let backlog = installation::backlog(&state.services.db, &installation).await?;
     Ok(Json(InstallationView {
         installation,
         backlog,
@@ -105,7 +105,7 @@ async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<In
 }
 
 async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Installation> {
-    installation::get(&state.db, id)
+    installation::get(&state.services.db, id)
         .await?
         .filter(|i| &i.community == community)
         .ok_or_else(|| {
@@ -116,7 +116,7 @@ async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<
 async fn published(state: &AppState, plugin: &PluginId, version: &str) -> ApiResult<PluginInfo> {
     let version =
         semver::Version::parse(version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
-    registry::info(&state.db, plugin, &version)
+    registry::info(&state.services.db, plugin, &version)
         .await?
         .ok_or_else(|| ApiError::invalid(format!("plugin: {plugin} {version} is not published")))
 }
@@ -130,7 +130,7 @@ async fn check_vendor(
     plugin: &PluginInfo,
     accepted: Option<&str>,
 ) -> ApiResult<()> {
-    let installed = registry::info(&state.db, &before.plugin, &before.version)
+    let installed = registry::info(&state.services.db, &before.plugin, &before.version)
         .await?
         .ok_or_else(|| ApiError::internal("the installed plugin version is not published"))?;
     let vendor = &plugin.manifest.vendor;
@@ -171,7 +171,7 @@ async fn create_installation(
     principal.require_community_admin(&community)?;
     super::communities::load(&state, &community).await?;
     let plugin = published(&state, &new.plugin, &new.version).await?;
-    if installation::find(&state.db, &community, &new.plugin)
+    if installation::find(&state.services.db, &community, &new.plugin)
         .await?
         .is_some()
     {
@@ -180,7 +180,7 @@ async fn create_installation(
             new.plugin
         )));
     }
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let installation = Installation {
         id: ids::generated("ins"),
         community: community.clone(),
@@ -205,8 +205,8 @@ async fn create_installation(
         updated_at: now,
     };
     check_against(&state, &plugin, &installation)?;
-    installation::insert(&state.db, &installation).await?;
-    let stored = installation::get(&state.db, &installation.id)
+    installation::insert(&state.services.db, &installation).await?;
+    let stored = installation::get(&state.services.db, &installation.id)
         .await?
         .ok_or_else(|| ApiError::internal("a new installation vanished"))?;
     if let Err(refusal) = state
@@ -215,14 +215,14 @@ async fn create_installation(
         .await
         .map_err(ApiError::internal)?
     {
-        installation::delete(&state.db, &stored.id).await?;
+        installation::delete(&state.services.db, &stored.id).await?;
         return Err(ApiError::invalid(format!(
             "the plugin did not start: {refusal}"
         )));
     }
     tracing::info!(%community, installation = %stored.id, plugin = %stored.plugin, version = %stored.version, "plugin installed");
     announce(&state, &stored, "installed", &principal.subject).await?;
-    let current = installation::get(&state.db, &stored.id)
+    let current = installation::get(&state.services.db, &stored.id)
         .await?
         .unwrap_or(stored);
     Ok((StatusCode::CREATED, view(&state, current).await?))
@@ -237,7 +237,9 @@ async fn list_installations(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<Vec<Installation>>> {
     principal.require_community_admin(&community)?;
-    Ok(Json(installation::list(&state.db, Some(&community)).await?))
+    Ok(Json(
+        installation::list(&state.services.db, Some(&community)).await?,
+    ))
 }
 
 /// Get an installation with its backlog.
@@ -293,7 +295,7 @@ async fn change_installation(
         }
     }
     check_against(&state, &plugin, &after)?;
-    after.updated_at = state.clock.now();
+    after.updated_at = state.services.clock.now();
     let lifecycle = if before.state == InstallationState::Suspended
         && after.state == InstallationState::Active
     {
@@ -306,7 +308,7 @@ async fn change_installation(
     } else {
         None
     };
-    installation::update(&state.db, &after).await?;
+    installation::update(&state.services.db, &after).await?;
     let change = match lifecycle {
         Some(Lifecycle::Resumed) => "resumed",
         _ if after.state == InstallationState::Suspended => "suspended",
@@ -319,7 +321,9 @@ async fn change_installation(
         .await
         .map_err(ApiError::internal)?;
     tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
-    let current = installation::get(&state.db, &id).await?.unwrap_or(after);
+    let current = installation::get(&state.services.db, &id)
+        .await?
+        .unwrap_or(after);
     view(&state, current).await
 }
 
@@ -331,9 +335,9 @@ async fn announce(
     change: &str,
     by: &str,
 ) -> Result<(), sqlx::Error> {
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let community = &installation.community;
-    let mut tx = crate::db::begin(&state.db).await?;
+    let mut tx = crate::db::begin(&state.services.db).await?;
     if change == "resumed" {
         alarms::clear_active(
             &mut tx,
@@ -363,7 +367,7 @@ async fn announce(
     )
     .await?;
     tx.commit().await?;
-    state.feed.published(community);
+    state.services.feed.published(community);
     Ok(())
 }
 
@@ -379,7 +383,7 @@ async fn delete_installation(
     principal.require_community_admin(&community)?;
     let removed = load(&state, &community, &id).await?;
     state.runtime.stop(&id).await;
-    installation::delete(&state.db, &id).await?;
+    installation::delete(&state.services.db, &id).await?;
     announce(&state, &removed, "removed", &principal.subject).await?;
     tracing::info!(%community, installation = %id, removed_by = %principal.subject, "installation removed");
     Ok(StatusCode::NO_CONTENT)
@@ -399,7 +403,7 @@ async fn list_dead_letters(
     load(&state, &community, &id).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
-        installation::dead_letters(&state.db, &id, page.after.unwrap_or(0), limit).await?,
+        installation::dead_letters(&state.services.db, &id, page.after.unwrap_or(0), limit).await?,
     ))
 }
 
@@ -473,7 +477,7 @@ async fn run_command(
 ) -> ApiResult<Json<serde_json::Value>> {
     principal.require_member(&community)?;
     check_command_name(&name)?;
-    let installation = installation::find(&state.db, &community, &plugin)
+    let installation = installation::find(&state.services.db, &community, &plugin)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{plugin} is not installed in {community}")))?;
     let caller = Caller {

@@ -110,7 +110,7 @@ async fn load_entry(
     community: &CommunityId,
     index: u64,
 ) -> ApiResult<StoredEntry> {
-    log::entry(&state.db, community, index)
+    log::entry(&state.services.db, community, index)
         .await?
         .ok_or_else(|| {
             ApiError::not_found(format!("the ledger of {community} has no entry {index}"))
@@ -121,7 +121,7 @@ async fn load_entry(
 #[utoipa::path(get, path = "/api/v1/ledger/public-key", tag = "ledger", responses((status = 200, body = PublicKey)))]
 async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
     Json(PublicKey {
-        public_key: state.ledger.public_key_hex(),
+        public_key: state.services.ledger.public_key_hex(),
     })
 }
 
@@ -135,7 +135,7 @@ async fn checkpoint(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<SignedCheckpoint>> {
     principal.require_member(&community)?;
-    log::latest_checkpoint(&state.db, &community)
+    log::latest_checkpoint(&state.services.db, &community)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("the ledger of {community} is empty")))
@@ -152,7 +152,7 @@ async fn consistency(
     Query(q): Query<ConsistencyQuery>,
 ) -> ApiResult<Json<ConsistencyProof>> {
     principal.require_member(&community)?;
-    let size = log::size(&state.db, &community).await?;
+    let size = log::size(&state.services.db, &community).await?;
     if q.to > size {
         return Err(ApiError::invalid(format!(
             "to: the log holds {size} entries"
@@ -160,8 +160,9 @@ async fn consistency(
     }
     Ok(Json(
         state
+            .services
             .ledger
-            .consistency_proof(&state.db, &community, q.from, q.to)
+            .consistency_proof(&state.services.db, &community, q.from, q.to)
             .await?,
     ))
 }
@@ -179,7 +180,7 @@ async fn list_accounts(
             "residents read their own accounts with ledger/account?name=",
         ));
     }
-    Ok(Json(log::accounts(&state.db, &community).await?))
+    Ok(Json(log::accounts(&state.services.db, &community).await?))
 }
 
 /// One account's balance: any account for admins and operators, their own for residents.
@@ -197,7 +198,7 @@ async fn get_account(
             "residents read only their own accounts",
         ));
     }
-    log::account(&state.db, &community, &q.name)
+    log::account(&state.services.db, &community, &q.name)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no account {:?} in {community}", q.name)))
@@ -223,7 +224,7 @@ async fn list_entries(
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
         log::entries(
-            &state.db,
+            &state.services.db,
             &community,
             page.account.as_deref(),
             page.after,
@@ -261,11 +262,11 @@ async fn entry_proof(
     check_entry_visible(&principal, &community, &entry)?;
     let size = match q.size {
         Some(size) => size,
-        None => log::latest_checkpoint(&state.db, &community)
+        None => log::latest_checkpoint(&state.services.db, &community)
             .await?
             .map_or(index + 1, |c| c.checkpoint.size),
     };
-    let log_size = log::size(&state.db, &community).await?;
+    let log_size = log::size(&state.services.db, &community).await?;
     if size > log_size {
         return Err(ApiError::invalid(format!(
             "size: the log holds {log_size} entries"
@@ -273,8 +274,9 @@ async fn entry_proof(
     }
     Ok(Json(
         state
+            .services
             .ledger
-            .inclusion_proof(&state.db, &community, index, size)
+            .inclusion_proof(&state.services.db, &community, index, size)
             .await?,
     ))
 }
@@ -291,8 +293,9 @@ async fn entry_receipt(
     let entry = load_entry(&state, &community, index).await?;
     check_entry_visible(&principal, &community, &entry)?;
     state
+        .services
         .ledger
-        .receipt(&state.db, &community, index)
+        .receipt(&state.services.db, &community, index)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("entry {index} has no checkpoint yet")))

@@ -25,7 +25,7 @@ use crate::caps::map::model::{
     CommunityMap, CommunityRole, GeoPoint, Known, Origin, Place, PlaceKind, PoiKind, QueryError,
     Relation,
 };
-use crate::caps::map::{split, store, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
+use crate::caps::map::{rows, split, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
 use crate::db::Tx;
 use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
 use crate::validation::ItemError;
@@ -142,7 +142,7 @@ pub struct MapSummary {
 }
 
 async fn shared(state: &AppState, community: &CommunityId) -> ApiResult<SharedMap> {
-    Ok(state.map.get(community).await?)
+    Ok(state.services.map.get(community).await?)
 }
 
 /// Starts a change of the community's map: the store's transaction first,
@@ -154,7 +154,7 @@ async fn begin_change(
     community: &CommunityId,
 ) -> ApiResult<(Tx, OwnedRwLockWriteGuard<CommunityMap>)> {
     let map = shared(state, community).await?;
-    let tx = crate::db::begin(&state.db).await?;
+    let tx = crate::db::begin(&state.services.db).await?;
     Ok((tx, map.write_owned().await))
 }
 
@@ -173,7 +173,7 @@ async fn import_map(
     super::communities::load(&state, &community).await?;
     let features = check_off_workers(move || parse_collection(&body)).await??;
     let (mut tx, mut map) = begin_change(&state, &community).await?;
-    store::replace(&mut tx, &community, &features).await?;
+    rows::replace(&mut tx, &community, &features).await?;
     tx.commit().await?;
     let (places, people) = split(features);
     let summary = MapSummary {
@@ -300,7 +300,7 @@ async fn put_feature(
     if !errors.is_empty() {
         return Err(MapRefusal::Features(errors));
     }
-    store::put(&mut tx, community, &feature).await?;
+    rows::put(&mut tx, community, &feature).await?;
     tx.commit().await?;
     let json = match feature {
         MapFeature::Place(place) => {
@@ -349,7 +349,7 @@ async fn delete_feature(
             dependents.join("; ")
         )));
     }
-    store::delete(&mut tx, community, id).await?;
+    rows::delete(&mut tx, community, id).await?;
     tx.commit().await?;
     match kind {
         FeatureKind::Place => map.remove_place(&id.parse().map_err(ApiError::internal)?),
@@ -710,7 +710,7 @@ async fn locate_device(
     Path((community, device)): Path<(CommunityId, DeviceId)>,
 ) -> ApiResult<Json<Option<Value>>> {
     principal.require_staff(&community)?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.services.db.acquire().await?;
     let location = crate::devices::location(&mut conn, &community, device.as_str())
         .await?
         .ok_or_else(|| {

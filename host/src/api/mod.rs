@@ -34,12 +34,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::caps::ledger::log::LedgerService;
-use crate::clock::SharedClock;
+use crate::caps::Services;
 use crate::config::HostConfig;
-use crate::db::Db;
 use crate::ingest::Ingest;
-use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use error::ApiError;
 
@@ -49,19 +46,13 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
+    /// The services the runtime shares: database, clock, metrics, ledger,
+    /// feed, maps and notification delivery.
+    pub services: Services,
     pub runtime: Arc<Runtime>,
-    pub clock: SharedClock,
-    pub metrics: Arc<Metrics>,
     pub config: Arc<HostConfig>,
-    pub ledger: Arc<LedgerService>,
     pub ingest: Arc<Ingest>,
-    pub feed: Arc<crate::feed::Feed>,
     pub monitor: Arc<crate::monitor::Monitor>,
-    /// Every community's map in memory.
-    pub map: Arc<crate::caps::map::MapService>,
-    /// Notification delivery: wakes the worker and feeds live inboxes.
-    pub notify: Arc<crate::caps::notify::dispatch::NotifyService>,
     /// The live streams open, capped per token and per host.
     pub streams: Arc<streams::Streams>,
 }
@@ -128,7 +119,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&state.db).await {
+    match sqlx::query("SELECT 1").execute(&state.services.db).await {
         Ok(_) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok"})),
@@ -146,6 +137,6 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.services.metrics.render(),
     )
 }

@@ -21,7 +21,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::{Principal, Role};
 use crate::caps::notify::preferences::{check_channel, Preferences};
-use crate::caps::notify::store::{
+use crate::caps::notify::rows::{
     self, AckError, DeliveryView, Gateway, InboxItem, MessageFilter, MessageView,
 };
 use crate::ids::{CommunityId, PersonId};
@@ -88,8 +88,8 @@ async fn inbox(
 ) -> ApiResult<Json<Inbox>> {
     let (community, person) = me(&principal)?;
     let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 500));
-    let mut conn = state.db.acquire().await?;
-    let items = store::inbox(&mut conn, &community, person.as_str(), None, limit).await?;
+    let mut conn = state.services.db.acquire().await?;
+    let items = rows::inbox(&mut conn, &community, person.as_str(), None, limit).await?;
     Ok(Json(Inbox { items }))
 }
 
@@ -107,7 +107,7 @@ async fn inbox_events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let (community, person) = me(&principal)?;
     let permit = state.streams.open(&principal.token_id)?;
-    let signals = state.notify.subscribe();
+    let signals = state.services.notify.subscribe();
     tracing::info!(%community, %person, "inbox follower connected");
     let stream = futures::stream::unfold(
         (signals, community, person, permit),
@@ -140,14 +140,14 @@ async fn acknowledge(
     id: &str,
     by: &str,
 ) -> ApiResult<MessageView> {
-    let now = state.clock.now();
-    let mut tx = crate::db::begin(&state.db).await?;
-    let view = store::acknowledge(&mut tx, community, id, by, now).await?;
-    store::mark_read(&mut tx, community, by, id, now).await?;
+    let now = state.services.clock.now();
+    let mut tx = crate::db::begin(&state.services.db).await?;
+    let view = rows::acknowledge(&mut tx, community, id, by, now).await?;
+    rows::mark_read(&mut tx, community, by, id, now).await?;
     tx.commit().await?;
     tracing::info!(%community, message = id, by, "message acknowledged");
-    state.feed.published(community);
-    state.notify.committed([]);
+    state.services.feed.published(community);
+    state.services.notify.committed([]);
     Ok(view)
 }
 
@@ -174,8 +174,8 @@ async fn require_in_inbox(
     person: &PersonId,
     message: &str,
 ) -> ApiResult<()> {
-    let mut conn = state.db.acquire().await?;
-    if store::inbox(&mut conn, community, person.as_str(), Some(message), 1)
+    let mut conn = state.services.db.acquire().await?;
+    if rows::inbox(&mut conn, community, person.as_str(), Some(message), 1)
         .await?
         .is_empty()
     {
@@ -197,13 +197,13 @@ async fn read_mine(
     Path(message): Path<String>,
 ) -> ApiResult<axum::http::StatusCode> {
     let (community, person) = me(&principal)?;
-    let mut tx = crate::db::begin(&state.db).await?;
-    let found = store::mark_read(
+    let mut tx = crate::db::begin(&state.services.db).await?;
+    let found = rows::mark_read(
         &mut tx,
         &community,
         person.as_str(),
         &message,
-        state.clock.now(),
+        state.services.clock.now(),
     )
     .await?;
     tx.commit().await?;
@@ -246,9 +246,9 @@ async fn load_preferences(
     community: &CommunityId,
     person: &PersonId,
 ) -> ApiResult<Json<Preferences>> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.services.db.acquire().await?;
     Ok(Json(
-        store::preferences(&mut conn, community, person.as_str()).await?,
+        rows::preferences(&mut conn, community, person.as_str()).await?,
     ))
 }
 
@@ -259,9 +259,9 @@ async fn save_preferences(
     preferences: Preferences,
 ) -> ApiResult<Json<Preferences>> {
     preferences.check().map_err(ApiError::invalid)?;
-    let mut conn = state.db.acquire().await?;
-    let now = state.clock.now();
-    store::set_preferences(&mut conn, community, person.as_str(), &preferences, now).await?;
+    let mut conn = state.services.db.acquire().await?;
+    let now = state.services.clock.now();
+    rows::set_preferences(&mut conn, community, person.as_str(), &preferences, now).await?;
     Ok(Json(preferences))
 }
 
@@ -315,7 +315,7 @@ async fn require_person(
     community: &CommunityId,
     person: &PersonId,
 ) -> ApiResult<()> {
-    let map = state.map.get(community).await?;
+    let map = state.services.map.get(community).await?;
     if map.read().await.person(person).is_none() {
         return Err(ApiError::not_found(format!(
             "no person {person} in the map of {community}"
@@ -344,9 +344,9 @@ async fn list_messages(
     if let Some(topic) = filter.topic.as_deref() {
         crate::caps::notify::model::check_topic(topic).map_err(ApiError::invalid)?;
     }
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.services.db.acquire().await?;
     Ok(Json(MessageList {
-        notifications: store::messages(&mut conn, &community, &filter).await?,
+        notifications: rows::messages(&mut conn, &community, &filter).await?,
     }))
 }
 
@@ -369,11 +369,11 @@ async fn get_message(
     Path((community, id)): Path<(CommunityId, String)>,
 ) -> ApiResult<Json<MessageDetail>> {
     principal.require_staff(&community)?;
-    let mut conn = state.db.acquire().await?;
-    let message = store::message(&mut conn, &community, &id)
+    let mut conn = state.services.db.acquire().await?;
+    let message = rows::message(&mut conn, &community, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
-    let deliveries = store::deliveries(&mut conn, &id).await?;
+    let deliveries = rows::deliveries(&mut conn, &id).await?;
     Ok(Json(MessageDetail {
         message,
         deliveries,
@@ -431,9 +431,9 @@ async fn list_gateways(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<GatewayList>> {
     principal.require_community_admin(&community)?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.services.db.acquire().await?;
     Ok(Json(GatewayList {
-        gateways: store::gateways(&mut conn, &community).await?,
+        gateways: rows::gateways(&mut conn, &community).await?,
     }))
 }
 
@@ -483,10 +483,10 @@ async fn set_gateway(
         channel,
         url: url.to_string(),
         secret: spec.secret,
-        updated_at: state.clock.now(),
+        updated_at: state.services.clock.now(),
     };
-    let mut conn = state.db.acquire().await?;
-    store::set_gateway(&mut conn, &community, &gateway).await?;
+    let mut conn = state.services.db.acquire().await?;
+    rows::set_gateway(&mut conn, &community, &gateway).await?;
     tracing::info!(%community, channel = %gateway.channel, url = %gateway.url, "notification gateway set");
     Ok(Json(gateway))
 }
@@ -502,8 +502,8 @@ async fn remove_gateway(
     Path((community, channel)): Path<(CommunityId, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
     principal.require_community_admin(&community)?;
-    let mut conn = state.db.acquire().await?;
-    if !store::remove_gateway(&mut conn, &community, &channel).await? {
+    let mut conn = state.services.db.acquire().await?;
+    if !rows::remove_gateway(&mut conn, &community, &channel).await? {
         return Err(ApiError::not_found(format!("no gateway for {channel}")));
     }
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -52,7 +52,7 @@ async fn upload_plugin(
         )));
     }
     // Refused before the component is compiled; checked again when stored.
-    if let Some(owner) = crate::registry::owner(&state.db, &manifest.id).await? {
+    if let Some(owner) = crate::registry::owner(&state.services.db, &manifest.id).await? {
         if owner.vendor != manifest.vendor {
             return Err(owned_by(&manifest.id, &owner.vendor));
         }
@@ -62,22 +62,26 @@ async fn upload_plugin(
         .prepare(&package)
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
-    let status =
-        match crate::registry::store(&state.db, &package, &principal.subject, state.clock.now())
-            .await?
-        {
-            Stored::New => StatusCode::CREATED,
-            Stored::AlreadyPublished => StatusCode::OK,
-            Stored::OwnedBy(owner) => return Err(owned_by(&manifest.id, &owner)),
-            Stored::Conflict => {
-                return Err(ApiError::conflict(format!(
-                    "{} {} is already published with different contents; bump the version",
-                    manifest.id, manifest.version
-                )))
-            }
-        };
+    let status = match crate::registry::store(
+        &state.services.db,
+        &package,
+        &principal.subject,
+        state.services.clock.now(),
+    )
+    .await?
+    {
+        Stored::New => StatusCode::CREATED,
+        Stored::AlreadyPublished => StatusCode::OK,
+        Stored::OwnedBy(owner) => return Err(owned_by(&manifest.id, &owner)),
+        Stored::Conflict => {
+            return Err(ApiError::conflict(format!(
+                "{} {} is already published with different contents; bump the version",
+                manifest.id, manifest.version
+            )))
+        }
+    };
     tracing::info!(plugin = %manifest.id, version = %manifest.version, digest = %package.digest, "plugin published");
-    let info = crate::registry::info(&state.db, &manifest.id, &manifest.version)
+    let info = crate::registry::info(&state.services.db, &manifest.id, &manifest.version)
         .await?
         .ok_or_else(|| ApiError::internal("a stored plugin vanished"))?;
     Ok((status, Json(info)))
@@ -93,7 +97,7 @@ async fn list_plugins(
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot list plugins"));
     }
-    Ok(Json(crate::registry::list(&state.db).await?))
+    Ok(Json(crate::registry::list(&state.services.db).await?))
 }
 
 /// Get one published plugin version.
@@ -110,7 +114,7 @@ async fn get_plugin(
     }
     let version =
         semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
-    crate::registry::info(&state.db, &plugin, &version)
+    crate::registry::info(&state.services.db, &plugin, &version)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} {version} is not published")))
@@ -128,7 +132,7 @@ async fn get_owner(
     if principal.role == Role::Device {
         return Err(ApiError::forbidden("devices cannot read plugins"));
     }
-    crate::registry::owner(&state.db, &plugin)
+    crate::registry::owner(&state.services.db, &plugin)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))
@@ -158,9 +162,14 @@ async fn transfer_owner(
     if vendor.is_empty() || vendor.len() > 64 {
         return Err(ApiError::invalid("vendor: must be 1-64 characters"));
     }
-    let owner = crate::registry::transfer(&state.db, &plugin, vendor, state.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))?;
+    let owner = crate::registry::transfer(
+        &state.services.db,
+        &plugin,
+        vendor,
+        state.services.clock.now(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} was never published")))?;
     tracing::info!(%plugin, vendor, by = %principal.subject, "plugin id transferred");
     Ok(Json(owner))
 }

@@ -102,7 +102,7 @@ async fn issue_token(
                 new.role.as_str()
             )));
         };
-        let map = state.map.get(community).await?;
+        let map = state.services.map.get(community).await?;
         if map.read().await.person(person).is_none() {
             return Err(ApiError::invalid(format!(
                 "person: {person} is not a person of {community}'s map; add them to the map first"
@@ -116,7 +116,13 @@ async fn issue_token(
         subject,
         person: new.person.as_ref().map(|p| p.as_str()),
     };
-    let id = auth::store_token(&state.db, &spec, &secret, state.clock.now()).await?;
+    let id = auth::store_token(
+        &state.services.db,
+        &spec,
+        &secret,
+        state.services.clock.now(),
+    )
+    .await?;
     tracing::info!(token = %id, role = new.role.as_str(), issued_by = %principal.token_id, "token issued");
     Ok((StatusCode::CREATED, Json(IssuedToken { id, token: secret })))
 }
@@ -149,7 +155,7 @@ async fn list_tokens(
          WHERE ($1 IS NULL OR community_id = $1) ORDER BY created_at, id",
     )
     .bind(community.as_ref().map(|c| c.as_str()))
-    .fetch_all(&state.db)
+    .fetch_all(&state.services.db)
     .await?;
     let tokens = rows
         .iter()
@@ -181,7 +187,7 @@ async fn revoke_token(
     let community: Option<Option<String>> =
         sqlx::query_scalar("SELECT community_id FROM tokens WHERE id = $1")
             .bind(&id)
-            .fetch_optional(&state.db)
+            .fetch_optional(&state.services.db)
             .await?;
     let community =
         community.ok_or_else(|| ApiError::not_found(format!("token {id} does not exist")))?;
@@ -190,9 +196,9 @@ async fn revoke_token(
         None => principal.require_platform_admin()?,
     }
     sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(state.clock.now())
+        .bind(state.services.clock.now())
         .bind(&id)
-        .execute(&state.db)
+        .execute(&state.services.db)
         .await?;
     tracing::info!(token = %id, revoked_by = %principal.token_id, "token revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -1,23 +1,27 @@
 //! Host capabilities: what a plugin can reach, one folder each.
 //!
 //! Every capability owns its WIT host implementation, the scope a manifest
-//! requests and an admin grants, its per-instance state and the effects a
-//! handler makes through it. The runtime composes them through three lists
-//! in this file — [`CapabilitySet`] (grants), [`InstanceCaps`] (per-instance
-//! state and effects) and [`add_to_linker`] — and knows nothing of their
-//! insides. Adding a capability is adding a folder and a line to each list.
+//! requests and an admin grants, its per-instance state, and the effects a
+//! handler makes through it, which it keeps by the one [`Effects`]
+//! protocol. The runtime composes them through the lists in this file and
+//! knows nothing of their insides. Adding a capability is adding its folder
+//! and one line in each list: its scope in [`CapabilitySet`] (and its check
+//! in [`CapabilitySet::check_within`]), its state in [`InstanceCaps`] (built
+//! in `new`, listed in `effects`) and its interface in [`add_to_linker`].
 //!
 //! A call outside the installation's grants returns the typed `denied` error
 //! to the plugin (never a trap) and is counted in
 //! `linli_denied_calls_total`.
 
 pub mod alarm;
+pub mod effects;
 pub mod ledger;
 pub mod log;
 pub mod map;
 pub mod notify;
 pub mod quota;
 pub mod sensor;
+pub mod services;
 pub mod store;
 pub mod timer;
 
@@ -25,6 +29,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{HasSelf, Linker};
+
+pub use effects::{CommitError, Effects};
+pub use services::Services;
 
 use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
@@ -141,7 +148,9 @@ impl CapabilitySet {
     }
 }
 
-/// What every capability of one installation shares: who is calling and where.
+/// What every capability of one installation shares: who is calling and
+/// where, what it was granted, and the limits its calls count against.
+/// The services a capability is built on are its own, not shared here.
 pub struct InstallationContext {
     /// The installation's id.
     pub installation: String,
@@ -151,12 +160,6 @@ pub struct InstallationContext {
     pub db: Db,
     pub clock: SharedClock,
     pub metrics: InstallationMetrics,
-    /// The host's ledger: signing key and per-community writer locks.
-    pub ledger: Arc<ledger::log::LedgerService>,
-    /// Every community's map in memory.
-    pub map: Arc<map::MapService>,
-    /// The host's notification delivery.
-    pub notify: Arc<notify::dispatch::NotifyService>,
     /// The installation's limits, and the rates its quotas count.
     pub quotas: quota::Quotas,
 }
@@ -174,7 +177,7 @@ impl InstallationContext {
         WitError::Denied(why)
     }
 
-    /// Logs a store failure and builds the error the plugin gets; the details stay in the host log.
+    /// Logs a database failure and builds the error the plugin gets; the details stay in the host log.
     pub fn internal(&self, capability: &str, error: impl std::fmt::Display) -> WitError {
         tracing::error!(installation = %self.installation, capability, "host call failed: {error}");
         WitError::Internal(format!(
@@ -195,83 +198,88 @@ pub struct InstanceCaps {
     pub log: log::LogHost,
 }
 
-/// What a successful commit changed beyond the installation's own state.
-#[derive(Debug, Default)]
-pub struct Committed {
-    /// Alarm changes now in the community feed, to announce once the transaction commits.
-    pub alarm_changes: usize,
-    /// Messages now in the outbox, with the inboxes they reached at once.
-    pub inbox: Vec<notify::outbox::InboxSignal>,
-}
-
 impl InstanceCaps {
-    /// Fresh per-instance state for an installation.
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+    /// Fresh per-instance state for an installation, each capability on its own service.
+    pub fn new(ctx: Arc<InstallationContext>, services: &Services) -> Self {
         Self {
             sensor: sensor::SensorHost::new(ctx.clone()),
             store: store::StoreHost::new(ctx.clone()),
             timer: timer::TimerHost::new(ctx.clone()),
-            ledger: ledger::LedgerHost::new(ctx.clone()),
-            alarm: alarm::AlarmHost::new(ctx.clone()),
-            map: map::MapHost::new(ctx.clone()),
-            notify: notify::NotifyHost::new(ctx.clone()),
+            ledger: ledger::LedgerHost::new(ctx.clone(), services.ledger.clone()),
+            alarm: alarm::AlarmHost::new(ctx.clone(), services.feed.clone()),
+            map: map::MapHost::new(ctx.clone(), services.map.clone()),
+            notify: notify::NotifyHost::new(ctx.clone(), services.notify.clone()),
             log: log::LogHost::new(ctx),
         }
     }
 
-    /// Writes the effects of the handler that just succeeded into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Committed, ledger::log::LedgerError> {
-        self.store.commit(tx).await?;
-        self.timer.commit(tx).await?;
-        self.ledger.commit(tx).await?;
-        let alarm_changes = self.alarm.commit(tx).await?.len();
-        let inbox = self.notify.commit(tx).await?;
-        Ok(Committed {
-            alarm_changes,
-            inbox,
-        })
+    /// Every capability's effects, in the order they are committed.
+    fn effects(&mut self) -> [&mut dyn Effects; 8] {
+        [
+            &mut self.sensor,
+            &mut self.store,
+            &mut self.timer,
+            &mut self.ledger,
+            &mut self.alarm,
+            &mut self.map,
+            &mut self.notify,
+            &mut self.log,
+        ]
+    }
+
+    /// The same list, to ask questions of.
+    fn effects_ref(&self) -> [&dyn Effects; 8] {
+        [
+            &self.sensor,
+            &self.store,
+            &self.timer,
+            &self.ledger,
+            &self.alarm,
+            &self.map,
+            &self.notify,
+            &self.log,
+        ]
     }
 
     /// A new call into the plugin starts: per-call limits count from here.
     pub fn begin_call(&mut self) {
-        self.ledger.begin_call();
-        self.alarm.begin_call();
-        self.notify.begin_call();
-        self.store.begin_call();
+        self.effects().into_iter().for_each(|e| e.begin_call());
     }
 
-    /// How long the running call waited for shared resources (the ledger's
-    /// writer lock); this time does not count against its budget.
+    /// Writes the effects of the handlers since the last commit into `tx`.
+    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), CommitError> {
+        for effects in self.effects() {
+            effects.commit(tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Called once `tx` has committed: announces what landed, lets go of what was held.
+    pub fn committed(&mut self) {
+        self.effects().into_iter().for_each(|e| e.committed());
+    }
+
+    /// Forgets the effects of a handler that failed, or of a transaction that did not land.
+    pub fn discard(&mut self) {
+        self.effects().into_iter().for_each(|e| e.discard());
+    }
+
+    /// How long the running call waited for shared resources; this time
+    /// does not count against its budget.
     pub fn waited(&self) -> std::time::Duration {
-        self.ledger.waited()
+        self.effects_ref().iter().map(|e| e.waited()).sum()
     }
 
     /// Whether the running call gave up on a shared resource that stayed
     /// busy: its event is to be handled again, not failed.
     pub fn contended(&self) -> bool {
-        self.ledger.contended()
+        self.effects_ref().iter().any(|e| e.contended())
     }
 
-    /// Whether the uncommitted effects should be committed now rather than
-    /// joined by the next handler's: a held writer lock that others wait
-    /// for, or an overlay past its size limit.
-    pub fn should_commit(&self) -> bool {
-        self.ledger.holds_lock() || self.store.overlay_full()
-    }
-
-    /// Called once `tx` has committed: lets go of what the handler held.
-    pub fn committed(&mut self) {
-        self.store.committed();
-        self.ledger.release();
-    }
-
-    /// Forgets the effects of a handler that failed.
-    pub fn discard(&mut self) {
-        self.store.discard();
-        self.timer.discard();
-        self.alarm.discard();
-        self.notify.discard();
-        self.ledger.release();
+    /// Whether the pending effects should be committed now rather than
+    /// joined by the next handler's.
+    pub fn commit_now(&self) -> bool {
+        self.effects_ref().iter().any(|e| e.commit_now())
     }
 }
 

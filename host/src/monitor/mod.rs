@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
-use crate::caps::alarm::store::{self as alarms, Operation, PLATFORM};
+use crate::caps::alarm::rows::{self as alarms, Operation, PLATFORM};
 use crate::clock::{Millis, SharedClock};
 use crate::db::{Db, Tx};
 use crate::feed::Feed;
@@ -137,7 +137,7 @@ impl Monitor {
                 Err(_) => continue,
             };
             let low = (*level < threshold).then(|| {
-                platform_raise(
+                Raise::by_platform(
                     device,
                     BATTERY_ALARM,
                     Severity::Warning,
@@ -197,7 +197,7 @@ impl Monitor {
                 continue;
             };
             let offline = silent.then(|| {
-                platform_raise(
+                Raise::by_platform(
                     &device,
                     OFFLINE_ALARM,
                     Severity::Major,
@@ -244,20 +244,5 @@ async fn set_alarm(
             alarms::operate(tx, community, &alarm, Operation::Clear, PLATFORM, None, now).await
         }
         _ => Ok(None),
-    }
-}
-
-fn platform_raise(
-    device: &str,
-    alarm_type: &str,
-    severity: Severity,
-    details: serde_json::Value,
-) -> Raise {
-    Raise {
-        originator: device.to_owned(),
-        alarm_type: alarm_type.to_owned(),
-        severity,
-        details,
-        raiser: PLATFORM.to_owned(),
     }
 }

@@ -13,31 +13,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 use wasmtime::Engine;
 
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
 use super::instance::{CallFailure, Instance, InstanceState};
+use super::mailbox::{CommandError, Message, PluginError};
 use super::progress::{self, Moved, Position};
-use crate::caps::alarm::model::{AlarmChange, Raise, Severity};
-use crate::caps::alarm::store::{self as alarms, PLATFORM};
-use crate::caps::ledger::log::{LedgerError, LedgerService};
-use crate::caps::notify::dispatch::NotifyService;
-use crate::caps::notify::store::Acknowledgement;
+use super::source::Source;
+use crate::caps::alarm::model::AlarmChange;
 use crate::caps::sensor::{self, Reading};
-use crate::caps::timer::{self, DueTimer};
-use crate::caps::InstallationContext;
-use crate::clock::{Millis, SharedClock};
-use crate::db::{Db, Tx};
-use crate::feed::{self, Feed, FeedKind};
-use crate::metrics::Metrics;
-use crate::wit::linli::platform::events::{Event, Lifecycle, TimerFired};
+use crate::caps::timer;
+use crate::caps::{CommitError as EffectsError, InstallationContext, Services};
+use crate::clock::Millis;
+use crate::db::Tx;
+use crate::feed::{self, FeedKind};
+use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
 use crate::wit::ScenePre;
-
-/// The platform alarm raised when an installation is suspended; its originator is the installation id.
-pub const SUSPENDED_ALARM: &str = "installation-suspended";
 
 /// Events handled per round before the actor looks at its mailbox again.
 const BATCH: i64 = 64;
@@ -95,7 +88,7 @@ enum Next {
 #[derive(Debug, thiserror::Error)]
 enum CommitError {
     #[error(transparent)]
-    Effects(#[from] LedgerError),
+    Effects(#[from] EffectsError),
     /// Another writer (a previous process of this host whose last commit
     /// landed late, or a second host) moved the installation's position.
     #[error("the installation's position moved under it; another writer handled these events")]
@@ -108,117 +101,7 @@ enum CommitError {
 
 impl From<sqlx::Error> for CommitError {
     fn from(e: sqlx::Error) -> Self {
-        CommitError::Effects(e.into())
-    }
-}
-
-/// Why a command got no answer from the plugin.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CommandError {
-    #[error("{0}")]
-    Plugin(PluginError),
-    #[error("the plugin failed: {0}")]
-    Failed(CallFailure),
-    #[error("the installation is suspended: {0}")]
-    Suspended(String),
-    #[error("the host could not record the command's effects")]
-    Store,
-}
-
-/// A typed error a plugin returned, in host terms.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PluginError {
-    #[error("denied: {0}")]
-    Denied(String),
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("invalid: {0}")]
-    Invalid(String),
-    #[error("limit: {0}")]
-    Limit(String),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<WitError> for PluginError {
-    fn from(e: WitError) -> Self {
-        match e {
-            WitError::Denied(m) => PluginError::Denied(m),
-            WitError::NotFound(m) => PluginError::NotFound(m),
-            WitError::Invalid(m) => PluginError::Invalid(m),
-            WitError::Limit(m) => PluginError::Limit(m),
-            WitError::Internal(m) => PluginError::Internal(m),
-        }
-    }
-}
-
-/// What the actor is asked to do.
-pub enum Message {
-    /// First start of a new installation: instantiate, `init`, deliver `installed`.
-    Install {
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-    /// Run a command for a person.
-    Command {
-        caller: Caller,
-        name: String,
-        input: String,
-        reply: oneshot::Sender<Result<String, CommandError>>,
-    },
-    /// The installation was changed by an admin; deliver `lifecycle` if given.
-    Reload {
-        installation: Box<Installation>,
-        lifecycle: Option<Lifecycle>,
-        pre: ScenePre<InstanceState>,
-    },
-    /// Finish the current event and stop.
-    Stop,
-}
-
-/// Where an event came from, and so how handling it advances the installation.
-enum Source {
-    Reading(Reading),
-    Timer(DueTimer),
-    Lifecycle(Lifecycle),
-    Alarm { seq: i64, change: AlarmChange },
-    Acknowledged { seq: i64, ack: Acknowledgement },
-}
-
-impl Source {
-    fn event(&self) -> Event {
-        match self {
-            Source::Reading(r) => Event::Reading(r.to_wit()),
-            Source::Timer(timer) => Event::TimerFired(TimerFired {
-                tag: timer.tag.clone(),
-                due: timer.schedule.due_at,
-            }),
-            Source::Lifecycle(l) => Event::Lifecycle(*l),
-            Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
-            Source::Acknowledged { ack, .. } => Event::NotificationAcknowledged(ack.clone().into()),
-        }
-    }
-
-    /// The stream this event comes from and its place in it, for events read from one.
-    fn position(&self) -> Option<(Position, i64)> {
-        match self {
-            Source::Reading(r) => Some((Position::Log, r.seq)),
-            Source::Alarm { seq, .. } | Source::Acknowledged { seq, .. } => {
-                Some((Position::Feed, *seq))
-            }
-            Source::Timer(_) | Source::Lifecycle(_) => None,
-        }
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        match self {
-            Source::Reading(r) => json!({ "reading": r }),
-            Source::Timer(timer) => {
-                json!({ "timer-fired": { "tag": timer.tag, "due": timer.schedule.due_at } })
-            }
-            Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
-            Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
-            Source::Acknowledged { ack, .. } => json!({ "notification-acknowledged": ack }),
-        }
+        CommitError::Effects(EffectsError::Store(e))
     }
 }
 
@@ -226,13 +109,7 @@ impl Source {
 #[derive(Clone)]
 pub struct Shared {
     pub engine: Engine,
-    pub db: Db,
-    pub clock: SharedClock,
-    pub metrics: Arc<Metrics>,
-    pub ledger: Arc<LedgerService>,
-    pub feed: Arc<Feed>,
-    pub map: Arc<crate::caps::map::MapService>,
-    pub notify: Arc<NotifyService>,
+    pub services: Services,
 }
 
 pub struct Actor {
@@ -283,7 +160,7 @@ impl Actor {
             };
             let timer = async {
                 match next_timer {
-                    Some(at) => self.shared.clock.sleep_until(at).await,
+                    Some(at) => self.shared.services.clock.sleep_until(at).await,
                     None => futures::future::pending().await,
                 }
             };
@@ -346,6 +223,7 @@ impl Actor {
                 &self.shared.engine,
                 &self.pre,
                 self.ctx.clone(),
+                &self.shared.services,
                 self.installation.limits,
             )
             .await
@@ -377,7 +255,7 @@ impl Actor {
     /// One round of event work.
     async fn work(&mut self) -> Round {
         let readings = sensor::readings_after(
-            &self.shared.db,
+            &self.shared.services.db,
             &self.installation.community,
             self.installation.cursor,
             BATCH,
@@ -392,7 +270,7 @@ impl Actor {
             }
         };
         let mut round = Round::after_batch(readings.len());
-        let now = self.shared.clock.now();
+        let now = self.shared.services.clock.now();
         self.ctx
             .metrics
             .set_lag(readings.first().map_or(0, |r| now - r.received_at));
@@ -428,7 +306,7 @@ impl Actor {
             return Round::Done;
         }
         let events = match feed::after(
-            &self.shared.db,
+            &self.shared.services.db,
             &self.installation.community,
             self.installation.feed_cursor,
             BATCH,
@@ -496,7 +374,14 @@ impl Actor {
         if !self.active() {
             return;
         }
-        match progress::skip(&self.shared.db, &self.installation.id, position, seq).await {
+        match progress::skip(
+            &self.shared.services.db,
+            &self.installation.id,
+            position,
+            seq,
+        )
+        .await
+        {
             Ok(()) => *self.position(position) = seq,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, ?position, "cannot move the position: {e}");
@@ -506,8 +391,10 @@ impl Actor {
 
     /// Fires due timers.
     async fn fire_due_timers(&mut self) -> Round {
-        let now = self.shared.clock.now();
-        let due = match timer::due(&self.shared.db, &self.installation.id, now, BATCH).await {
+        let now = self.shared.services.clock.now();
+        let due = match timer::due(&self.shared.services.db, &self.installation.id, now, BATCH)
+            .await
+        {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read timers: {e}");
@@ -524,7 +411,7 @@ impl Actor {
     }
 
     async fn next_timer(&mut self) -> Option<Millis> {
-        timer::next_due(&self.shared.db, &self.installation.id)
+        timer::next_due(&self.shared.services.db, &self.installation.id)
             .await
             .ok()
             .flatten()
@@ -610,7 +497,7 @@ impl Actor {
         let committed = self.commit(&mut instance, Some(last)).await;
         if committed.is_ok() {
             self.instance = Some(instance);
-            let now = self.shared.clock.now();
+            let now = self.shared.services.clock.now();
             for source in handled {
                 self.ctx.metrics.event_handled();
                 if let Source::Reading(r) = source {
@@ -643,7 +530,7 @@ impl Actor {
                     let commit_now = self
                         .instance
                         .as_mut()
-                        .is_some_and(|i| i.caps().should_commit());
+                        .is_some_and(|i| i.caps().commit_now());
                     if commit_now
                         && self.commit_run(&std::mem::take(&mut handled)).await == Delivery::Pending
                     {
@@ -712,14 +599,8 @@ impl Actor {
         source: Option<&Source>,
     ) -> Result<(), CommitError> {
         match self.write_effects(instance, source).await {
-            Ok(committed) => {
+            Ok(()) => {
                 instance.caps().committed();
-                if committed.alarm_changes > 0 {
-                    self.shared.feed.published(&self.installation.community);
-                }
-                if !committed.inbox.is_empty() {
-                    self.shared.notify.committed(committed.inbox);
-                }
                 Ok(())
             }
             Err(e) => {
@@ -733,12 +614,12 @@ impl Actor {
         &mut self,
         instance: &mut Instance,
         source: Option<&Source>,
-    ) -> Result<crate::caps::Committed, CommitError> {
-        let mut tx = crate::db::begin(&self.shared.db).await?;
+    ) -> Result<(), CommitError> {
+        let mut tx = crate::db::begin(&self.shared.services.db).await?;
         if let Some(source) = source {
             self.advance(&mut tx, source).await?;
         }
-        let committed = instance.caps().commit(&mut tx).await?;
+        instance.caps().commit(&mut tx).await?;
         if self.installation.consecutive_failures > 0 {
             progress::succeeded(&mut tx, &self.installation.id).await?;
         }
@@ -746,7 +627,7 @@ impl Actor {
         if let Some((position, seq)) = source.and_then(Source::position) {
             *self.position(position) = seq;
         }
-        Ok(committed)
+        Ok(())
     }
 
     /// Moves past `source`: the cursor for a reading or an alarm change, the
@@ -763,14 +644,20 @@ impl Actor {
             }
         }
         if let Source::Timer(due) = source {
-            timer::fired(tx, &self.installation.id, due, self.shared.clock.now()).await?;
+            timer::fired(
+                tx,
+                &self.installation.id,
+                due,
+                self.shared.services.clock.now(),
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Where the store says this installation is, after a failed commit.
     async fn reload_position(&mut self) {
-        match super::installation::get(&self.shared.db, &self.installation.id).await {
+        match super::installation::get(&self.shared.services.db, &self.installation.id).await {
             Ok(Some(stored)) => {
                 self.installation.cursor = stored.cursor;
                 self.installation.feed_cursor = stored.feed_cursor;
@@ -800,19 +687,23 @@ impl Actor {
             event: &event,
             reason,
             error,
-            at: self.shared.clock.now(),
+            at: self.shared.services.clock.now(),
             failures,
             suspension: state_reason.as_deref(),
         };
-        let mut tx = crate::db::begin(&self.shared.db).await?;
+        let mut tx = crate::db::begin(&self.shared.services.db).await?;
         progress::failed(&mut tx, &self.installation.id, &failure).await?;
         self.advance(&mut tx, source).await?;
         if let Some(reason) = &state_reason {
-            self.record_suspension(&mut tx, reason).await?;
+            let now = self.shared.services.clock.now();
+            progress::record_suspension(&mut tx, &self.installation, reason, now).await?;
         }
         tx.commit().await?;
         if suspend {
-            self.shared.feed.published(&self.installation.community);
+            self.shared
+                .services
+                .feed
+                .published(&self.installation.community);
         }
         self.installation.consecutive_failures = failures;
         if let Some((position, seq)) = source.position() {
@@ -825,30 +716,6 @@ impl Actor {
             tracing::error!(installation = %self.installation.id, plugin = %self.installation.plugin, failures, "installation suspended");
         }
         Ok(())
-    }
-
-    /// Raises the platform's `installation-suspended` alarm and records the
-    /// state change in the community feed.
-    async fn record_suspension(&mut self, tx: &mut Tx, reason: &str) -> Result<(), sqlx::Error> {
-        let i = &self.installation;
-        let now = self.shared.clock.now();
-        let raise = Raise {
-            originator: i.id.clone(),
-            alarm_type: SUSPENDED_ALARM.to_owned(),
-            severity: Severity::Major,
-            details: json!({ "plugin": i.plugin, "version": i.version.to_string(), "reason": reason }),
-            raiser: PLATFORM.to_owned(),
-        };
-        alarms::raise(
-            tx,
-            &i.community,
-            &raise,
-            || crate::ids::generated("alm"),
-            now,
-        )
-        .await?;
-        let state = json!({ "installation": i.id, "plugin": i.plugin, "state": "suspended", "reason": reason });
-        feed::append(tx, &i.community, FeedKind::Installation, &i.id, &state, now).await
     }
 
     async fn command(
@@ -901,7 +768,7 @@ impl Actor {
 }
 
 fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationContext> {
-    let metrics = shared.metrics.installation(
+    let metrics = shared.services.metrics.installation(
         installation.community.as_str(),
         installation.plugin.as_str(),
         &installation.id,
@@ -911,12 +778,9 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
         community: installation.community.clone(),
         plugin: installation.plugin.clone(),
         grants: installation.grants.clone(),
-        db: shared.db.clone(),
-        clock: shared.clock.clone(),
+        db: shared.services.db.clone(),
+        clock: shared.services.clock.clone(),
         metrics: metrics.clone(),
-        ledger: shared.ledger.clone(),
-        map: shared.map.clone(),
-        notify: shared.notify.clone(),
         quotas: crate::caps::quota::Quotas::new(installation.limits, metrics),
     })
 }

@@ -18,7 +18,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::caps::log::LogHost;
-use crate::caps::{InstallationContext, InstanceCaps};
+use crate::caps::{InstallationContext, InstanceCaps, Services};
 use crate::limits::Limits;
 use crate::wit::linli::platform::events::Event;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
@@ -148,6 +148,7 @@ impl Instance {
         engine: &Engine,
         pre: &ScenePre<InstanceState>,
         ctx: Arc<InstallationContext>,
+        services: &Services,
         limits: Limits,
     ) -> Result<Self, CallFailure> {
         let wasi = WasiCtxBuilder::new()
@@ -155,7 +156,7 @@ impl Instance {
             .stderr(LogStream::new("stderr", ctx.clone()))
             .build();
         let state = InstanceState {
-            caps: InstanceCaps::new(ctx),
+            caps: InstanceCaps::new(ctx, services),
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter {

@@ -10,7 +10,9 @@ pub mod actor;
 pub mod engine;
 pub mod installation;
 pub mod instance;
+pub mod mailbox;
 pub mod progress;
+pub mod source;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,16 +24,18 @@ use tokio::task::JoinHandle;
 use wasmtime::component::Linker;
 use wasmtime::Engine;
 
+use crate::caps::Services;
 use crate::ids::CommunityId;
 use crate::registry::manifest::Manifest;
 use crate::registry::Package;
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::Caller;
 use crate::wit::ScenePre;
-use actor::{Actor, CommandError, Message, Shared};
+use actor::{Actor, Shared};
 use engine::ComponentCache;
 pub use installation::{Installation, InstallationState};
 use instance::InstanceState;
+use mailbox::{CommandError, Message};
 
 /// Mailbox size of an installation actor; commands beyond it are refused as busy.
 const MAILBOX: usize = 64;
@@ -85,49 +89,20 @@ pub struct Runtime {
     actors: Mutex<HashMap<String, ActorHandle>>,
 }
 
-/// The host's services that installations reach through their capabilities.
-pub struct HostServices {
-    pub db: crate::db::Db,
-    pub clock: crate::clock::SharedClock,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    pub ledger: Arc<crate::caps::ledger::log::LedgerService>,
-    pub feed: Arc<crate::feed::Feed>,
-    pub map: Arc<crate::caps::map::MapService>,
-    pub notify: Arc<crate::caps::notify::dispatch::NotifyService>,
-}
-
 impl Runtime {
     /// A runtime whose compiled components are cached under `cache_dir`.
     pub fn new(
         cache_dir: &Path,
         max_memory_bytes: usize,
-        services: HostServices,
+        services: Services,
     ) -> anyhow::Result<Self> {
         let engine = engine::new_engine(max_memory_bytes)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::caps::add_to_linker(&mut linker)?;
         let cache = Arc::new(ComponentCache::open(cache_dir, &engine)?);
-        let HostServices {
-            db,
-            clock,
-            metrics,
-            ledger,
-            feed,
-            map,
-            notify,
-        } = services;
         Ok(Self {
-            shared: Shared {
-                engine,
-                db,
-                clock,
-                metrics,
-                ledger,
-                feed,
-                map,
-                notify,
-            },
+            shared: Shared { engine, services },
             linker,
             cache,
             pres: Mutex::new(HashMap::new()),
@@ -198,16 +173,19 @@ impl Runtime {
         &self,
         installation: &Installation,
     ) -> anyhow::Result<ScenePre<InstanceState>> {
-        let stored =
-            crate::registry::load(&self.shared.db, &installation.plugin, &installation.version)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "plugin {} {} is not published",
-                        installation.plugin,
-                        installation.version
-                    )
-                })?;
+        let stored = crate::registry::load(
+            &self.shared.services.db,
+            &installation.plugin,
+            &installation.version,
+        )
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "plugin {} {} is not published",
+                installation.plugin,
+                installation.version
+            )
+        })?;
         Ok(self
             .pre(
                 &stored.info.manifest,
@@ -331,7 +309,7 @@ impl Runtime {
     /// (alarm changes they may watch), until the runtime is dropped.
     pub fn follow_feed(self: &Arc<Self>) -> JoinHandle<()> {
         let runtime = Arc::downgrade(self);
-        let mut signals = self.shared.feed.subscribe();
+        let mut signals = self.shared.services.feed.subscribe();
         tokio::spawn(async move {
             loop {
                 let signal = signals.recv().await;

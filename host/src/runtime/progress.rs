@@ -3,8 +3,15 @@
 //! and its suspension. The actor decides when these move; this module is
 //! how they move, each in the transaction the actor gives it.
 
+use serde_json::json;
+
+use super::installation::Installation;
+use crate::caps::alarm::model::{Raise, Severity};
+use crate::caps::alarm::rows as alarms;
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
+use crate::feed::{self, FeedKind};
+use crate::ids::generated;
 
 /// The two streams an installation follows, each with its own position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,4 +138,24 @@ pub async fn failed(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The platform alarm raised when an installation is suspended; its originator is the installation id.
+pub const SUSPENDED_ALARM: &str = "installation-suspended";
+
+/// Records a suspension in `tx`: the platform's `installation-suspended`
+/// alarm and the state change in the community feed.
+pub async fn record_suspension(
+    tx: &mut Tx,
+    installation: &Installation,
+    reason: &str,
+    at: Millis,
+) -> Result<(), sqlx::Error> {
+    let i = installation;
+    let details = json!({ "plugin": i.plugin, "version": i.version.to_string(), "reason": reason });
+    let raise = Raise::by_platform(&i.id, SUSPENDED_ALARM, Severity::Major, details);
+    alarms::raise(tx, &i.community, &raise, || generated("alm"), at).await?;
+    let state =
+        json!({ "installation": i.id, "plugin": i.plugin, "state": "suspended", "reason": reason });
+    feed::append(tx, &i.community, FeedKind::Installation, &i.id, &state, at).await
 }

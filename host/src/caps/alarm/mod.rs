@@ -16,14 +16,18 @@
 //! operator makes meanwhile (an ack, say) is kept, not overwritten.
 
 pub mod model;
-pub mod store;
+pub mod rows;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use futures::future::BoxFuture;
+
+use super::effects::{CommitError, Effects};
 use super::{InstallationContext, NameSet, Scope};
 use crate::db::Tx;
+use crate::feed::Feed;
 use crate::wit::linli::platform::alarm::{self as wit, Host};
 use crate::wit::linli::platform::types::{Error, Severity as WitSeverity};
 use model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
@@ -106,21 +110,22 @@ pub struct AlarmHost {
     calls_before: usize,
     /// The alarms the calls touched, latest state last, as the handler sees them.
     touched: Vec<Alarm>,
+    /// The community feed, whose followers hear of committed changes.
+    feed: Arc<Feed>,
+    /// Whether the transaction being committed holds alarm changes.
+    announce: bool,
 }
 
 impl AlarmHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+    pub fn new(ctx: Arc<InstallationContext>, feed: Arc<Feed>) -> Self {
         Self {
             ctx,
             calls: Vec::new(),
             calls_before: 0,
             touched: Vec::new(),
+            feed,
+            announce: false,
         }
-    }
-
-    /// A new call into the plugin starts.
-    pub fn begin_call(&mut self) {
-        self.calls_before = self.calls.len();
     }
 
     /// The installation's alarm scope; `denied` when it has no alarm grant.
@@ -194,45 +199,62 @@ impl AlarmHost {
             return Ok(seen.active.then(|| seen.clone()));
         }
         let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
-        store::active(&mut conn, &self.ctx.community, originator, alarm_type)
+        rows::active(&mut conn, &self.ctx.community, originator, alarm_type)
             .await
             .map_err(|e| self.internal(e))
     }
 
-    /// Writes the handler's alarm changes into `tx`; returns them for delivery.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Vec<AlarmChange>, sqlx::Error> {
+    /// Writes the handler's alarm changes into `tx`, each with its feed event.
+    async fn write(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         let community = &self.ctx.community;
         let by = self.ctx.plugin.as_str();
         let now = self.ctx.clock.now();
-        let mut changes = Vec::new();
         for call in std::mem::take(&mut self.calls) {
             let change = match call {
                 Call::Raise { raise, new_id } => {
-                    Some(store::raise(tx, community, &raise, || new_id, now).await?)
+                    Some(rows::raise(tx, community, &raise, || new_id, now).await?)
                 }
                 Call::Clear {
                     originator,
                     alarm_type,
-                } => store::clear_active(tx, community, &originator, &alarm_type, by, now).await?,
+                } => rows::clear_active(tx, community, &originator, &alarm_type, by, now).await?,
                 Call::Acknowledge { id } => {
-                    match store::acknowledge(tx, community, &id, by, now).await {
+                    match rows::acknowledge(tx, community, &id, by, now).await {
                         Ok(change) => change,
                         // Gone since the call (its community was deleted): nothing to do.
-                        Err(store::AlarmError::NotFound(_)) => None,
-                        Err(store::AlarmError::Store(e)) => return Err(e),
+                        Err(rows::AlarmError::NotFound(_)) => None,
+                        Err(rows::AlarmError::Store(e)) => return Err(e),
                     }
                 }
             };
-            changes.extend(change);
+            self.announce |= change.is_some();
         }
         self.touched.clear();
-        Ok(changes)
+        Ok(())
+    }
+}
+
+impl Effects for AlarmHost {
+    fn begin_call(&mut self) {
+        self.calls_before = self.calls.len();
+    }
+
+    fn commit<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), CommitError>> {
+        Box::pin(async move { Ok(self.write(tx).await?) })
+    }
+
+    /// Wakes the community feed's followers: the changes are in it now.
+    fn committed(&mut self) {
+        if std::mem::take(&mut self.announce) {
+            self.feed.published(&self.ctx.community);
+        }
     }
 
     /// Drops the handler's calls.
-    pub fn discard(&mut self) {
+    fn discard(&mut self) {
         self.calls.clear();
         self.touched.clear();
+        self.announce = false;
     }
 }
 
@@ -325,7 +347,7 @@ impl Host for AlarmHost {
             Some(_) => None,
             None => {
                 let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
-                store::originator_location(&mut conn, &self.ctx.community, &raise.originator)
+                rows::originator_location(&mut conn, &self.ctx.community, &raise.originator)
                     .await
                     .map_err(|e| self.internal(e))?
             }
@@ -364,7 +386,7 @@ impl Host for AlarmHost {
             Some(alarm) => Some(alarm.clone()),
             None => {
                 let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
-                store::by_id(&mut conn, &self.ctx.community, &id)
+                rows::by_id(&mut conn, &self.ctx.community, &id)
                     .await
                     .map_err(|e| self.internal(e))?
             }
@@ -406,14 +428,14 @@ impl Host for AlarmHost {
                 self.granted()?;
             }
         }
-        let limit = limit.clamp(1, store::MAX_LIST) as usize;
-        let filter = store::AlarmFilter {
+        let limit = limit.clamp(1, rows::MAX_LIST) as usize;
+        let filter = rows::AlarmFilter {
             state: Some("active".to_owned()),
             alarm_type: alarm_type.clone(),
-            limit: Some(store::MAX_LIST),
+            limit: Some(rows::MAX_LIST),
             ..Default::default()
         };
-        let stored = store::list(&self.ctx.db, &self.ctx.community, &filter)
+        let stored = rows::list(&self.ctx.db, &self.ctx.community, &filter)
             .await
             .map_err(|e| self.internal(e))?;
         // The handler's own changes first, then the store's, without repeats.

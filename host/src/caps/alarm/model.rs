@@ -118,11 +118,31 @@ pub struct Raise {
     pub alarm_type: String,
     pub severity: Severity,
     pub details: serde_json::Value,
-    /// A plugin id, or `platform`.
+    /// A plugin id, or [`PLATFORM`].
     pub raiser: String,
 }
 
+/// Who changes alarms that the host raises itself.
+pub const PLATFORM: &str = "platform";
+
 impl Raise {
+    /// A raise by the host itself: a device gone quiet or low on battery,
+    /// an installation suspended.
+    pub fn by_platform(
+        originator: &str,
+        alarm_type: &str,
+        severity: Severity,
+        details: serde_json::Value,
+    ) -> Raise {
+        Raise {
+            originator: originator.to_owned(),
+            alarm_type: alarm_type.to_owned(),
+            severity,
+            details,
+            raiser: PLATFORM.to_owned(),
+        }
+    }
+
     /// The alarm after this raise, given the active alarm of the same
     /// (originator, type) if there is one. A new alarm gets `new_id` and
     /// `location`.

@@ -31,12 +31,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OwnedMutexGuard;
 
+use futures::future::BoxFuture;
+
+use super::effects::{CommitError, Effects};
 use super::{InstallationContext, Scope};
 use crate::db::Tx;
 use crate::wit::linli::platform::ledger::{
     Account, Entry, EntryRef, Host, InsufficientFunds, LedgerError,
 };
-use log::PendingEntry;
+use log::{LedgerService, PendingEntry};
 
 /// Longest account name, record kind, memo or idempotency key, in bytes.
 const MAX_NAME_BYTES: usize = 128;
@@ -97,6 +100,8 @@ impl Scope for LedgerScope {
 /// Per-instance `ledger` state: the running handler's pending entries.
 pub struct LedgerHost {
     ctx: Arc<InstallationContext>,
+    /// The host's ledger: signing key and per-community writer locks.
+    ledger: Arc<LedgerService>,
     /// The community's writer lock, from the first write until commit.
     writing: Option<OwnedMutexGuard<()>>,
     /// The log size when the lock was taken.
@@ -120,36 +125,16 @@ fn request_of(body: &str) -> Option<Value> {
 }
 
 impl LedgerHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+    pub fn new(ctx: Arc<InstallationContext>, ledger: Arc<LedgerService>) -> Self {
         Self {
             ctx,
+            ledger,
             writing: None,
             base: 0,
             pending: Vec::new(),
             waited: std::time::Duration::ZERO,
             contended: false,
         }
-    }
-
-    /// A new call into the plugin starts.
-    pub fn begin_call(&mut self) {
-        self.waited = std::time::Duration::ZERO;
-        self.contended = false;
-    }
-
-    /// How long the running call has waited for the writer lock.
-    pub fn waited(&self) -> std::time::Duration {
-        self.waited
-    }
-
-    /// Whether the running call gave up waiting for the writer lock.
-    pub fn contended(&self) -> bool {
-        self.contended
-    }
-
-    /// Whether the handler holds the community's writer lock.
-    pub fn holds_lock(&self) -> bool {
-        self.writing.is_some()
     }
 
     fn internal(&self, error: impl std::fmt::Display) -> LedgerError {
@@ -193,7 +178,7 @@ impl LedgerHost {
         if self.writing.is_none() {
             let started = std::time::Instant::now();
             let guard =
-                tokio::time::timeout(LOCK_WAIT, self.ctx.ledger.lock(&self.ctx.community)).await;
+                tokio::time::timeout(LOCK_WAIT, self.ledger.lock(&self.ctx.community)).await;
             self.waited += started.elapsed();
             let Ok(guard) = guard else {
                 self.contended = true;
@@ -304,22 +289,52 @@ impl LedgerHost {
         }))
     }
 
-    /// Writes the pending entries and a signed checkpoint into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), log::LedgerError> {
-        if !self.pending.is_empty() {
-            let now = self.ctx.clock.now();
-            self.ctx
-                .ledger
-                .append(tx, &self.ctx.community, self.base, &self.pending, now)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Forgets pending entries and lets other writers in; after a commit or a failure.
-    pub fn release(&mut self) {
+    fn release(&mut self) {
         self.pending.clear();
         self.writing = None;
+    }
+}
+
+impl Effects for LedgerHost {
+    fn begin_call(&mut self) {
+        self.waited = std::time::Duration::ZERO;
+        self.contended = false;
+    }
+
+    /// Writes the pending entries and a signed checkpoint into `tx`.
+    fn commit<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), CommitError>> {
+        Box::pin(async move {
+            if !self.pending.is_empty() {
+                let now = self.ctx.clock.now();
+                self.ledger
+                    .append(tx, &self.ctx.community, self.base, &self.pending, now)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn committed(&mut self) {
+        self.release();
+    }
+
+    fn discard(&mut self) {
+        self.release();
+    }
+
+    fn waited(&self) -> std::time::Duration {
+        self.waited
+    }
+
+    fn contended(&self) -> bool {
+        self.contended
+    }
+
+    /// A held writer lock is committed at once: other installations of the
+    /// community wait for it.
+    fn commit_now(&self) -> bool {
+        self.writing.is_some()
     }
 }
 
@@ -510,8 +525,9 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::db::Db;
 
-    /// A store with one community and a ledger context granted namespace `t`.
-    async fn fixture(dir: &std::path::Path) -> (Arc<InstallationContext>, Db) {
+    /// A database with one community, and a ledger host granted namespace
+    /// `t` built on the ledger service alone: no other capability's service.
+    async fn fixture(dir: &std::path::Path) -> (LedgerHost, Db) {
         let db = crate::db::open(&crate::db::sqlite_url(dir)).await.unwrap();
         sqlx::query(
             "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
@@ -521,7 +537,6 @@ mod tests {
         .unwrap();
         let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(1_000));
         let metrics = Arc::new(crate::metrics::Metrics::new());
-        let map = Arc::new(crate::caps::map::MapService::new(db.clone()));
         let ctx = Arc::new(InstallationContext {
             installation: "i".to_owned(),
             community: "c".parse().unwrap(),
@@ -535,21 +550,13 @@ mod tests {
             db: db.clone(),
             clock: clock.clone(),
             metrics: metrics.installation("c", "p", "i"),
-            ledger: Arc::new(LedgerService::open(dir).unwrap()),
-            map: map.clone(),
-            notify: Arc::new(crate::caps::notify::dispatch::NotifyService::new(
-                db.clone(),
-                clock.clone(),
-                map,
-                metrics.clone(),
-                Default::default(),
-            )),
             quotas: crate::caps::quota::Quotas::new(
                 crate::limits::Limits::default(),
                 metrics.installation("c", "p", "i"),
             ),
         });
-        (ctx, db)
+        let ledger = Arc::new(LedgerService::open(dir).unwrap());
+        (LedgerHost::new(ctx, ledger), db)
     }
 
     /// Commits the handler's writes as the actor does.
@@ -557,7 +564,7 @@ mod tests {
         let mut tx = crate::db::begin(db).await.unwrap();
         host.commit(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
-        host.release();
+        host.committed();
     }
 
     proptest! {
@@ -574,8 +581,7 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-                let (ctx, db) = fixture(dir.path()).await;
-                let mut host = LedgerHost::new(ctx);
+                let (mut host, db) = fixture(dir.path()).await;
                 let n = floors.len();
                 for (i, floor) in floors.iter().enumerate() {
                     host.open_account(format!("t/a{i}"), *floor, format!("open-{i}")).await.unwrap();

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use super::effects::Effects;
 use super::quota::Quotas;
 use super::InstallationContext;
 use crate::wit::linli::platform::log::{Host, Level};
@@ -67,6 +68,9 @@ fn truncate(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+/// Log lines are written as they come, not with the handler's transaction.
+impl Effects for LogHost {}
 
 impl Host for LogHost {
     async fn write(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {

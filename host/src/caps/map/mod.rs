@@ -19,7 +19,7 @@
 pub mod geojson;
 pub mod index;
 pub mod model;
-pub mod store;
+pub mod rows;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, RwLock};
 
+use super::effects::Effects;
 use super::{InstallationContext, Scope};
 use crate::db::Db;
 use crate::ids::{CommunityId, PersonId, PlaceId};
@@ -105,7 +106,7 @@ impl MapService {
             .clone();
         cell.get_or_try_init(|| async {
             let mut conn = self.db.acquire().await?;
-            let (places, people) = split(store::load(&mut conn, community).await?);
+            let (places, people) = split(rows::load(&mut conn, community).await?);
             Ok(Arc::new(RwLock::new(CommunityMap::new(places, people))))
         })
         .await
@@ -300,11 +301,13 @@ fn distances(found: Vec<(&Place, f64)>) -> Vec<wit::PlaceDistance> {
 /// Per-instance `map` state.
 pub struct MapHost {
     ctx: Arc<InstallationContext>,
+    /// Every community's map in memory.
+    maps: Arc<MapService>,
 }
 
 impl MapHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Arc<InstallationContext>, maps: Arc<MapService>) -> Self {
+        Self { ctx, maps }
     }
 
     /// The community's map, if the installation may read it.
@@ -314,8 +317,7 @@ impl MapHost {
                 .ctx
                 .deny("map", "map was not granted to this installation"));
         }
-        self.ctx
-            .map
+        self.maps
             .get(&self.ctx.community)
             .await
             .map_err(|e| self.ctx.internal("map", e))
@@ -333,6 +335,9 @@ impl MapHost {
         Ok(map)
     }
 }
+
+/// Map calls only read: nothing to commit.
+impl Effects for MapHost {}
 
 impl Host for MapHost {
     async fn get(&mut self, id: String) -> Result<wit::Place, Error> {

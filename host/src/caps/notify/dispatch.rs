@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use super::model::{resolve_all, retry_delay, DeliveryState, MessageState, Outgoing, INBOX};
 use super::outbox::{self, BurstLimit, InboxSignal, NewDelivery, RouteOf};
-use super::store;
+use super::rows;
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::MapService;
 use crate::clock::{Millis, SharedClock};
@@ -253,7 +253,7 @@ impl NotifyService {
         now: Millis,
     ) -> Result<(), sqlx::Error> {
         let mut tx = crate::db::begin(&self.db).await?;
-        let message = store::message(&mut tx, community, id)
+        let message = rows::message(&mut tx, community, id)
             .await?
             .filter(|m| m.next_step_at.is_some_and(|at| at <= now));
         let Some(message) = message else {
@@ -429,7 +429,7 @@ impl NotifyService {
         }
         let mut conn = self.db.acquire().await?;
         for ((community, message_id), people) in reached {
-            if let Some(message) = store::message(&mut conn, &community, &message_id).await? {
+            if let Some(message) = rows::message(&mut conn, &community, &message_id).await? {
                 let signal =
                     InboxSignal::new(&community, people, &message_id, message.content, now);
                 let _ = self.inbox.send(signal);
@@ -485,13 +485,13 @@ impl NotifyService {
     async fn attempt(&self, delivery: &Claimed) -> Result<(), String> {
         let store_error = |e: sqlx::Error| format!("store: {e}");
         let mut conn = self.db.acquire().await.map_err(store_error)?;
-        let gateway = store::gateways(&mut conn, &delivery.community)
+        let gateway = rows::gateways(&mut conn, &delivery.community)
             .await
             .map_err(store_error)?
             .into_iter()
             .find(|g| g.channel == delivery.channel)
             .ok_or_else(|| format!("no gateway for channel {}", delivery.channel))?;
-        let message = store::message(&mut conn, &delivery.community, &delivery.message_id)
+        let message = rows::message(&mut conn, &delivery.community, &delivery.message_id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| format!("message {} is gone", delivery.message_id))?;

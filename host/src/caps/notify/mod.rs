@@ -17,14 +17,16 @@ pub mod dispatch;
 pub mod model;
 pub mod outbox;
 pub mod preferences;
-pub mod store;
+pub mod rows;
 pub mod targets;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use super::effects::{CommitError, Effects};
 use super::{InstallationContext, NameSet, Scope};
 use crate::caps::alarm::model::Severity;
 use crate::db::Tx;
@@ -32,6 +34,7 @@ use crate::ids::{generated, PersonId};
 use crate::wit::linli::platform::map::Relation as WitRelation;
 use crate::wit::linli::platform::notify::{self as wit, Host};
 use crate::wit::linli::platform::types::Error;
+use dispatch::NotifyService;
 use model::{resolve_all, Audience, EscalationStep, MessageState, Outgoing};
 use outbox::{InboxSignal, NewMessage, RouteOf};
 
@@ -85,22 +88,23 @@ pub struct NotifyHost {
     /// What the pending sends reserved against the installation's message
     /// rates, given back if the handler fails.
     reservations: Vec<crate::caps::quota::Reservation>,
+    /// The inboxes the transaction being committed reaches at once.
+    reached: Vec<InboxSignal>,
+    /// The host's notification delivery, and the map it resolves audiences on.
+    notify: Arc<NotifyService>,
 }
 
 impl NotifyHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
+    pub fn new(ctx: Arc<InstallationContext>, notify: Arc<NotifyService>) -> Self {
         Self {
             ctx,
             sends: Vec::new(),
             sends_before: 0,
             cancels: Vec::new(),
             reservations: Vec::new(),
+            reached: Vec::new(),
+            notify,
         }
-    }
-
-    /// A new call into the plugin starts.
-    pub fn begin_call(&mut self) {
-        self.sends_before = self.sends.len();
     }
 
     fn granted(&self) -> Result<&NotifyScope, Error> {
@@ -140,8 +144,8 @@ impl NotifyHost {
             )));
         }
         let map = self
-            .ctx
-            .map
+            .notify
+            .map()
             .get(&self.ctx.community)
             .await
             .map_err(|e| self.internal(e))?;
@@ -152,11 +156,11 @@ impl NotifyHost {
         Ok(resolve_all(&message.audience, &map)?)
     }
 
-    /// Writes the handler's messages and cancels into `tx`; returns who got them in their inbox at once.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<Vec<InboxSignal>, sqlx::Error> {
+    /// Writes the handler's messages and cancels into `tx`, noting who gets
+    /// them in their inbox at once.
+    async fn write(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         let ctx = &self.ctx;
         let now = ctx.clock.now();
-        let mut signals = Vec::new();
         for PendingSend { message, people } in std::mem::take(&mut self.sends) {
             let written = outbox::insert_message(
                 tx,
@@ -180,34 +184,53 @@ impl NotifyHost {
                 topic: &message.topic,
                 severity: message.severity,
             };
-            let map = ctx.map.get(&ctx.community).await?;
+            let map = self.notify.map().get(&ctx.community).await?;
             let map = map.read().await;
-            let burst = ctx.notify.config().burst;
+            let burst = self.notify.config().burst;
             let deliveries =
                 outbox::route(tx, &map, &ctx.community, of, &people, now, burst).await?;
             drop(map);
             let reached =
                 outbox::write_deliveries(tx, &ctx.community, of, &deliveries, now).await?;
-            signals.push(InboxSignal::new(
+            self.reached.push(InboxSignal::new(
                 &ctx.community,
                 reached,
                 &message.id,
-                store::Content::of(&message),
+                rows::Content::of(&message),
                 now,
             ));
-            ctx.notify.sent(&message, &deliveries);
+            self.notify.sent(&message, &deliveries);
         }
         self.reservations.clear();
         for id in std::mem::take(&mut self.cancels) {
-            store::cancel(tx, &ctx.community, ctx.plugin.as_str(), &id).await?;
+            rows::cancel(tx, &ctx.community, ctx.plugin.as_str(), &id).await?;
         }
-        Ok(signals)
+        Ok(())
+    }
+}
+
+impl Effects for NotifyHost {
+    fn begin_call(&mut self) {
+        self.sends_before = self.sends.len();
+    }
+
+    fn commit<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), CommitError>> {
+        Box::pin(async move { Ok(self.write(tx).await?) })
+    }
+
+    /// Wakes the delivery worker and tells live inboxes of what landed.
+    fn committed(&mut self) {
+        let reached = std::mem::take(&mut self.reached);
+        if !reached.is_empty() {
+            self.notify.committed(reached);
+        }
     }
 
     /// Drops the handler's sends and cancels.
-    pub fn discard(&mut self) {
+    fn discard(&mut self) {
         self.sends.clear();
         self.cancels.clear();
+        self.reached.clear();
         self.ctx
             .quotas
             .release(std::mem::take(&mut self.reservations));
@@ -240,7 +263,7 @@ impl Host for NotifyHost {
             });
         }
         let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
-        let stored = store::message_by_key(
+        let stored = rows::message_by_key(
             &mut conn,
             &self.ctx.community,
             self.ctx.plugin.as_str(),
@@ -283,7 +306,7 @@ impl Host for NotifyHost {
             });
         }
         let mut conn = self.ctx.db.acquire().await.map_err(|e| self.internal(e))?;
-        let view = store::message(&mut conn, &self.ctx.community, &id)
+        let view = rows::message(&mut conn, &self.ctx.community, &id)
             .await
             .map_err(|e| self.internal(e))?
             .filter(|m| m.plugin == self.ctx.plugin.as_str())
@@ -383,8 +406,8 @@ impl From<MessageState> for wit::MessageState {
     }
 }
 
-impl From<store::Acknowledgement> for wit::Acknowledgement {
-    fn from(ack: store::Acknowledgement) -> Self {
+impl From<rows::Acknowledgement> for wit::Acknowledgement {
+    fn from(ack: rows::Acknowledgement) -> Self {
         wit::Acknowledgement {
             id: ack.id,
             idempotency_key: ack.idempotency_key,
@@ -398,6 +421,143 @@ impl From<store::Acknowledgement> for wit::Acknowledgement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::caps::map::{rows as map_rows, MapService};
+    use crate::caps::CapabilitySet;
+    use crate::clock::ManualClock;
+    use crate::db::Db;
+    use crate::wit::linli::platform::types::Severity as WitSeverity;
+
+    /// A database with one community whose map holds the person `li`, and
+    /// a notify host granted topic `fall`, built on the notification
+    /// service alone (with the map it resolves audiences on): no ledger,
+    /// no feed, no other capability's service.
+    async fn fixture(dir: &std::path::Path) -> (NotifyHost, Arc<NotifyService>, Db) {
+        let db = crate::db::open(&crate::db::sqlite_url(dir)).await.unwrap();
+        sqlx::query(
+            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let li = serde_json::json!({"type": "Feature", "id": "li", "geometry": null,
+            "properties": {"kind": "person", "name": "Li"}});
+        let feature = crate::caps::map::geojson::parse_feature(0, &li).unwrap();
+        let mut tx = crate::db::begin(&db).await.unwrap();
+        map_rows::put(&mut tx, &"c".parse().unwrap(), &feature)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(1_000));
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let notify = Arc::new(NotifyService::new(
+            db.clone(),
+            clock.clone(),
+            Arc::new(MapService::new(db.clone())),
+            metrics.clone(),
+            Default::default(),
+        ));
+        let ctx = Arc::new(InstallationContext {
+            installation: "i".to_owned(),
+            community: "c".parse().unwrap(),
+            plugin: "p".parse().unwrap(),
+            grants: CapabilitySet {
+                notify: Some(scope(&["fall"], false)),
+                ..CapabilitySet::default()
+            },
+            db: db.clone(),
+            clock,
+            metrics: metrics.installation("c", "p", "i"),
+            quotas: crate::caps::quota::Quotas::new(
+                crate::limits::Limits::default(),
+                metrics.installation("c", "p", "i"),
+            ),
+        });
+        (NotifyHost::new(ctx, notify.clone()), notify, db)
+    }
+
+    fn message_to_li(key: &str) -> wit::Message {
+        wit::Message {
+            audience: vec![wit::Audience::Person("li".to_owned())],
+            severity: WitSeverity::Major,
+            topic: "fall".to_owned(),
+            title: "A fall".to_owned(),
+            body: "Someone fell at home".to_owned(),
+            data: "{}".to_owned(),
+            idempotency_key: key.to_owned(),
+            require_ack: false,
+            escalation: Vec::new(),
+        }
+    }
+
+    async fn inbox_of_li(db: &Db) -> Vec<String> {
+        let mut conn = db.acquire().await.unwrap();
+        rows::inbox(&mut conn, &"c".parse().unwrap(), "li", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|item| item.content.title)
+            .collect()
+    }
+
+    /// A message sent by a handler reaches nobody until its transaction
+    /// commits; then it is in the person's inbox and live followers hear of it.
+    #[tokio::test]
+    async fn a_committed_send_reaches_the_inbox_and_live_followers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut host, notify, db) = fixture(dir.path()).await;
+        let mut live = notify.subscribe();
+        host.begin_call();
+        host.send(message_to_li("fall-1")).await.unwrap();
+        assert!(
+            inbox_of_li(&db).await.is_empty(),
+            "nothing lands before the commit"
+        );
+
+        let mut tx = crate::db::begin(&db).await.unwrap();
+        host.commit(&mut tx).await.unwrap();
+        assert!(
+            live.try_recv().is_err(),
+            "nobody hears of an uncommitted message"
+        );
+        tx.commit().await.unwrap();
+        host.committed();
+
+        assert_eq!(inbox_of_li(&db).await, ["A fall"]);
+        let signal = live.try_recv().expect("a live inbox signal");
+        assert!(signal.people.contains(&"li".parse::<PersonId>().unwrap()));
+    }
+
+    /// A failed handler's sends are forgotten: nothing reaches anyone.
+    #[tokio::test]
+    async fn a_discarded_send_reaches_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut host, notify, db) = fixture(dir.path()).await;
+        let mut live = notify.subscribe();
+        host.begin_call();
+        host.send(message_to_li("fall-2")).await.unwrap();
+        host.discard();
+
+        let mut tx = crate::db::begin(&db).await.unwrap();
+        host.commit(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        host.committed();
+        assert!(inbox_of_li(&db).await.is_empty());
+        assert!(live.try_recv().is_err());
+    }
+
+    /// A message to someone not on the map is refused at the call, naming them.
+    #[tokio::test]
+    async fn a_send_to_a_stranger_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut host, _, _) = fixture(dir.path()).await;
+        let mut message = message_to_li("fall-3");
+        message.audience = vec![wit::Audience::Person("wang".to_owned())];
+        let refused = host.send(message).await.unwrap_err();
+        assert!(
+            matches!(&refused, Error::NotFound(m) | Error::Invalid(m) if m.contains("wang")),
+            "{refused:?}"
+        );
+    }
 
     fn scope(topics: &[&str], critical: bool) -> NotifyScope {
         NotifyScope {

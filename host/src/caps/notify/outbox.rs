@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::model::{DeliveryState, MessageState, Outgoing, INBOX};
 use super::preferences::Preferences;
-use super::store::Content;
+use super::rows::Content;
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::model::CommunityMap;
 use crate::clock::Millis;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::effects::Effects;
 use super::{InstallationContext, NameSet, Scope};
 use crate::clock::Millis;
 use crate::db::Db;
@@ -183,6 +184,9 @@ impl SensorHost {
             .map_err(|e| self.ctx.internal("sensor", e))
     }
 }
+
+/// Sensor calls only read: nothing to commit.
+impl Effects for SensorHost {}
 
 impl Host for SensorHost {
     async fn latest(

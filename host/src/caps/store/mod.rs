@@ -18,6 +18,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use futures::future::BoxFuture;
+
+use super::effects::{CommitError, Effects};
 use super::{InstallationContext, Scope};
 use crate::db::Tx;
 use crate::wit::linli::platform::store::Host;
@@ -99,16 +102,6 @@ impl StoreHost {
             overlay_bytes: 0,
             overlay_at_call: 0,
         }
-    }
-
-    /// A new call into the plugin starts.
-    pub fn begin_call(&mut self) {
-        self.overlay_at_call = self.overlay_bytes;
-    }
-
-    /// Whether the overlay holds more than one call may leave in it.
-    pub fn overlay_full(&self) -> bool {
-        self.overlay_bytes > self.ctx.quotas.limits().pending_bytes
     }
 
     fn internal(&self, e: impl std::fmt::Display) -> Error {
@@ -251,7 +244,7 @@ impl StoreHost {
     }
 
     /// Writes the pending changes into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+    async fn write(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         let landing = self
             .pending
             .iter()
@@ -280,9 +273,19 @@ impl StoreHost {
         self.clear_overlay();
         Ok(())
     }
+}
 
-    /// Called once the transaction has committed: the caches learn what landed.
-    pub fn committed(&mut self) {
+impl Effects for StoreHost {
+    fn begin_call(&mut self) {
+        self.overlay_at_call = self.overlay_bytes;
+    }
+
+    fn commit<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), CommitError>> {
+        Box::pin(async move { Ok(self.write(tx).await?) })
+    }
+
+    /// The caches learn what landed.
+    fn committed(&mut self) {
         let Some((landed, change)) = self.landing.take() else {
             return;
         };
@@ -297,11 +300,17 @@ impl StoreHost {
 
     /// Drops the pending changes; the caches are read afresh, since what a
     /// failed transaction left is not known.
-    pub fn discard(&mut self) {
+    fn discard(&mut self) {
         self.clear_overlay();
         self.landing = None;
         self.committed_sizes.clear();
         self.usage = None;
+    }
+
+    /// An overlay holding more than one call may leave in it is written out
+    /// before the next handler adds to it: it is memory.
+    fn commit_now(&self) -> bool {
+        self.overlay_bytes > self.ctx.quotas.limits().pending_bytes
     }
 }
 

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use futures::future::BoxFuture;
+
+use super::effects::{CommitError, Effects};
 use super::{InstallationContext, Scope};
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
@@ -93,7 +96,7 @@ impl TimerHost {
     }
 
     /// Writes the pending changes into `tx`.
-    pub async fn commit(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+    async fn write(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         for (tag, schedule) in std::mem::take(&mut self.pending) {
             match schedule {
                 Some(s) => sqlx::query(
@@ -113,9 +116,15 @@ impl TimerHost {
         }
         Ok(())
     }
+}
+
+impl Effects for TimerHost {
+    fn commit<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), CommitError>> {
+        Box::pin(async move { Ok(self.write(tx).await?) })
+    }
 
     /// Drops the pending changes.
-    pub fn discard(&mut self) {
+    fn discard(&mut self) {
         self.pending.clear();
     }
 }

@@ -11,8 +11,7 @@ use crate::db::{Db, Tx};
 use crate::feed::{self, FeedKind};
 use crate::ids::CommunityId;
 
-/// Who changes alarms that the host raises itself.
-pub const PLATFORM: &str = "platform";
+pub use super::model::PLATFORM;
 /// Most alarms one listing returns.
 pub const MAX_LIST: u32 = 500;
 

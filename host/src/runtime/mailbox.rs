@@ -1,0 +1,73 @@
+//! What an installation's actor is asked to do through its mailbox, and
+//! what it answers: the runtime's side of the conversation with an actor.
+
+use tokio::sync::oneshot;
+
+use super::installation::Installation;
+use super::instance::{CallFailure, InstanceState};
+use crate::wit::linli::platform::events::Lifecycle;
+use crate::wit::linli::platform::types::{Caller, Error as WitError};
+use crate::wit::ScenePre;
+
+/// Why a command got no answer from the plugin.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Plugin(PluginError),
+    #[error("the plugin failed: {0}")]
+    Failed(CallFailure),
+    #[error("the installation is suspended: {0}")]
+    Suspended(String),
+    #[error("the host could not record the command's effects")]
+    Store,
+}
+
+/// A typed error a plugin returned, in host terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("limit: {0}")]
+    Limit(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<WitError> for PluginError {
+    fn from(e: WitError) -> Self {
+        match e {
+            WitError::Denied(m) => PluginError::Denied(m),
+            WitError::NotFound(m) => PluginError::NotFound(m),
+            WitError::Invalid(m) => PluginError::Invalid(m),
+            WitError::Limit(m) => PluginError::Limit(m),
+            WitError::Internal(m) => PluginError::Internal(m),
+        }
+    }
+}
+
+/// What the actor is asked to do.
+pub enum Message {
+    /// First start of a new installation: instantiate, `init`, deliver `installed`.
+    Install {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Run a command for a person.
+    Command {
+        caller: Caller,
+        name: String,
+        input: String,
+        reply: oneshot::Sender<Result<String, CommandError>>,
+    },
+    /// The installation was changed by an admin; deliver `lifecycle` if given.
+    Reload {
+        installation: Box<Installation>,
+        lifecycle: Option<Lifecycle>,
+        pre: ScenePre<InstanceState>,
+    },
+    /// Finish the current event and stop.
+    Stop,
+}
