@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validation::Invalid;
+
 /// Sandbox limits and quotas of one installation. Fields left out of a
 /// request or of an older stored installation take the defaults below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -53,24 +55,27 @@ impl Limits {
     /// These limits with the fields of `changes` (a JSON object of some of
     /// the fields) replaced: how a request or a host flag sets only the
     /// limits it names. An unknown field or a wrong type is an error naming it.
-    pub fn with_changes(&self, changes: &serde_json::Value) -> Result<Self, String> {
+    pub fn with_changes(&self, changes: &serde_json::Value) -> Result<Self, Invalid> {
         let serde_json::Value::Object(changes) = changes else {
-            return Err("limits: expected an object".to_owned());
+            return Err(Invalid::new("limits", "expected an object"));
         };
-        let mut merged = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let mut merged = serde_json::to_value(self).expect("limits serialize");
         let fields = merged
             .as_object_mut()
             .expect("limits serialize to an object");
         for (name, value) in changes {
             if !fields.contains_key(name) {
-                return Err(format!(
-                    "limits.{name}: not a limit; the limits are {}",
-                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                return Err(Invalid::new(
+                    format!("limits.{name}"),
+                    format!(
+                        "not a limit; the limits are {}",
+                        fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
             fields.insert(name.clone(), value.clone());
         }
-        serde_json::from_value(merged).map_err(|e| format!("limits: {e}"))
+        serde_json::from_value(merged).map_err(|e| Invalid::new("limits", e.to_string()))
     }
 
     /// The most any installation may be given unless the host says otherwise.
@@ -90,15 +95,18 @@ impl Limits {
     }
 
     /// Checks these limits against the host's maximum, naming the first one over it.
-    pub fn check_within(&self, max: &Limits) -> Result<(), String> {
+    pub fn check_within(&self, max: &Limits) -> Result<(), Invalid> {
         fn between<T: PartialOrd + std::fmt::Display>(
             name: &str,
             value: T,
             min: T,
             max: T,
-        ) -> Result<(), String> {
+        ) -> Result<(), Invalid> {
             if value < min || value > max {
-                return Err(format!("limits.{name} must be between {min} and {max}"));
+                return Err(Invalid::new(
+                    format!("limits.{name}"),
+                    format!("must be between {min} and {max}"),
+                ));
             }
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! Prometheus metrics, served at `/metrics`: what an operator graphs to see
 //! whether devices are reporting and plugins are keeping up.
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -30,6 +31,19 @@ pub struct Metrics {
 
 const INSTALLATION: &[&str] = &["community", "plugin", "installation"];
 
+/// Registers `metric` and hands it back. Every name and label set is fixed
+/// in this file, so an invalid or repeated one is a bug, not a condition.
+fn register<M: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    let metric = metric.expect("valid metric");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("unique metric");
+    metric
+}
+
 fn labels<'a>(extra: &'a [&'a str]) -> Vec<&'a str> {
     INSTALLATION.iter().chain(extra).copied().collect()
 }
@@ -39,12 +53,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, extra: &[&str]| {
-            let c =
-                IntCounterVec::new(Opts::new(name, help), &labels(extra)).expect("valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
-            c
+            register(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), &labels(extra)),
+            )
         };
         let events_handled = counter(
             "linli_events_handled_total",
@@ -76,71 +88,67 @@ impl Metrics {
             "Plugin log lines dropped because the installation logged past its rate.",
             &[],
         );
-        let handler_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "linli_handler_duration_seconds",
-                "Time spent in one plugin call.",
-            )
-            .buckets(vec![
-                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0,
-            ]),
-            &labels(&["call"]),
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(handler_seconds.clone()))
-            .expect("unique metric");
-        let readings = IntCounterVec::new(
-            Opts::new(
-                "linli_readings_ingested_total",
-                "Readings received, by result (accepted, rejected).",
+        let handler_seconds = register(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "linli_handler_duration_seconds",
+                    "Time spent in one plugin call.",
+                )
+                .buckets(vec![
+                    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0,
+                ]),
+                &labels(&["call"]),
             ),
-            &["result"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(readings.clone()))
-            .expect("unique metric");
-        let readings_purged = IntCounter::new(
-            "linli_readings_purged_total",
-            "Readings deleted after their community's retention.",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(readings_purged.clone()))
-            .expect("unique metric");
-        let mqtt_messages = IntCounterVec::new(
+        );
+        let readings = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "linli_readings_ingested_total",
+                    "Readings received, by result (accepted, rejected).",
+                ),
+                &["result"],
+            ),
+        );
+        let readings_purged = register(
+            &registry,
+            IntCounter::new(
+                "linli_readings_purged_total",
+                "Readings deleted after their community's retention.",
+            ),
+        );
+        let mqtt_messages = register(
+            &registry,
+            IntCounterVec::new(
             Opts::new(
                 "linli_mqtt_messages_total",
                 "MQTT messages on the readings topics, by result (accepted, replayed, bad-topic, \
                  malformed, bad-token, too-large, key-reused, error).",
             ),
             &["result"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(mqtt_messages.clone()))
-            .expect("unique metric");
-        let mqtt_connected = IntGauge::new(
-            "linli_mqtt_connected",
-            "1 while the MQTT bridge is connected and subscribed to the readings topics.",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(mqtt_connected.clone()))
-            .expect("unique metric");
-        let suspended = IntGaugeVec::new(
-            Opts::new(
-                "linli_installation_suspended",
-                "1 while an installation is suspended.",
+        ),
+        );
+        let mqtt_connected = register(
+            &registry,
+            IntGauge::new(
+                "linli_mqtt_connected",
+                "1 while the MQTT bridge is connected and subscribed to the readings topics.",
             ),
-            INSTALLATION,
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(suspended.clone()))
-            .expect("unique metric");
-        let reading_handled_seconds = HistogramVec::new(
+        );
+        let suspended = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "linli_installation_suspended",
+                    "1 while an installation is suspended.",
+                ),
+                INSTALLATION,
+            ),
+        );
+        let reading_handled_seconds = register(
+            &registry,
+            HistogramVec::new(
             HistogramOpts::new(
                 "linli_reading_handled_seconds",
                 "Time from a reading's durable append to the commit of the plugin's handling of it.",
@@ -150,52 +158,45 @@ impl Metrics {
                 0.25, 0.5, 1.0, 5.0, 30.0,
             ]),
             INSTALLATION,
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(reading_handled_seconds.clone()))
-            .expect("unique metric");
-        let lag_seconds = GaugeVec::new(
+        ),
+        );
+        let lag_seconds = register(
+            &registry,
+            GaugeVec::new(
             Opts::new(
                 "linli_installation_lag_seconds",
                 "How long the oldest reading an installation has yet to handle has waited (0 when caught up).",
             ),
             INSTALLATION,
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(lag_seconds.clone()))
-            .expect("unique metric");
-        let notify_messages = IntCounterVec::new(
-            Opts::new(
-                "linli_notify_messages_total",
-                "Messages plugins sent, by severity.",
+        ),
+        );
+        let notify_messages = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "linli_notify_messages_total",
+                    "Messages plugins sent, by severity.",
+                ),
+                &["severity"],
             ),
-            &["severity"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(notify_messages.clone()))
-            .expect("unique metric");
-        let notify_deliveries = IntCounterVec::new(
-            Opts::new(
-                "linli_notify_deliveries_total",
-                "Delivery attempts by channel and result (delivered, retry, dead, suppressed).",
+        );
+        let notify_deliveries = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "linli_notify_deliveries_total",
+                    "Delivery attempts by channel and result (delivered, retry, dead, suppressed).",
+                ),
+                &["channel", "result"],
             ),
-            &["channel", "result"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(notify_deliveries.clone()))
-            .expect("unique metric");
-        let notify_escalations = IntCounter::new(
-            "linli_notify_escalations_total",
-            "Escalation steps run because nobody acknowledged a message in time.",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(notify_escalations.clone()))
-            .expect("unique metric");
+        );
+        let notify_escalations = register(
+            &registry,
+            IntCounter::new(
+                "linli_notify_escalations_total",
+                "Escalation steps run because nobody acknowledged a message in time.",
+            ),
+        );
         Self {
             registry,
             notify_messages,

@@ -23,3 +23,32 @@ impl ItemError {
         }
     }
 }
+
+/// Why a value was refused: the field at fault (dotted, as the caller spelt
+/// it: `limits.memory-mib`, `escalation[0].audience`) and the reason.
+/// Every validation below the HTTP layer returns one, so the field is data,
+/// not something to parse out of a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct Invalid {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same reason for a field the caller names otherwise (an alarm
+    /// type checked for a query's `type`).
+    pub fn at(self, field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            ..self
+        }
+    }
+}

@@ -60,7 +60,7 @@ fn check_filter(filter: &AlarmFilter) -> ApiResult<()> {
         }
     }
     if let Some(t) = filter.alarm_type.as_deref() {
-        crate::caps::alarm::check_type(t).map_err(|e| ApiError::invalid(format!("type: {e}")))?;
+        crate::caps::alarm::check_type(t).map_err(|e| e.at("type"))?;
     }
     Ok(())
 }

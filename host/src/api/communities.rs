@@ -105,7 +105,7 @@ async fn create_community(
     let timezone = new.timezone.unwrap_or_else(|| "Asia/Shanghai".to_owned());
     check_timezone(&timezone)?;
     let reading_retention_days = new.reading_retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
-    retention::check_days(reading_retention_days).map_err(ApiError::invalid)?;
+    retention::check_days(reading_retention_days)?;
     let community = Community {
         id: new.id,
         name: name.to_owned(),
@@ -185,7 +185,7 @@ async fn change_community(
     principal.require_community_admin(&community)?;
     let mut current = load(&state, &community).await?;
     if let Some(days) = change.reading_retention_days {
-        retention::check_days(days).map_err(ApiError::invalid)?;
+        retention::check_days(days)?;
         sqlx::query("UPDATE communities SET reading_retention_days = $1 WHERE id = $2")
             .bind(days)
             .bind(community.as_str())

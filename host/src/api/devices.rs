@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::{self, Principal, Role, TokenSpec};
 use crate::caps::sensor::visibility::ResidentView;
-use crate::caps::sensor::{catalogue, Reading, MAX_HISTORY, READING_COLUMNS};
+use crate::caps::sensor::{self, catalogue, History, Reading};
 use crate::clock::Millis;
 use crate::devices::{self, Device};
 use crate::ids::{CommunityId, DeviceId, PersonId};
@@ -112,12 +112,14 @@ async fn register_device(
     super::communities::load(&state, &community).await?;
     check_new_device(&new)?;
     if let Some(location) = &new.location {
-        state
+        if let Some(refused) = state
             .services
             .map
             .check_device_location(&community, location)
             .await?
-            .map_err(|e| ApiError::invalid(format!("location: {e}")))?;
+        {
+            return Err(refused.into());
+        }
     }
     if let Some(person) = &new.person {
         let map = state.services.map.get(&community).await?;
@@ -281,24 +283,14 @@ async fn device_readings(
     if from >= to {
         return Err(ApiError::invalid("from: must be before to"));
     }
-    let limit = i64::from(q.limit.unwrap_or(100).min(MAX_HISTORY));
-    let rows = sqlx::query(&format!(
-        "SELECT {READING_COLUMNS} FROM readings r \
-         JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
-         WHERE r.community_id = $1 AND r.device_id = $2 AND ($3 IS NULL OR r.kind = $3) \
-         AND r.at >= $4 AND r.at < $5 ORDER BY r.at, r.seq LIMIT $6"
-    ))
-    .bind(community.as_str())
-    .bind(device.as_str())
-    .bind(q.kind.as_deref())
-    .bind(from)
-    .bind(to)
-    .bind(limit)
-    .fetch_all(&state.services.db)
-    .await?;
-    let readings = rows
-        .iter()
-        .map(Reading::from_row)
-        .collect::<Result<_, _>>()?;
+    let span = History {
+        device: device.as_str(),
+        kind: q.kind.as_deref(),
+        from,
+        to,
+        limit: q.limit.unwrap_or(100),
+        newest_first: false,
+    };
+    let readings = sensor::history(&state.services.db, &community, &span).await?;
     Ok(Json(readings))
 }

@@ -90,6 +90,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::validation::Invalid> for ApiError {
+    fn from(invalid: crate::validation::Invalid) -> Self {
+        Self::invalid(invalid.to_string())
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         Self::internal(error)

@@ -20,7 +20,7 @@ use crate::runtime::installation::{self, DeadLetter, Installation, InstallationS
 use crate::runtime::instance::CallFailure;
 use crate::runtime::mailbox::{CommandError, PluginError};
 use crate::runtime::progress::SUSPENDED_ALARM;
-use crate::runtime::DispatchError;
+use crate::runtime::{DispatchError, InstallError};
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Role as WitRole};
 
@@ -152,9 +152,7 @@ fn check_against(state: &AppState, plugin: &PluginInfo, i: &Installation) -> Api
         .manifest
         .check_config(&i.config)
         .map_err(ApiError::invalid)?;
-    i.limits
-        .check_within(&state.config.max_limits)
-        .map_err(ApiError::invalid)
+    Ok(i.limits.check_within(&state.config.max_limits)?)
 }
 
 /// Enable a plugin in a community.
@@ -189,11 +187,7 @@ async fn create_installation(
         grants: new.grants,
         config: new.config,
         limits: match &new.limits {
-            Some(changes) => state
-                .config
-                .default_limits
-                .with_changes(changes)
-                .map_err(ApiError::invalid)?,
+            Some(changes) => state.config.default_limits.with_changes(changes)?,
             None => state.config.default_limits,
         },
         state: InstallationState::Active,
@@ -209,16 +203,13 @@ async fn create_installation(
     let stored = installation::get(&state.services.db, &installation.id)
         .await?
         .ok_or_else(|| ApiError::internal("a new installation vanished"))?;
-    if let Err(refusal) = state
-        .runtime
-        .install(stored.clone())
-        .await
-        .map_err(ApiError::internal)?
-    {
-        installation::delete(&state.services.db, &stored.id).await?;
-        return Err(ApiError::invalid(format!(
-            "the plugin did not start: {refusal}"
-        )));
+    match state.runtime.install(stored.clone()).await {
+        Ok(()) => {}
+        Err(refused @ InstallError::Refused(_)) => {
+            installation::delete(&state.services.db, &stored.id).await?;
+            return Err(ApiError::invalid(refused.to_string()));
+        }
+        Err(InstallError::Host(e)) => return Err(ApiError::internal(e)),
     }
     tracing::info!(%community, installation = %stored.id, plugin = %stored.plugin, version = %stored.version, "plugin installed");
     announce(&state, &stored, "installed", &principal.subject).await?;
@@ -279,10 +270,7 @@ async fn change_installation(
     after.grants = change.grants.unwrap_or(after.grants);
     after.config = change.config.unwrap_or(after.config);
     if let Some(changes) = &change.limits {
-        after.limits = after
-            .limits
-            .with_changes(changes)
-            .map_err(ApiError::invalid)?;
+        after.limits = after.limits.with_changes(changes)?;
     }
     if let Some(new_state) = change.state {
         after.state = new_state;

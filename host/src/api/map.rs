@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::OwnedRwLockWriteGuard;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
@@ -145,6 +145,14 @@ async fn shared(state: &AppState, community: &CommunityId) -> ApiResult<SharedMa
     Ok(state.services.map.get(community).await?)
 }
 
+/// The community's map to read, held until the handler is done with it.
+async fn read(
+    state: &AppState,
+    community: &CommunityId,
+) -> ApiResult<OwnedRwLockReadGuard<CommunityMap>> {
+    Ok(shared(state, community).await?.read_owned().await)
+}
+
 /// Starts a change of the community's map: the store's transaction first,
 /// then the map's write lock. Handlers that send notifications read the map
 /// inside their transaction, so the other order could leave a change and a
@@ -196,8 +204,7 @@ async fn export_map(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<Value>> {
     principal.require_staff(&community)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     Ok(Json(
         serde_json::to_value(export(&map)).map_err(ApiError::internal)?,
     ))
@@ -373,8 +380,7 @@ async fn get_place(
     Path((community, id)): Path<(CommunityId, PlaceId)>,
 ) -> ApiResult<Json<Value>> {
     principal.require_staff(&community)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     let place = map
         .place(&id)
         .ok_or_else(|| ApiError::not_found(format!("no place {id} in the map of {community}")))?;
@@ -435,8 +441,7 @@ async fn place_children(
     Path((community, id)): Path<(CommunityId, PlaceId)>,
 ) -> ApiResult<Json<Vec<Value>>> {
     principal.require_staff(&community)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     places_json(map.children(Some(&id))?)
 }
 
@@ -451,8 +456,7 @@ async fn place_ancestors(
     Path((community, id)): Path<(CommunityId, PlaceId)>,
 ) -> ApiResult<Json<Vec<Value>>> {
     principal.require_staff(&community)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     places_json(map.ancestors(&id)?)
 }
 
@@ -484,8 +488,7 @@ async fn place_descendants(
         })
         .transpose()?;
     let poi = q.poi_kind.map(poi_kind).transpose()?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     places_json(map.descendants(&id, |p| {
         kind.is_none_or(|k| p.kind == k)
             && poi.as_ref().is_none_or(|k| p.poi_kind.as_ref() == Some(k))
@@ -503,8 +506,7 @@ async fn get_person(
     Path((community, id)): Path<(CommunityId, PersonId)>,
 ) -> ApiResult<Json<Value>> {
     principal.require_staff(&community)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     let person = map
         .person(&id)
         .ok_or_else(|| ApiError::not_found(format!("no person {id} in the map of {community}")))?;
@@ -591,8 +593,7 @@ async fn related_people(
 ) -> ApiResult<Json<Vec<Value>>> {
     principal.require_staff(&community)?;
     let relation = relation(&q.relation)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     let people = map.related(relation, q.scope.as_deref())?;
     Ok(Json(
         people
@@ -670,8 +671,7 @@ async fn nearest(
     let origin = q.origin()?;
     let k = q.k.unwrap_or(5).min(MAX_NEAREST) as usize;
     let kind = poi_kind(q.poi_kind)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     Ok(found(map.nearest(&kind, &origin, k)?))
 }
 
@@ -692,8 +692,7 @@ async fn within_radius(
         .radius_m
         .ok_or_else(|| ApiError::invalid("radius_m: the radius in metres is needed"))?;
     let kind = poi_kind(q.poi_kind)?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     let mut results = map.within_radius(&kind, &origin, radius)?;
     results.truncate(MAX_WITHIN_RADIUS);
     Ok(found(results))
@@ -716,8 +715,7 @@ async fn locate_device(
         .ok_or_else(|| {
             ApiError::not_found(format!("device {device} does not exist in {community}"))
         })?;
-    let map = shared(&state, &community).await?;
-    let map = map.read().await;
+    let map = read(&state, &community).await?;
     Ok(Json(location.and_then(|l| {
         map.place_named(&l).map(|p| feature_json(place_feature(p)))
     })))

@@ -258,7 +258,7 @@ async fn save_preferences(
     person: &PersonId,
     preferences: Preferences,
 ) -> ApiResult<Json<Preferences>> {
-    preferences.check().map_err(ApiError::invalid)?;
+    preferences.check()?;
     let mut conn = state.services.db.acquire().await?;
     let now = state.services.clock.now();
     rows::set_preferences(&mut conn, community, person.as_str(), &preferences, now).await?;
@@ -342,7 +342,7 @@ async fn list_messages(
 ) -> ApiResult<Json<MessageList>> {
     principal.require_staff(&community)?;
     if let Some(topic) = filter.topic.as_deref() {
-        crate::caps::notify::model::check_topic(topic).map_err(ApiError::invalid)?;
+        crate::caps::notify::model::check_topic(topic)?;
     }
     let mut conn = state.services.db.acquire().await?;
     Ok(Json(MessageList {
@@ -462,7 +462,7 @@ async fn set_gateway(
     Json(spec): Json<GatewaySpec>,
 ) -> ApiResult<Json<Gateway>> {
     principal.require_community_admin(&community)?;
-    check_channel(&channel).map_err(|e| ApiError::invalid(format!("channel: {e}")))?;
+    check_channel(&channel)?;
     if channel == crate::caps::notify::model::INBOX {
         return Err(ApiError::invalid(
             "channel: the inbox is delivered by the host and takes no gateway",

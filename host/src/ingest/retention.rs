@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::clock::{Millis, SharedClock};
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::validation::Invalid;
 
 /// Retention of a community that has not set its own.
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
@@ -28,12 +29,13 @@ const CHUNK: i64 = 5_000;
 const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 
 /// Checks a community's `reading_retention_days`.
-pub fn check_days(days: i64) -> Result<(), String> {
+pub fn check_days(days: i64) -> Result<(), Invalid> {
     if (1..=MAX_RETENTION_DAYS).contains(&days) {
         Ok(())
     } else {
-        Err(format!(
-            "reading_retention_days: must be between 1 and {MAX_RETENTION_DAYS}, got {days}"
+        Err(Invalid::new(
+            "reading_retention_days",
+            format!("must be between 1 and {MAX_RETENTION_DAYS}, got {days}"),
         ))
     }
 }
@@ -158,7 +160,7 @@ mod tests {
         assert!(super::check_days(3650).is_ok());
         for bad in [0, -1, 3651] {
             let err = super::check_days(bad).unwrap_err();
-            assert!(err.starts_with("reading_retention_days"), "{err}");
+            assert_eq!(err.field, "reading_retention_days", "{err}");
         }
     }
 }

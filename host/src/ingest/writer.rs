@@ -38,7 +38,7 @@ const GROUP_BATCHES: usize = 256;
 const MAX_ROWS: usize = 512;
 const READING_TABLE: &str =
     "readings (community_id, device_id, kind, num, flag, txt, unit, at, received_at)";
-const READING_COLUMNS: usize = 9;
+const COLUMNS_PER_READING: usize = 9;
 
 /// One batch to append.
 pub struct Append {
@@ -248,7 +248,7 @@ impl Statements {
     fn insert(&mut self, conn: &sqlx::AnyConnection, rows: usize) -> &str {
         self.0
             .entry(rows)
-            .or_insert_with(|| multi_row_insert(conn, READING_TABLE, READING_COLUMNS, rows))
+            .or_insert_with(|| multi_row_insert(conn, READING_TABLE, COLUMNS_PER_READING, rows))
     }
 }
 

@@ -18,7 +18,7 @@ use wasmtime::Engine;
 
 use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
 use super::instance::{CallFailure, Instance, InstanceState};
-use super::mailbox::{CommandError, Message, PluginError};
+use super::mailbox::{CommandError, Message, PluginError, StartError};
 use super::progress::{self, Moved, Position};
 use super::source::Source;
 use crate::caps::alarm::model::AlarmChange;
@@ -217,7 +217,7 @@ impl Actor {
     }
 
     /// The live instance, instantiating and initialising one if needed.
-    async fn instance(&mut self) -> Result<&mut Instance, String> {
+    async fn instance(&mut self) -> Result<&mut Instance, StartError> {
         if self.instance.is_none() {
             let mut instance = Instance::new(
                 &self.shared.engine,
@@ -227,7 +227,7 @@ impl Actor {
                 self.installation.limits,
             )
             .await
-            .map_err(|f| f.to_string())?;
+            .map_err(StartError::Instantiate)?;
             self.ctx.metrics.instantiated();
             let config = self.installation.config.to_string();
             let started = Instant::now();
@@ -240,12 +240,10 @@ impl Actor {
                     // init may write state; it commits like any handler.
                     self.commit(&mut instance, None)
                         .await
-                        .map_err(|e| format!("store: {e}"))?;
+                        .map_err(|e| StartError::Commit(e.to_string()))?;
                 }
-                Ok(Err(e)) => {
-                    return Err(format!("init refused the config: {}", PluginError::from(e)))
-                }
-                Err(failure) => return Err(format!("init failed: {failure}")),
+                Ok(Err(e)) => return Err(StartError::ConfigRefused(e.into())),
+                Err(failure) => return Err(StartError::Init(failure)),
             }
             self.instance = Some(instance);
         }
@@ -429,7 +427,7 @@ impl Actor {
         let started = Instant::now();
         let outcome = match self.instance().await {
             Ok(instance) => instance.on_event(&event).await,
-            Err(message) => Err(CallFailure::Instantiate(message)),
+            Err(refused) => Err(CallFailure::Instantiate(refused.to_string())),
         };
         self.ctx
             .metrics
@@ -735,7 +733,7 @@ impl Actor {
         let started = Instant::now();
         let outcome = match self.instance().await {
             Ok(instance) => instance.on_command(caller, name, input).await,
-            Err(message) => Err(CallFailure::Instantiate(message)),
+            Err(refused) => Err(CallFailure::Instantiate(refused.to_string())),
         };
         self.ctx
             .metrics

@@ -22,6 +22,22 @@ pub enum CommandError {
     Store,
 }
 
+/// Why an installation's instance could not be started.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Instantiate(CallFailure),
+    #[error("init refused the config: {0}")]
+    ConfigRefused(PluginError),
+    #[error("init failed: {0}")]
+    Init(CallFailure),
+    /// What `init` wrote could not be committed; the cause is in the host log.
+    #[error("store: {0}")]
+    Commit(String),
+    #[error("the installation stopped")]
+    Stopped,
+}
+
 /// A typed error a plugin returned, in host terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PluginError {
@@ -53,7 +69,7 @@ impl From<WitError> for PluginError {
 pub enum Message {
     /// First start of a new installation: instantiate, `init`, deliver `installed`.
     Install {
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), StartError>>,
     },
     /// Run a command for a person.
     Command {

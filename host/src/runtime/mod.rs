@@ -35,7 +35,7 @@ use actor::{Actor, Shared};
 use engine::ComponentCache;
 pub use installation::{Installation, InstallationState};
 use instance::InstanceState;
-use mailbox::{CommandError, Message};
+use mailbox::{CommandError, Message, StartError};
 
 /// Mailbox size of an installation actor; commands beyond it are refused as busy.
 const MAILBOX: usize = 64;
@@ -59,6 +59,16 @@ pub enum PrepareError {
     UnknownImport(String),
     #[error("the component does not implement the linli:platform scene world: {0}")]
     NotAScene(String),
+}
+
+/// Why a new installation did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The plugin would not start: its `init` refused the config, or failed.
+    #[error("the plugin did not start: {0}")]
+    Refused(StartError),
+    #[error(transparent)]
+    Host(#[from] anyhow::Error),
 }
 
 /// Why a command could not be run.
@@ -222,18 +232,18 @@ impl Runtime {
 
     /// Starts a new installation and runs its first `init` and `installed`
     /// event; an error means the plugin refused to start (the actor is stopped).
-    pub async fn install(&self, installation: Installation) -> anyhow::Result<Result<(), String>> {
+    pub async fn install(&self, installation: Installation) -> Result<(), InstallError> {
         let id = installation.id.clone();
         self.start(installation).await?;
         let (reply, answer) = oneshot::channel();
-        self.send(&id, Message::Install { reply }).await?;
-        let outcome = answer
+        self.send(&id, Message::Install { reply })
             .await
-            .unwrap_or_else(|_| Err("the installation stopped".to_owned()));
+            .map_err(anyhow::Error::from)?;
+        let outcome = answer.await.unwrap_or(Err(StartError::Stopped));
         if outcome.is_err() {
             self.stop(&id).await;
         }
-        Ok(outcome)
+        outcome.map_err(InstallError::Refused)
     }
 
     /// Hands a changed installation to its actor, which restarts its instance.

@@ -28,6 +28,7 @@ use super::effects::{CommitError, Effects};
 use super::{InstallationContext, NameSet, Scope};
 use crate::db::Tx;
 use crate::feed::Feed;
+use crate::validation::Invalid;
 use crate::wit::linli::platform::alarm::{self as wit, Host};
 use crate::wit::linli::platform::types::{Error, Severity as WitSeverity};
 use model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
@@ -73,11 +74,14 @@ fn type_rule() -> &'static str {
 }
 
 /// Checks an alarm type's spelling.
-pub fn check_type(alarm_type: &str) -> Result<(), String> {
+pub fn check_type(alarm_type: &str) -> Result<(), Invalid> {
     if super::is_slug(alarm_type, 64) {
         Ok(())
     } else {
-        Err(format!("alarm-type must be {}", type_rule()))
+        Err(Invalid::new(
+            "alarm-type",
+            format!("must be {}", type_rule()),
+        ))
     }
 }
 
@@ -159,7 +163,7 @@ impl AlarmHost {
 
     /// Checks a raise or clear of (originator, type).
     fn check_change(&self, originator: &str, alarm_type: &str) -> Result<(), Error> {
-        check_type(alarm_type).map_err(Error::Invalid)?;
+        check_type(alarm_type).map_err(|e| Error::Invalid(e.to_string()))?;
         self.scope(alarm_type)?;
         if is_platform_type(alarm_type) {
             return Err(self.ctx.deny(
@@ -406,7 +410,7 @@ impl Host for AlarmHost {
         originator: String,
         alarm_type: String,
     ) -> Result<Option<wit::AlarmInfo>, Error> {
-        check_type(&alarm_type).map_err(Error::Invalid)?;
+        check_type(&alarm_type).map_err(|e| Error::Invalid(e.to_string()))?;
         self.scope(&alarm_type)?;
         Ok(self
             .current(&originator, &alarm_type)
@@ -421,7 +425,7 @@ impl Host for AlarmHost {
     ) -> Result<Vec<wit::AlarmInfo>, Error> {
         match &alarm_type {
             Some(t) => {
-                check_type(t).map_err(Error::Invalid)?;
+                check_type(t).map_err(|e| Error::Invalid(e.to_string()))?;
                 self.scope(t)?;
             }
             None => {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
-use super::model::{GeoPoint, PoiKind};
+use super::point::{GeoPoint, PoiKind};
 use crate::ids::PlaceId;
 
 /// Mean Earth radius in metres (IUGG).

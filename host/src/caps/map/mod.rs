@@ -19,6 +19,7 @@
 pub mod geojson;
 pub mod index;
 pub mod model;
+pub mod point;
 pub mod rows;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use super::effects::Effects;
 use super::{InstallationContext, Scope};
 use crate::db::Db;
 use crate::ids::{CommunityId, PersonId, PlaceId};
+use crate::validation::Invalid;
 use crate::wit::linli::platform::map::{self as wit, Host};
 use crate::wit::linli::platform::types::{Error, GeoPoint as WitGeoPoint};
 use geojson::MapFeature;
@@ -120,15 +122,18 @@ impl MapService {
         &self,
         community: &CommunityId,
         location: &str,
-    ) -> Result<Result<(), String>, sqlx::Error> {
+    ) -> Result<Option<Invalid>, sqlx::Error> {
         let map = self.get(community).await?;
         let map = map.read().await;
         Ok(match map.place_named(location) {
-            Some(place) if !place.kind.holds_devices() => Err(format!(
-                "{location} is a {}; devices are placed in a building, floor, unit or point of interest",
-                place.kind.as_str()
+            Some(place) if !place.kind.holds_devices() => Some(Invalid::new(
+                "location",
+                format!(
+                    "{location} is a {}; devices are placed in a building, floor, unit or point of interest",
+                    place.kind.as_str()
+                ),
             )),
-            _ => Ok(()),
+            _ => None,
         })
     }
 }

@@ -121,7 +121,7 @@ impl NotifyHost {
     /// Checks a message against the grant and the map; returns the first step's people.
     async fn admit(&self, message: &Outgoing) -> Result<BTreeSet<PersonId>, Error> {
         let scope = self.granted()?;
-        model::check_topic(&message.topic).map_err(Error::Invalid)?;
+        model::check_topic(&message.topic).map_err(|e| Error::Invalid(e.to_string()))?;
         if !NameSet(&scope.topics).allows(&message.topic) {
             return Err(self.ctx.deny(
                 "notify",
@@ -137,7 +137,7 @@ impl NotifyHost {
                 "critical messages were not granted to this installation (notify scope critical = true)",
             ));
         }
-        message.check().map_err(Error::Invalid)?;
+        message.check().map_err(|e| Error::Invalid(e.to_string()))?;
         if self.sends.len().saturating_sub(self.sends_before) >= MAX_SENDS_PER_CALL {
             return Err(Error::Limit(format!(
                 "at most {MAX_SENDS_PER_CALL} messages per call"

@@ -10,6 +10,7 @@ use crate::caps::alarm::model::Severity;
 use crate::caps::map::model::{CommunityMap, CommunityRole, QueryError, Relation};
 use crate::clock::Millis;
 use crate::ids::PersonId;
+use crate::validation::Invalid;
 
 /// Longest title, in bytes.
 pub const MAX_TITLE_BYTES: usize = 200;
@@ -126,25 +127,25 @@ fn topic_rule() -> &'static str {
 }
 
 /// Checks a topic's spelling.
-pub fn check_topic(topic: &str) -> Result<(), String> {
+pub fn check_topic(topic: &str) -> Result<(), Invalid> {
     if crate::caps::is_slug(topic, 64) {
         Ok(())
     } else {
-        Err(format!("topic must be {}", topic_rule()))
+        Err(Invalid::new("topic", format!("must be {}", topic_rule())))
     }
 }
 
-fn check_text(field: &str, text: &str, max: usize, may_be_empty: bool) -> Result<(), String> {
+fn check_text(field: &str, text: &str, max: usize, may_be_empty: bool) -> Result<(), Invalid> {
     if (text.is_empty() && !may_be_empty) || text.len() > max {
         let least = if may_be_empty { 0 } else { 1 };
-        return Err(format!("{field} must be {least}-{max} bytes"));
+        return Err(Invalid::new(field, format!("must be {least}-{max} bytes")));
     }
     Ok(())
 }
 
 impl Outgoing {
     /// Checks everything about the message that does not need the map.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Invalid> {
         check_topic(&self.topic)?;
         check_text("title", &self.title, MAX_TITLE_BYTES, false)?;
         check_text("body", &self.body, MAX_BODY_BYTES, true)?;
@@ -156,20 +157,25 @@ impl Outgoing {
         )?;
         check_text("data", &self.data, MAX_DATA_BYTES, false)?;
         serde_json::from_str::<serde_json::Value>(&self.data)
-            .map_err(|e| format!("data must be JSON: {e}"))?;
+            .map_err(|e| Invalid::new("data", format!("must be JSON: {e}")))?;
         check_audience("audience", &self.audience)?;
         if !self.escalation.is_empty() && !self.require_ack {
-            return Err(
-                "escalation needs require-ack: a step runs until someone acknowledges".into(),
-            );
+            return Err(Invalid::new(
+                "escalation",
+                "needs require-ack: a step runs until someone acknowledges",
+            ));
         }
         if self.escalation.len() > MAX_STEPS {
-            return Err(format!("escalation has at most {MAX_STEPS} steps"));
+            return Err(Invalid::new(
+                "escalation",
+                format!("has at most {MAX_STEPS} steps"),
+            ));
         }
         for (i, step) in self.escalation.iter().enumerate() {
             if step.after_ms > MAX_STEP_DELAY_MS {
-                return Err(format!(
-                    "escalation[{i}].after-ms must be at most {MAX_STEP_DELAY_MS} (a week)"
+                return Err(Invalid::new(
+                    format!("escalation[{i}].after-ms"),
+                    format!("must be at most {MAX_STEP_DELAY_MS} (a week)"),
                 ));
             }
             check_audience(&format!("escalation[{i}].audience"), &step.audience)?;
@@ -178,10 +184,11 @@ impl Outgoing {
     }
 }
 
-fn check_audience(field: &str, audience: &[Audience]) -> Result<(), String> {
+fn check_audience(field: &str, audience: &[Audience]) -> Result<(), Invalid> {
     if audience.is_empty() || audience.len() > MAX_AUDIENCE_ENTRIES {
-        return Err(format!(
-            "{field} must name 1-{MAX_AUDIENCE_ENTRIES} entries"
+        return Err(Invalid::new(
+            field,
+            format!("must name 1-{MAX_AUDIENCE_ENTRIES} entries"),
         ));
     }
     Ok(())
@@ -299,12 +306,12 @@ mod tests {
             topic: "Fall!".into(),
             ..message()
         };
-        assert!(bad.check().unwrap_err().starts_with("topic"));
+        assert_eq!(bad.check().unwrap_err().field, "topic");
         let bad = Outgoing {
             data: "{not json".into(),
             ..message()
         };
-        assert!(bad.check().unwrap_err().starts_with("data"));
+        assert_eq!(bad.check().unwrap_err().field, "data");
         let bad = Outgoing {
             escalation: vec![EscalationStep {
                 after_ms: 60_000,
@@ -314,14 +321,17 @@ mod tests {
         };
         assert_eq!(
             bad.check().unwrap_err(),
-            format!("escalation[0].audience must name 1-{MAX_AUDIENCE_ENTRIES} entries")
+            Invalid::new(
+                "escalation[0].audience",
+                format!("must name 1-{MAX_AUDIENCE_ENTRIES} entries")
+            )
         );
         let bad = Outgoing {
             require_ack: false,
             escalation: message_steps(),
             ..message()
         };
-        assert!(bad.check().unwrap_err().contains("require-ack"));
+        assert!(bad.check().unwrap_err().reason.contains("require-ack"));
     }
 
     fn message_steps() -> Vec<EscalationStep> {

@@ -418,14 +418,3 @@ async fn write_broadcast(
     .await?;
     Ok(())
 }
-
-/// Stops deliveries of `message_id` that have not gone out.
-pub async fn cancel_pending(tx: &mut Tx, message_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE notify_deliveries SET state = $1 WHERE message_id = $2 AND state = $3")
-        .bind(DeliveryState::Cancelled.as_str())
-        .bind(message_id)
-        .bind(DeliveryState::Pending.as_str())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::model::INBOX;
 use crate::caps::alarm::model::Severity;
 use crate::clock::Millis;
+use crate::validation::Invalid;
 
 /// Hours in which only critical messages get through, in the person's time zone.
 /// `start` after `end` spans midnight (22:00 to 07:00).
@@ -42,43 +43,54 @@ pub struct Preferences {
 }
 
 /// Parses `HH:MM`.
-fn clock_time(field: &str, text: &str) -> Result<Time, String> {
+fn clock_time(field: &str, text: &str) -> Result<Time, Invalid> {
     let parsed = (text.len() == 5 && text.as_bytes()[2] == b':')
         .then(|| Time::new(text[..2].parse().ok()?, text[3..].parse().ok()?, 0, 0).ok())
         .flatten();
-    parsed.ok_or_else(|| format!("{field} must be a time of day as HH:MM, got {text:?}"))
+    parsed.ok_or_else(|| {
+        Invalid::new(
+            field,
+            format!("must be a time of day as HH:MM, got {text:?}"),
+        )
+    })
 }
 
 /// Checks a channel kind's spelling.
-pub fn check_channel(channel: &str) -> Result<(), String> {
+pub fn check_channel(channel: &str) -> Result<(), Invalid> {
     if crate::caps::is_slug(channel, 32) {
         Ok(())
     } else {
-        Err(format!(
-            "{channel:?} is not a channel: 1-32 characters of a-z, 0-9 or '-'"
+        Err(Invalid::new(
+            "channel",
+            format!("{channel:?} is not a channel: 1-32 characters of a-z, 0-9 or '-'"),
         ))
     }
 }
 
 impl Preferences {
     /// Checks every field, naming the first bad one.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Invalid> {
         if let Some(tz) = &self.timezone {
-            TimeZone::get(tz).map_err(|_| format!("timezone: {tz:?} is not an IANA time zone"))?;
+            TimeZone::get(tz).map_err(|_| {
+                Invalid::new("timezone", format!("{tz:?} is not an IANA time zone"))
+            })?;
         }
         if let Some(quiet) = &self.quiet_hours {
             let start = clock_time("quiet_hours.start", &quiet.start)?;
             let end = clock_time("quiet_hours.end", &quiet.end)?;
             if start == end {
-                return Err("quiet_hours: start and end must differ".to_owned());
+                return Err(Invalid::new("quiet_hours", "start and end must differ"));
             }
         }
         for (severity, channels) in &self.channels {
             if Severity::parse(severity).is_none() {
-                return Err(format!("channels: {severity:?} is not a severity"));
+                return Err(Invalid::new(
+                    "channels",
+                    format!("{severity:?} is not a severity"),
+                ));
             }
             for channel in channels {
-                check_channel(channel).map_err(|e| format!("channels.{severity}: {e}"))?;
+                check_channel(channel).map_err(|e| e.at(format!("channels.{severity}")))?;
             }
         }
         Ok(())
@@ -214,13 +226,13 @@ mod tests {
         let mut prefs = shanghai_quiet();
         assert_eq!(prefs.check(), Ok(()));
         prefs.timezone = Some("Mars/Olympus".into());
-        assert!(prefs.check().unwrap_err().starts_with("timezone"));
+        assert_eq!(prefs.check().unwrap_err().field, "timezone");
         let mut prefs = shanghai_quiet();
         prefs.quiet_hours.as_mut().unwrap().end = "7:00".into();
-        assert!(prefs.check().unwrap_err().starts_with("quiet_hours.end"));
+        assert_eq!(prefs.check().unwrap_err().field, "quiet_hours.end");
         let mut prefs = shanghai_quiet();
         prefs.channels.insert("urgent".into(), vec!["sms".into()]);
-        assert!(prefs.check().unwrap_err().contains("not a severity"));
+        assert!(prefs.check().unwrap_err().reason.contains("not a severity"));
     }
 
     #[test]

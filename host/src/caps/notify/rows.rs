@@ -6,7 +6,6 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::model::{DeliveryState, EscalationStep, MessageState, Outgoing, INBOX};
-use super::outbox::cancel_pending;
 use super::preferences::Preferences;
 use crate::clock::Millis;
 use crate::db::Tx;
@@ -545,4 +544,15 @@ pub async fn remove_gateway(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Stops deliveries of `message_id` that have not gone out.
+pub async fn cancel_pending(tx: &mut Tx, message_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE notify_deliveries SET state = $1 WHERE message_id = $2 AND state = $3")
+        .bind(DeliveryState::Cancelled.as_str())
+        .bind(message_id)
+        .bind(DeliveryState::Pending.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

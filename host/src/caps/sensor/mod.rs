@@ -82,7 +82,7 @@ pub struct Reading {
 }
 
 /// Columns that [`Reading::from_row`] reads, for readings joined with their device.
-pub const READING_COLUMNS: &str =
+const READING_COLUMNS: &str =
     "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, d.location";
 
 impl Reading {
@@ -161,27 +161,18 @@ impl SensorHost {
         limit: u32,
         newest_first: bool,
     ) -> Result<Vec<wit::Reading>, Error> {
-        let order = if newest_first { "DESC" } else { "ASC" };
-        let sql = format!(
-            "SELECT {READING_COLUMNS} FROM readings r \
-             JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
-             WHERE r.community_id = $1 AND r.device_id = $2 AND r.kind = $3 AND r.at >= $4 AND r.at < $5 \
-             ORDER BY r.at {order}, r.seq {order} LIMIT $6"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(self.ctx.community.as_str())
-            .bind(device)
-            .bind(kind)
-            .bind(from)
-            .bind(to)
-            .bind(i64::from(limit.min(MAX_HISTORY)))
-            .fetch_all(&self.ctx.db)
+        let span = History {
+            device,
+            kind: Some(kind),
+            from,
+            to,
+            limit,
+            newest_first,
+        };
+        let readings = history(&self.ctx.db, &self.ctx.community, &span)
             .await
             .map_err(|e| self.ctx.internal("sensor", e))?;
-        rows.iter()
-            .map(|row| Reading::from_row(row).map(|r| r.to_wit()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.ctx.internal("sensor", e))
+        Ok(readings.iter().map(Reading::to_wit).collect())
     }
 }
 
@@ -243,6 +234,49 @@ impl Host for SensorHost {
             })
             .collect())
     }
+}
+
+/// Which of a device's readings to read.
+pub struct History<'a> {
+    pub device: &'a str,
+    /// One kind, or every kind.
+    pub kind: Option<&'a str>,
+    /// Measured in `[from, to)`.
+    pub from: Millis,
+    pub to: Millis,
+    /// At most this many (and never more than [`MAX_HISTORY`]).
+    pub limit: u32,
+    pub newest_first: bool,
+}
+
+/// A registered device's readings in measurement order: what plugins and
+/// people read as a device's history.
+pub async fn history(
+    db: &Db,
+    community: &CommunityId,
+    span: &History<'_>,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    let order = if span.newest_first { "DESC" } else { "ASC" };
+    // Spelled out per case, so that one kind is an index lookup.
+    let kind = match span.kind {
+        Some(_) => "r.kind = $3",
+        None => "$3 IS NULL",
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {READING_COLUMNS} FROM readings r \
+         JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+         WHERE r.community_id = $1 AND r.device_id = $2 AND {kind} AND r.at >= $4 AND r.at < $5 \
+         ORDER BY r.at {order}, r.seq {order} LIMIT $6"
+    ))
+    .bind(community.as_str())
+    .bind(span.device)
+    .bind(span.kind)
+    .bind(span.from)
+    .bind(span.to)
+    .bind(i64::from(span.limit.min(MAX_HISTORY)))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(Reading::from_row).collect()
 }
 
 /// The community's readings after `cursor` in log order, at most `limit`:
