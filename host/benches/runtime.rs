@@ -119,7 +119,7 @@ impl Fixture {
                 .await
                 .expect("bench-scene is a scene");
             let ctx = Arc::new(InstallationContext {
-                installation: "bench-installation".to_owned(),
+                installation: "bench-installation".into(),
                 community: "bench-community".parse().expect("a valid community id"),
                 plugin: package.manifest.id.clone(),
                 grants: package.manifest.capabilities.clone(),

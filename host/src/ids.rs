@@ -101,11 +101,103 @@ slug_id!(
 );
 
 /// A random id with a readable prefix, for things the host names itself
-/// (installations, tokens).
+/// (installations, alarms, messages, tokens).
 pub fn generated(prefix: &str) -> String {
     let bytes: [u8; 12] = rand::random();
     format!("{prefix}_{}", hex::encode(bytes))
 }
+
+macro_rules! host_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        ///
+        /// The host names these itself, so any text read back from the
+        /// database or a request path is taken as it is: an unknown one is
+        /// simply not found.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new random id.
+            pub fn generate() -> Self {
+                Self(generated($prefix))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self(s.to_owned()))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+host_id!(
+    /// An installation: a plugin version enabled in a community.
+    InstallationId,
+    "ins"
+);
+host_id!(
+    /// An alarm, raised by a plugin or the platform.
+    AlarmId,
+    "alm"
+);
+host_id!(
+    /// A message sent through `notify`.
+    MessageId,
+    "msg"
+);
 
 #[cfg(test)]
 mod tests {

@@ -102,7 +102,7 @@ async fn get_alarm(
 ) -> ApiResult<Json<AlarmView>> {
     principal.require_staff(&community)?;
     let alarm = load(&state, &community, &id).await?;
-    let audit = rows::audit(&state.services.db, &alarm.id).await?;
+    let audit = rows::audit(&state.services.db, alarm.id.as_str()).await?;
     Ok(Json(AlarmView { alarm, audit }))
 }
 

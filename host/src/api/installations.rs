@@ -13,7 +13,7 @@ use crate::auth::{Principal, Role};
 use crate::caps::alarm::rows as alarms;
 use crate::caps::CapabilitySet;
 use crate::feed::{self, FeedKind};
-use crate::ids::{self, CommunityId, PluginId};
+use crate::ids::{self, CommunityId, InstallationId, PluginId};
 use crate::limits::Limits;
 use crate::registry::{self, PluginInfo};
 use crate::runtime::installation::{self, DeadLetter, Installation, InstallationState};
@@ -104,7 +104,11 @@ async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<In
     }))
 }
 
-async fn load(state: &AppState, community: &CommunityId, id: &str) -> ApiResult<Installation> {
+async fn load(
+    state: &AppState,
+    community: &CommunityId,
+    id: &InstallationId,
+) -> ApiResult<Installation> {
     installation::get(&state.services.db, id)
         .await?
         .filter(|i| &i.community == community)
@@ -180,7 +184,7 @@ async fn create_installation(
     }
     let now = state.services.clock.now();
     let installation = Installation {
-        id: ids::generated("ins"),
+        id: ids::InstallationId::generate(),
         community: community.clone(),
         plugin: new.plugin,
         version: plugin.manifest.version.clone(),
@@ -240,7 +244,7 @@ async fn list_installations(
 async fn get_installation(
     State(state): State<AppState>,
     principal: Principal,
-    Path((community, id)): Path<(CommunityId, String)>,
+    Path((community, id)): Path<(CommunityId, InstallationId)>,
 ) -> ApiResult<Json<InstallationView>> {
     principal.require_community_admin(&community)?;
     let installation = load(&state, &community, &id).await?;
@@ -255,7 +259,7 @@ async fn get_installation(
 async fn change_installation(
     State(state): State<AppState>,
     principal: Principal,
-    Path((community, id)): Path<(CommunityId, String)>,
+    Path((community, id)): Path<(CommunityId, InstallationId)>,
     Json(change): Json<InstallationChange>,
 ) -> ApiResult<Json<InstallationView>> {
     principal.require_community_admin(&community)?;
@@ -330,7 +334,7 @@ async fn announce(
         alarms::clear_active(
             &mut tx,
             community,
-            &installation.id,
+            installation.id.as_str(),
             SUSPENDED_ALARM,
             by,
             now,
@@ -349,7 +353,7 @@ async fn announce(
         &mut tx,
         community,
         FeedKind::Installation,
-        &installation.id,
+        installation.id.as_str(),
         &data,
         now,
     )
@@ -366,7 +370,7 @@ async fn announce(
 async fn delete_installation(
     State(state): State<AppState>,
     principal: Principal,
-    Path((community, id)): Path<(CommunityId, String)>,
+    Path((community, id)): Path<(CommunityId, InstallationId)>,
 ) -> ApiResult<StatusCode> {
     principal.require_community_admin(&community)?;
     let removed = load(&state, &community, &id).await?;
@@ -384,7 +388,7 @@ async fn delete_installation(
 async fn list_dead_letters(
     State(state): State<AppState>,
     principal: Principal,
-    Path((community, id)): Path<(CommunityId, String)>,
+    Path((community, id)): Path<(CommunityId, InstallationId)>,
     Query(page): Query<DeadLetterPage>,
 ) -> ApiResult<Json<Vec<DeadLetter>>> {
     principal.require_community_admin(&community)?;

@@ -35,7 +35,7 @@ pub use services::Services;
 
 use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
-use crate::ids::{CommunityId, PluginId};
+use crate::ids::{CommunityId, InstallationId, PluginId};
 use crate::metrics::InstallationMetrics;
 use crate::wit::linli::platform::types::Error as WitError;
 
@@ -152,8 +152,7 @@ impl CapabilitySet {
 /// where, what it was granted, and the limits its calls count against.
 /// The services a capability is built on are its own, not shared here.
 pub struct InstallationContext {
-    /// The installation's id.
-    pub installation: String,
+    pub installation: InstallationId,
     pub community: CommunityId,
     pub plugin: PluginId,
     pub grants: CapabilitySet,

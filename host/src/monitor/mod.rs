@@ -24,7 +24,7 @@ use crate::caps::alarm::rows::{self as alarms, Operation, PLATFORM};
 use crate::clock::{Millis, SharedClock};
 use crate::db::{Db, Tx};
 use crate::feed::Feed;
-use crate::ids::CommunityId;
+use crate::ids::{AlarmId, CommunityId};
 
 /// The alarm raised for a device that stopped reporting.
 pub const OFFLINE_ALARM: &str = "device-offline";
@@ -238,7 +238,7 @@ async fn set_alarm(
     let active = alarms::active(tx, community, device, alarm_type).await?;
     match (active, raise) {
         (None, Some(raise)) => Ok(Some(
-            alarms::raise(tx, community, &raise, || crate::ids::generated("alm"), now).await?,
+            alarms::raise(tx, community, &raise, AlarmId::generate, now).await?,
         )),
         (Some(alarm), None) => {
             alarms::operate(tx, community, &alarm, Operation::Clear, PLATFORM, None, now).await

@@ -8,7 +8,7 @@ use sqlx::Row;
 use crate::caps::CapabilitySet;
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::ids::{CommunityId, PluginId};
+use crate::ids::{CommunityId, InstallationId, PluginId};
 use crate::limits::Limits;
 
 /// How many consecutive instance-ending failures suspend an installation.
@@ -35,7 +35,7 @@ impl InstallationState {
 /// An installation as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Installation {
-    pub id: String,
+    pub id: InstallationId,
     pub community: CommunityId,
     pub plugin: PluginId,
     #[schema(value_type = String)]
@@ -150,7 +150,7 @@ pub async fn update(db: &Db, i: &Installation) -> Result<(), sqlx::Error> {
 }
 
 /// One installation by id.
-pub async fn get(db: &Db, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+pub async fn get(db: &Db, id: &InstallationId) -> Result<Option<Installation>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE id = $1"
     ))
@@ -201,7 +201,7 @@ pub async fn backlog(db: &Db, i: &Installation) -> Result<i64, sqlx::Error> {
 
 /// Removes an installation with its timers and dead letters; its plugin's
 /// state stays, so re-enabling the plugin picks up where it left off.
-pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &Db, id: &InstallationId) -> Result<(), sqlx::Error> {
     let mut tx = crate::db::begin(db).await?;
     for table in ["timers", "dead_letters"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE installation_id = $1"))
@@ -232,7 +232,7 @@ pub struct DeadLetter {
 /// Dead letters of an installation, oldest first, after id `after`.
 pub async fn dead_letters(
     db: &Db,
-    installation: &str,
+    installation: &InstallationId,
     after: i64,
     limit: i64,
 ) -> Result<Vec<DeadLetter>, sqlx::Error> {

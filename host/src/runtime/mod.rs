@@ -25,7 +25,7 @@ use wasmtime::component::Linker;
 use wasmtime::Engine;
 
 use crate::caps::Services;
-use crate::ids::CommunityId;
+use crate::ids::{CommunityId, InstallationId};
 use crate::registry::manifest::Manifest;
 use crate::registry::Package;
 use crate::wit::linli::platform::events::Lifecycle;
@@ -96,7 +96,7 @@ pub struct Runtime {
     cache: Arc<ComponentCache>,
     /// Pre-instantiated components by digest.
     pres: Mutex<HashMap<String, ScenePre<InstanceState>>>,
-    actors: Mutex<HashMap<String, ActorHandle>>,
+    actors: Mutex<HashMap<InstallationId, ActorHandle>>,
 }
 
 impl Runtime {
@@ -267,7 +267,7 @@ impl Runtime {
     }
 
     /// The mailbox of a running installation.
-    fn mailbox(&self, id: &str) -> Result<mpsc::Sender<Message>, DispatchError> {
+    fn mailbox(&self, id: &InstallationId) -> Result<mpsc::Sender<Message>, DispatchError> {
         self.actors
             .lock()
             .expect("actors lock")
@@ -276,7 +276,7 @@ impl Runtime {
             .ok_or(DispatchError::NotRunning)
     }
 
-    async fn send(&self, id: &str, message: Message) -> Result<(), DispatchError> {
+    async fn send(&self, id: &InstallationId, message: Message) -> Result<(), DispatchError> {
         self.mailbox(id)?
             .send(message)
             .await
@@ -284,7 +284,7 @@ impl Runtime {
     }
 
     /// Stops an installation's actor after its current event.
-    pub async fn stop(&self, id: &str) {
+    pub async fn stop(&self, id: &InstallationId) {
         let handle = self.actors.lock().expect("actors lock").remove(id);
         if let Some(handle) = handle {
             let _ = handle.mailbox.send(Message::Stop).await;
@@ -294,7 +294,7 @@ impl Runtime {
 
     /// Stops every actor.
     pub async fn shutdown(&self) {
-        let ids: Vec<String> = self
+        let ids: Vec<InstallationId> = self
             .actors
             .lock()
             .expect("actors lock")
@@ -345,7 +345,7 @@ impl Runtime {
     /// Runs a command on an installation for `caller`.
     pub async fn command(
         &self,
-        id: &str,
+        id: &InstallationId,
         caller: Caller,
         name: String,
         input: String,

@@ -11,7 +11,7 @@ use crate::caps::alarm::rows as alarms;
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
 use crate::feed::{self, FeedKind};
-use crate::ids::generated;
+use crate::ids::{AlarmId, InstallationId};
 
 /// The two streams an installation follows, each with its own position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub enum Moved {
 /// another writer meanwhile are never committed twice.
 pub async fn advance(
     tx: &mut Tx,
-    installation: &str,
+    installation: &InstallationId,
     position: Position,
     from: i64,
     to: i64,
@@ -71,7 +71,7 @@ pub async fn advance(
 /// never moves back.
 pub async fn skip(
     db: &Db,
-    installation: &str,
+    installation: &InstallationId,
     position: Position,
     to: i64,
 ) -> Result<(), sqlx::Error> {
@@ -87,7 +87,7 @@ pub async fn skip(
 }
 
 /// Ends a run of failures after a success.
-pub async fn succeeded(tx: &mut Tx, installation: &str) -> Result<(), sqlx::Error> {
+pub async fn succeeded(tx: &mut Tx, installation: &InstallationId) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE installations SET consecutive_failures = 0 WHERE id = $1")
         .bind(installation)
         .execute(&mut **tx)
@@ -113,7 +113,7 @@ pub struct Failure<'a> {
 /// when the failure says so, in `tx`.
 pub async fn failed(
     tx: &mut Tx,
-    installation: &str,
+    installation: &InstallationId,
     failure: &Failure<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -153,9 +153,17 @@ pub async fn record_suspension(
 ) -> Result<(), sqlx::Error> {
     let i = installation;
     let details = json!({ "plugin": i.plugin, "version": i.version.to_string(), "reason": reason });
-    let raise = Raise::by_platform(&i.id, SUSPENDED_ALARM, Severity::Major, details);
-    alarms::raise(tx, &i.community, &raise, || generated("alm"), at).await?;
+    let raise = Raise::by_platform(i.id.as_str(), SUSPENDED_ALARM, Severity::Major, details);
+    alarms::raise(tx, &i.community, &raise, AlarmId::generate, at).await?;
     let state =
         json!({ "installation": i.id, "plugin": i.plugin, "state": "suspended", "reason": reason });
-    feed::append(tx, &i.community, FeedKind::Installation, &i.id, &state, at).await
+    feed::append(
+        tx,
+        &i.community,
+        FeedKind::Installation,
+        i.id.as_str(),
+        &state,
+        at,
+    )
+    .await
 }

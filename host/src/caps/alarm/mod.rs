@@ -28,6 +28,7 @@ use super::effects::{CommitError, Effects};
 use super::{InstallationContext, NameSet, Scope};
 use crate::db::Tx;
 use crate::feed::Feed;
+use crate::ids::AlarmId;
 use crate::validation::Invalid;
 use crate::wit::linli::platform::alarm::{self as wit, Host};
 use crate::wit::linli::platform::types::{Error, Severity as WitSeverity};
@@ -94,7 +95,7 @@ pub fn is_platform_type(alarm_type: &str) -> bool {
 enum Call {
     Raise {
         raise: Raise,
-        new_id: String,
+        new_id: AlarmId,
     },
     Clear {
         originator: String,
@@ -290,7 +291,7 @@ impl Alarm {
     /// The alarm as a plugin sees it.
     pub fn to_wit(&self) -> wit::AlarmInfo {
         wit::AlarmInfo {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             originator: self.originator.clone(),
             alarm_type: self.alarm_type.clone(),
             severity: self.severity.into(),
@@ -346,7 +347,7 @@ impl Host for AlarmHost {
             raiser: self.ctx.plugin.to_string(),
         };
         let current = self.current(&raise.originator, &raise.alarm_type).await?;
-        let new_id = crate::ids::generated("alm");
+        let new_id = AlarmId::generate();
         let location = match current {
             Some(_) => None,
             None => {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
+use crate::ids::AlarmId;
 
 /// How urgent an alarm is; the order is most urgent first.
 #[derive(
@@ -56,7 +57,7 @@ impl Severity {
 /// One alarm as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
-    pub id: String,
+    pub id: AlarmId,
     /// What the alarm is about: a device id, a place, a person or a name the raiser chose.
     pub originator: String,
     pub alarm_type: String,
@@ -154,7 +155,7 @@ impl Raise {
     pub fn apply(
         &self,
         active: Option<&Alarm>,
-        new_id: impl FnOnce() -> String,
+        new_id: impl FnOnce() -> AlarmId,
         location: Option<String>,
         at: Millis,
     ) -> (Alarm, ChangeKind) {
@@ -242,7 +243,7 @@ mod tests {
 
     fn raised(severity: Severity) -> Alarm {
         raise(severity, "fire-safety")
-            .apply(None, || "alm_1".to_owned(), None, 1_000)
+            .apply(None, || "alm_1".into(), None, 1_000)
             .0
     }
 
@@ -265,7 +266,7 @@ mod tests {
         let cleared = raised(Severity::Major).clear("op", 1_500).unwrap();
         let (again, change) = raise(Severity::Major, "fire-safety").apply(
             Some(&cleared),
-            || "alm_2".to_owned(),
+            || "alm_2".into(),
             None,
             2_000,
         );

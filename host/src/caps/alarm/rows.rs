@@ -9,7 +9,7 @@ use super::model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
 use crate::feed::{self, FeedKind};
-use crate::ids::CommunityId;
+use crate::ids::{AlarmId, CommunityId};
 
 pub use super::model::PLATFORM;
 /// Most alarms one listing returns.
@@ -159,7 +159,7 @@ pub async fn raise(
     tx: &mut Tx,
     community: &CommunityId,
     request: &Raise,
-    new_id: impl FnOnce() -> String,
+    new_id: impl FnOnce() -> AlarmId,
     at: Millis,
 ) -> Result<AlarmChange, sqlx::Error> {
     let current = active(tx, community, &request.originator, &request.alarm_type).await?;

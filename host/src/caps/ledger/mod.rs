@@ -538,7 +538,7 @@ mod tests {
         let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(1_000));
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let ctx = Arc::new(InstallationContext {
-            installation: "i".to_owned(),
+            installation: "i".into(),
             community: "c".parse().unwrap(),
             plugin: "p".parse().unwrap(),
             grants: CapabilitySet {

@@ -30,7 +30,7 @@ use super::effects::{CommitError, Effects};
 use super::{InstallationContext, NameSet, Scope};
 use crate::caps::alarm::model::Severity;
 use crate::db::Tx;
-use crate::ids::{generated, PersonId};
+use crate::ids::{MessageId, PersonId};
 use crate::wit::linli::platform::map::Relation as WitRelation;
 use crate::wit::linli::platform::notify::{self as wit, Host};
 use crate::wit::linli::platform::types::Error;
@@ -167,7 +167,7 @@ impl NotifyHost {
                 NewMessage {
                     community: &ctx.community,
                     plugin: ctx.plugin.as_str(),
-                    installation: &ctx.installation,
+                    installation: ctx.installation.as_str(),
                     message: &message,
                     recipients: people.len(),
                     now,
@@ -179,7 +179,7 @@ impl NotifyHost {
                 continue;
             }
             let of = RouteOf {
-                message_id: &message.id,
+                message_id: message.id.as_str(),
                 step: 0,
                 topic: &message.topic,
                 severity: message.severity,
@@ -195,7 +195,7 @@ impl NotifyHost {
             self.reached.push(InboxSignal::new(
                 &ctx.community,
                 reached,
-                &message.id,
+                message.id.as_str(),
                 rows::Content::of(&message),
                 now,
             ));
@@ -257,7 +257,7 @@ impl Host for NotifyHost {
             .find(|s| s.message.idempotency_key == message.idempotency_key)
         {
             return Ok(wit::Sent {
-                id: earlier.message.id.clone(),
+                id: earlier.message.id.to_string(),
                 recipients: earlier.people.len() as u32,
                 replayed: true,
             });
@@ -279,7 +279,7 @@ impl Host for NotifyHost {
             });
         }
         let sent = wit::Sent {
-            id: message.id.clone(),
+            id: message.id.to_string(),
             recipients: people.len() as u32,
             replayed: false,
         };
@@ -358,7 +358,7 @@ fn outgoing(message: wit::Message) -> Result<Outgoing, Error> {
         })
         .collect::<Result<_, Error>>()?;
     Ok(Outgoing {
-        id: generated("msg"),
+        id: MessageId::generate(),
         audience: audience(message.audience)?,
         severity: message.severity.into(),
         topic: message.topic,
@@ -457,7 +457,7 @@ mod tests {
             Default::default(),
         ));
         let ctx = Arc::new(InstallationContext {
-            installation: "i".to_owned(),
+            installation: "i".into(),
             community: "c".parse().unwrap(),
             plugin: "p".parse().unwrap(),
             grants: CapabilitySet {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::caps::alarm::model::Severity;
 use crate::caps::map::model::{CommunityMap, CommunityRole, QueryError, Relation};
 use crate::clock::Millis;
-use crate::ids::PersonId;
+use crate::ids::{MessageId, PersonId};
 use crate::validation::Invalid;
 
 /// Longest title, in bytes.
@@ -109,7 +109,7 @@ pub struct EscalationStep {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// Chosen by the host when the plugin sends it.
-    pub id: String,
+    pub id: MessageId,
     pub audience: Vec<Audience>,
     pub severity: Severity,
     pub topic: String,

@@ -14,6 +14,7 @@ use super::effects::{CommitError, Effects};
 use super::{InstallationContext, Scope};
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
+use crate::ids::InstallationId;
 use crate::wit::linli::platform::timer::Host;
 use crate::wit::linli::platform::types::Error;
 
@@ -138,7 +139,7 @@ pub struct DueTimer {
 /// The installation's timers due at `now`, earliest first, at most `limit`.
 pub async fn due(
     db: &Db,
-    installation: &str,
+    installation: &InstallationId,
     now: Millis,
     limit: i64,
 ) -> Result<Vec<DueTimer>, sqlx::Error> {
@@ -160,7 +161,10 @@ pub async fn due(
 }
 
 /// When the installation's next timer is due, if it has one.
-pub async fn next_due(db: &Db, installation: &str) -> Result<Option<Millis>, sqlx::Error> {
+pub async fn next_due(
+    db: &Db,
+    installation: &InstallationId,
+) -> Result<Option<Millis>, sqlx::Error> {
     sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE installation_id = $1")
         .bind(installation)
         .fetch_one(db)
@@ -171,7 +175,7 @@ pub async fn next_due(db: &Db, installation: &str) -> Result<Option<Millis>, sql
 /// that fell behind skips the missed ones), or removes a one-shot, in `tx`.
 pub async fn fired(
     tx: &mut Tx,
-    installation: &str,
+    installation: &InstallationId,
     timer: &DueTimer,
     now: Millis,
 ) -> Result<(), sqlx::Error> {

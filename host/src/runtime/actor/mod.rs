@@ -8,7 +8,9 @@
 //! a crash an event is either fully handled or handled again from scratch.
 //! A failure that ends the instance (trap, deadline, memory limit) writes
 //! the event to the dead-letter table and moves on with a fresh instance;
-//! after [`SUSPEND_AFTER_FAILURES`] in a row the installation is suspended.
+//! after [`SUSPEND_AFTER_FAILURES`](super::installation::SUSPEND_AFTER_FAILURES)
+//! in a row the installation is suspended. Recording what came of an event
+//! is [`outcome`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,17 +18,18 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 use wasmtime::Engine;
 
-use super::installation::{Installation, InstallationState, SUSPEND_AFTER_FAILURES};
+mod outcome;
+
+use super::installation::{Installation, InstallationState};
 use super::instance::{CallFailure, Instance, InstanceState};
-use super::mailbox::{CommandError, Message, PluginError, StartError};
-use super::progress::{self, Moved, Position};
+use super::mailbox::{CommandError, Message, StartError};
+use super::progress::{self, Position};
 use super::source::Source;
 use crate::caps::alarm::model::AlarmChange;
 use crate::caps::sensor::{self, Reading};
 use crate::caps::timer;
-use crate::caps::{CommitError as EffectsError, InstallationContext, Services};
+use crate::caps::{InstallationContext, Services};
 use crate::clock::Millis;
-use crate::db::Tx;
 use crate::feed::{self, FeedKind};
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
@@ -34,10 +37,8 @@ use crate::wit::ScenePre;
 
 /// Events handled per round before the actor looks at its mailbox again.
 const BATCH: i64 = 64;
-/// Pause after the store failed to commit, before trying again.
-const STORE_RETRY: Duration = Duration::from_secs(1);
-/// Pause before handling again an event whose handler found a shared resource busy.
-const CONTENDED_RETRY: Duration = Duration::from_millis(50);
+/// Pause after the database failed, before trying again.
+const DATABASE_RETRY: Duration = Duration::from_secs(1);
 
 /// Whether a round of work may have left more to do right away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,27 +83,6 @@ enum Delivery {
 enum Next {
     Continue,
     Stop,
-}
-
-/// Why a handler's outcome could not be committed; nothing of it was.
-#[derive(Debug, thiserror::Error)]
-enum CommitError {
-    #[error(transparent)]
-    Effects(#[from] EffectsError),
-    /// Another writer (a previous process of this host whose last commit
-    /// landed late, or a second host) moved the installation's position.
-    #[error("the installation's position moved under it; another writer handled these events")]
-    PositionMoved,
-    /// The handler gave up on a shared resource that stayed busy; its event
-    /// stays pending and is handled again.
-    #[error("a shared resource stayed busy; the event will be handled again")]
-    Contended,
-}
-
-impl From<sqlx::Error> for CommitError {
-    fn from(e: sqlx::Error) -> Self {
-        CommitError::Effects(EffectsError::Store(e))
-    }
 }
 
 /// Everything an actor shares with the rest of the host.
@@ -263,7 +243,7 @@ impl Actor {
             Ok(readings) => readings,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read the event log: {e}");
-                tokio::time::sleep(STORE_RETRY).await;
+                tokio::time::sleep(DATABASE_RETRY).await;
                 return Round::More;
             }
         };
@@ -435,78 +415,6 @@ impl Actor {
         outcome
     }
 
-    /// Commits a handled event's effects with its advance, or dead-letters a failed one.
-    async fn record(
-        &mut self,
-        source: &Source,
-        outcome: Result<Result<(), WitError>, CallFailure>,
-    ) -> Delivery {
-        let recorded = match outcome {
-            Ok(Ok(())) => {
-                let handled = std::slice::from_ref(source);
-                self.commit_handled(handled).await
-            }
-            Ok(Err(error)) => {
-                if let Some(instance) = self.instance.as_mut() {
-                    instance.caps().discard();
-                }
-                self.ctx.metrics.failed("plugin-error");
-                self.dead_letter(
-                    source,
-                    "plugin-error",
-                    &PluginError::from(error).to_string(),
-                    false,
-                )
-                .await
-            }
-            Err(CallFailure::Contended(_)) => {
-                // Nothing of the call is kept and nothing moves: the event is
-                // handled again once the resource is free.
-                self.instance = None;
-                Err(CommitError::Contended)
-            }
-            Err(failure) => {
-                self.instance = None;
-                self.ctx.metrics.failed(failure.reason());
-                tracing::warn!(installation = %self.installation.id, plugin = %self.installation.plugin, "plugin failed: {failure}");
-                self.dead_letter(source, failure.reason(), &failure.to_string(), true)
-                    .await
-            }
-        };
-        match recorded {
-            Ok(()) => Delivery::Recorded,
-            Err(e) => {
-                self.commit_failed(&e).await;
-                Delivery::Pending
-            }
-        }
-    }
-
-    /// Commits the pending effects of `handled` (events handled in order by
-    /// the live instance) with the advance past the last of them.
-    async fn commit_handled(&mut self, handled: &[Source]) -> Result<(), CommitError> {
-        let Some(last) = handled.last() else {
-            return Ok(());
-        };
-        let mut instance = self
-            .instance
-            .take()
-            .expect("an instance handled the events");
-        let committed = self.commit(&mut instance, Some(last)).await;
-        if committed.is_ok() {
-            self.instance = Some(instance);
-            let now = self.shared.services.clock.now();
-            for source in handled {
-                self.ctx.metrics.event_handled();
-                if let Source::Reading(r) = source {
-                    self.ctx.metrics.reading_handled(now - r.received_at);
-                }
-            }
-            self.installation.consecutive_failures = 0;
-        }
-        committed
-    }
-
     /// Delivers readings in order, committing the effects of a run of
     /// successful handlers in one transaction. When a handler fails, the
     /// uncommitted run is discarded and replayed one event at a time on a
@@ -557,163 +465,6 @@ impl Actor {
             return Delivery::Recorded;
         }
         self.commit_run(&handled).await
-    }
-
-    /// Commits a run of handled events.
-    async fn commit_run(&mut self, handled: &[Source]) -> Delivery {
-        match self.commit_handled(handled).await {
-            Ok(()) => Delivery::Recorded,
-            Err(e) => {
-                self.commit_failed(&e).await;
-                Delivery::Pending
-            }
-        }
-    }
-
-    /// After a failed commit: drop the instance, learn the stored position
-    /// again and, unless another writer simply got there first, give the store a moment.
-    async fn commit_failed(&mut self, error: &CommitError) {
-        self.instance = None;
-        self.reload_position().await;
-        match error {
-            CommitError::PositionMoved => {
-                tracing::warn!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
-            }
-            CommitError::Contended => {
-                tracing::info!(installation = %self.installation.id, cursor = self.installation.cursor, "{error}");
-                tokio::time::sleep(CONTENDED_RETRY).await;
-            }
-            CommitError::Effects(e) => {
-                tracing::error!(installation = %self.installation.id, "cannot record an event's outcome: {e}");
-                tokio::time::sleep(STORE_RETRY).await;
-            }
-        }
-    }
-
-    /// Commits an instance's effects, with the advance of `source` if given.
-    async fn commit(
-        &mut self,
-        instance: &mut Instance,
-        source: Option<&Source>,
-    ) -> Result<(), CommitError> {
-        match self.write_effects(instance, source).await {
-            Ok(()) => {
-                instance.caps().committed();
-                Ok(())
-            }
-            Err(e) => {
-                instance.caps().discard();
-                Err(e)
-            }
-        }
-    }
-
-    async fn write_effects(
-        &mut self,
-        instance: &mut Instance,
-        source: Option<&Source>,
-    ) -> Result<(), CommitError> {
-        let mut tx = crate::db::begin(&self.shared.services.db).await?;
-        if let Some(source) = source {
-            self.advance(&mut tx, source).await?;
-        }
-        instance.caps().commit(&mut tx).await?;
-        if self.installation.consecutive_failures > 0 {
-            progress::succeeded(&mut tx, &self.installation.id).await?;
-        }
-        tx.commit().await?;
-        if let Some((position, seq)) = source.and_then(Source::position) {
-            *self.position(position) = seq;
-        }
-        Ok(())
-    }
-
-    /// Moves past `source`: the cursor for a reading or an alarm change, the
-    /// schedule for a timer. A cursor moves only from where this actor
-    /// believes it is, so events handled by another writer meanwhile are
-    /// never committed twice.
-    async fn advance(&mut self, tx: &mut Tx, source: &Source) -> Result<(), CommitError> {
-        if let Some((position, seq)) = source.position() {
-            let expected = *self.position(position);
-            let moved =
-                progress::advance(tx, &self.installation.id, position, expected, seq).await?;
-            if moved == Moved::Elsewhere {
-                return Err(CommitError::PositionMoved);
-            }
-        }
-        if let Source::Timer(due) = source {
-            timer::fired(
-                tx,
-                &self.installation.id,
-                due,
-                self.shared.services.clock.now(),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Where the store says this installation is, after a failed commit.
-    async fn reload_position(&mut self) {
-        match super::installation::get(&self.shared.services.db, &self.installation.id).await {
-            Ok(Some(stored)) => {
-                self.installation.cursor = stored.cursor;
-                self.installation.feed_cursor = stored.feed_cursor;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(installation = %self.installation.id, "cannot reload the installation: {e}");
-            }
-        }
-    }
-
-    /// Records a failed event and moves past it; an instance-ending failure
-    /// counts towards suspension.
-    async fn dead_letter(
-        &mut self,
-        source: &Source,
-        reason: &str,
-        error: &str,
-        counts: bool,
-    ) -> Result<(), CommitError> {
-        let failures = self.installation.consecutive_failures + i64::from(counts);
-        let suspend = failures >= SUSPEND_AFTER_FAILURES;
-        let state_reason = suspend
-            .then(|| format!("suspended after {failures} consecutive failures; last: {error}"));
-        let event = source.to_json().to_string();
-        let failure = progress::Failure {
-            event: &event,
-            reason,
-            error,
-            at: self.shared.services.clock.now(),
-            failures,
-            suspension: state_reason.as_deref(),
-        };
-        let mut tx = crate::db::begin(&self.shared.services.db).await?;
-        progress::failed(&mut tx, &self.installation.id, &failure).await?;
-        self.advance(&mut tx, source).await?;
-        if let Some(reason) = &state_reason {
-            let now = self.shared.services.clock.now();
-            progress::record_suspension(&mut tx, &self.installation, reason, now).await?;
-        }
-        tx.commit().await?;
-        if suspend {
-            self.shared
-                .services
-                .feed
-                .published(&self.installation.community);
-        }
-        self.installation.consecutive_failures = failures;
-        if let Some((position, seq)) = source.position() {
-            *self.position(position) = seq;
-        }
-        if suspend {
-            self.installation.state = InstallationState::Suspended;
-            self.installation.state_reason = state_reason;
-            self.ctx.metrics.set_suspended(true);
-            tracing::error!(installation = %self.installation.id, plugin = %self.installation.plugin, failures, "installation suspended");
-        }
-        Ok(())
     }
 
     async fn command(
@@ -769,7 +520,7 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
     let metrics = shared.services.metrics.installation(
         installation.community.as_str(),
         installation.plugin.as_str(),
-        &installation.id,
+        installation.id.as_str(),
     );
     Arc::new(InstallationContext {
         installation: installation.id.clone(),
