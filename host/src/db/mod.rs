@@ -4,6 +4,8 @@
 //! milliseconds, JSON as `TEXT`); migrations are embedded per backend and
 //! applied at start.
 
+#[cfg(test)]
+mod migration_parity;
 pub mod multi_row;
 
 use std::path::Path;
