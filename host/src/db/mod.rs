@@ -142,6 +142,20 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
     Ok(pool)
 }
 
+/// A fresh SQLite database under `dir` holding one community, `c`: where a
+/// capability's own tests start.
+#[cfg(test)]
+pub async fn with_test_community(dir: &std::path::Path) -> Db {
+    let db = open(&sqlite_url(dir)).await.unwrap();
+    sqlx::query(
+        "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    db
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

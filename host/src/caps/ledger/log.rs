@@ -828,15 +828,7 @@ mod tests {
     #[tokio::test]
     async fn proofs_match_the_log_as_it_grows_and_a_rolled_back_append_never_shows() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&crate::db::sqlite_url(dir.path()))
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
-        )
-        .execute(&db)
-        .await
-        .unwrap();
+        let db = crate::db::with_test_community(dir.path()).await;
         let community: CommunityId = "c".parse().unwrap();
         let service = LedgerService::open(dir.path()).unwrap();
         let mut log = merkle::MemoryLog::new();

@@ -528,13 +528,7 @@ mod tests {
     /// A database with one community, and a ledger host granted namespace
     /// `t` built on the ledger service alone: no other capability's service.
     async fn fixture(dir: &std::path::Path) -> (LedgerHost, Db) {
-        let db = crate::db::open(&crate::db::sqlite_url(dir)).await.unwrap();
-        sqlx::query(
-            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
-        )
-        .execute(&db)
-        .await
-        .unwrap();
+        let db = crate::db::with_test_community(dir).await;
         let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(1_000));
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let ctx = Arc::new(InstallationContext {

@@ -432,13 +432,7 @@ mod tests {
     /// service alone (with the map it resolves audiences on): no ledger,
     /// no feed, no other capability's service.
     async fn fixture(dir: &std::path::Path) -> (NotifyHost, Arc<NotifyService>, Db) {
-        let db = crate::db::open(&crate::db::sqlite_url(dir)).await.unwrap();
-        sqlx::query(
-            "INSERT INTO communities (id, name, timezone, created_at) VALUES ('c', 'c', 'UTC', 0)",
-        )
-        .execute(&db)
-        .await
-        .unwrap();
+        let db = crate::db::with_test_community(dir).await;
         let li = serde_json::json!({"type": "Feature", "id": "li", "geometry": null,
             "properties": {"kind": "person", "name": "Li"}});
         let feature = crate::caps::map::geojson::parse_feature(0, &li).unwrap();
