@@ -17,6 +17,8 @@
 //!   watching installations and streams it all live over SSE.
 //! - [`registry`] reads plugin packages: manifest, component, grants.
 //! - [`api`] is the HTTP surface; [`server`] wires everything together.
+//! - [`vendor`] is what a plugin vendor runs on their own machine: a new
+//!   plugin crate from the template, a package from a built crate.
 //! - [`wit`] holds the generated bindings of the `linli:platform` contract,
 //!   below everything that implements or calls it.
 
@@ -37,6 +39,7 @@ pub mod registry;
 pub mod runtime;
 pub mod server;
 pub mod validation;
+pub mod vendor;
 pub mod wit;
 
 pub use clock::{Clock, ManualClock, SystemClock};

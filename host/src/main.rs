@@ -92,11 +92,31 @@ enum LedgerCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Pack a plugin directory (its linli.toml and a built component) into one package file.
-    Pack {
-        /// The plugin directory holding linli.toml.
+    /// Start a new plugin crate: a scene with one handler and one command,
+    /// its manifest and config schema, native tests and a README.
+    New {
+        /// The plugin's id and crate name (a-z, 0-9, '-').
+        name: String,
+        /// What the example scene mainly does.
+        #[arg(long, value_enum, default_value = "reading")]
+        kind: linli_host::vendor::template::Kind,
+        /// Who publishes it, as the manifest's `vendor`.
+        #[arg(long, default_value = "example-vendor")]
+        vendor: String,
+        /// Where to make the crate's folder.
+        #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The built component; DIR/plugin.wasm when not given.
+        /// A local linli SDK to build against until linli-sdk is on
+        /// crates.io; the SDK this host was built from when not given.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Pack a plugin (its linli.toml and built component) into one package file.
+    Pack {
+        /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
+        dir: PathBuf,
+        /// The built component; for a crate, the one `cargo build --release
+        /// --target wasm32-wasip2` wrote; else DIR/plugin.wasm.
         #[arg(long)]
         wasm: Option<PathBuf>,
         /// Where to write the package.
@@ -167,10 +187,30 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Plugin {
+            command:
+                PluginCommand::New {
+                    name,
+                    kind,
+                    vendor,
+                    dir,
+                    sdk,
+                },
+        } => {
+            let plugin = linli_host::vendor::template::NewPlugin {
+                name: &name,
+                kind,
+                vendor: &vendor,
+                parent: &dir,
+                sdk: sdk.as_deref(),
+            };
+            let made = linli_host::vendor::template::generate(&plugin)?;
+            println!("created {}", made.display());
+            println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2 && linli plugin pack . -o {name}.linli", made.display());
+        }
+        Command::Plugin {
             command: PluginCommand::Pack { dir, wasm, output },
         } => {
-            let wasm = wasm.unwrap_or_else(|| dir.join("plugin.wasm"));
-            let package = linli_host::registry::package::pack(&dir.join("linli.toml"), &wasm)?;
+            let package = linli_host::vendor::build::pack_crate(&dir, wasm.as_deref())?;
             std::fs::write(&output, &package)
                 .with_context(|| format!("writing {}", output.display()))?;
             println!("packed {} ({} bytes)", output.display(), package.len());

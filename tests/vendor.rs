@@ -1,0 +1,102 @@
+//! A vendor's way from nothing to a running plugin, through the `linli` CLI
+//! and the HTTP API only: `linli plugin new` into a folder outside this
+//! workspace, the generated crate's own tests, a wasm32-wasip2 build, `linli
+//! plugin pack`, upload, install, and its handler running on a reading.
+
+use std::path::Path;
+use std::process::Command;
+
+use linli_tests::{linli_binary, workspace, TestHost};
+use serde_json::json;
+
+/// Runs `command`, failing the test with its output when it fails.
+fn run(what: &str, command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+/// cargo, as a vendor runs it in their crate: with a target dir of its own
+/// under this workspace's, so repeated runs reuse the dependencies built.
+fn cargo(crate_dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", workspace().join("target/vendor-crates"))
+        // The outer test run's settings are not the vendor's.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET");
+    command
+}
+
+#[tokio::test]
+async fn a_new_plugin_builds_tests_packs_uploads_and_handles_a_reading() {
+    let outside = tempfile::tempdir().expect("a folder outside the workspace");
+    let created = run(
+        "linli plugin new",
+        Command::new(linli_binary())
+            .args([
+                "plugin",
+                "new",
+                "heat-watch",
+                "--kind",
+                "reading",
+                "--vendor",
+                "acme",
+                "--dir",
+            ])
+            .arg(outside.path()),
+    );
+    assert!(created.contains("created"), "{created}");
+    let crate_dir = outside.path().join("heat-watch");
+
+    let tested = run("cargo test in the new crate", cargo(&crate_dir).arg("test"));
+    assert!(tested.contains("test result: ok"), "{tested}");
+    run(
+        "building the new crate for wasm32-wasip2",
+        cargo(&crate_dir).args(["build", "--release", "--target", "wasm32-wasip2"]),
+    );
+    let package = outside.path().join("heat-watch.linli");
+    run(
+        "linli plugin pack",
+        Command::new(linli_binary())
+            .args(["plugin", "pack"])
+            .arg(&crate_dir)
+            .arg("-o")
+            .arg(&package)
+            .env("CARGO_TARGET_DIR", workspace().join("target/vendor-crates")),
+    );
+
+    let host = TestHost::start().await;
+    host.publish_package(std::fs::read(&package).expect("the package"))
+        .await;
+    let community = host.community("maple-court").await;
+    let installation = community
+        .install(
+            "heat-watch",
+            json!({"sensor": {"kinds": ["temperature"]}, "store": {}}),
+            json!({"threshold": 28.0}),
+        )
+        .await;
+    let device = community.device("boiler-room", &["temperature"]).await;
+    community
+        .send_handled(&installation, &device, "temperature", json!(31.5))
+        .await;
+    community
+        .send_handled(&installation, &device, "temperature", json!(20.0))
+        .await;
+    let status = community
+        .command("heat-watch", "status", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        status["devices"]["boiler-room"],
+        json!({"too_hot": 1, "highest": 31.5}),
+        "{status}"
+    );
+}
