@@ -1,7 +1,8 @@
 //! A vendor's way from nothing to a running plugin, through the `linli` CLI
 //! and the HTTP API only: `linli plugin new` into a folder outside this
 //! workspace, the generated crate's own tests, a wasm32-wasip2 build, `linli
-//! plugin pack`, upload, install, and its handler running on a reading.
+//! plugin pack`, a signing key and `linli plugin sign`, upload to a host
+//! that trusts the key, install, and its handler running on a reading.
 
 use std::path::Path;
 use std::process::Command;
@@ -72,7 +73,31 @@ async fn a_new_plugin_builds_tests_packs_uploads_and_handles_a_reading() {
             .env("CARGO_TARGET_DIR", workspace().join("target/vendor-crates")),
     );
 
-    let host = TestHost::start().await;
+    let key = outside.path().join("acme.key");
+    run(
+        "linli plugin keygen",
+        Command::new(linli_binary())
+            .args(["plugin", "keygen", "--out"])
+            .arg(&key),
+    );
+    run(
+        "linli plugin sign",
+        Command::new(linli_binary())
+            .args(["plugin", "sign"])
+            .arg(&package)
+            .arg("--key")
+            .arg(&key),
+    );
+
+    let host = TestHost::start_with(|config| config.dev = false).await;
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("the public key");
+    host.admin
+        .post(
+            "/api/v1/vendor-keys",
+            json!({"vendor": "acme", "key": public.trim()}),
+        )
+        .await
+        .expect(201);
     host.publish_package(std::fs::read(&package).expect("the package"))
         .await;
     let community = host.community("maple-court").await;

@@ -29,6 +29,9 @@ pub struct HostConfig {
     pub purge_interval: Duration,
     /// Notification delivery: burst limits and webhook retries.
     pub notify: crate::caps::notify::dispatch::NotifyConfig,
+    /// A development host: accepts unsigned packages (signed ones are still
+    /// checked). Never on a host that serves a community.
+    pub dev: bool,
 }
 
 impl HostConfig {
@@ -44,6 +47,7 @@ impl HostConfig {
             mqtt: None,
             purge_interval: Duration::from_secs(60 * 60),
             notify: Default::default(),
+            dev: false,
         }
     }
 }

@@ -53,6 +53,10 @@ enum Command {
         /// (a host whose gateways run on its own private network).
         #[arg(long)]
         allow_private_gateways: bool,
+        /// A development host: accept unsigned plugin packages (signed ones
+        /// are still checked against the trust store).
+        #[arg(long)]
+        dev: bool,
         /// How often to purge readings past their community's retention, in seconds.
         #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
         purge_interval_secs: u64,
@@ -111,6 +115,26 @@ enum PluginCommand {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
+    /// Make a vendor signing key: writes the secret key to the file given
+    /// and the public key beside it (`.pub`), and prints the public key for
+    /// a host's trust store.
+    Keygen {
+        /// Where to write the secret key (hex); the public key goes beside it
+        /// with the extension `.pub`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a package as its manifest's vendor.
+    Sign {
+        /// The package to sign (from `linli plugin pack`).
+        package: PathBuf,
+        /// The vendor's secret key file (from `linli plugin keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed package; the package itself when not given.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Pack a plugin (its linli.toml and built component) into one package file.
     Pack {
         /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
@@ -145,9 +169,14 @@ async fn main() -> anyhow::Result<()> {
             default_limit,
             mqtt,
             allow_private_gateways,
+            dev,
             purge_interval_secs,
         } => {
             let mut config = HostConfig::new(data_dir, listen);
+            config.dev = dev;
+            if dev {
+                tracing::warn!("development host: unsigned plugin packages are accepted");
+            }
             config.admin_token = admin_token;
             config.mqtt = mqtt;
             config.notify.allow_private_gateways = allow_private_gateways;
@@ -206,6 +235,34 @@ async fn main() -> anyhow::Result<()> {
             let made = linli_host::vendor::template::generate(&plugin)?;
             println!("created {}", made.display());
             println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2 && linli plugin pack . -o {name}.linli", made.display());
+        }
+        Command::Plugin {
+            command: PluginCommand::Keygen { out },
+        } => {
+            let public = linli_host::vendor::keys::generate(&out)?;
+            println!("secret key: {} (keep it to yourself)", out.display());
+            println!("public key: {public}");
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::Sign {
+                    package,
+                    key,
+                    output,
+                },
+        } => {
+            let key = linli_host::vendor::keys::read_secret(&key)?;
+            let bytes = std::fs::read(&package)
+                .with_context(|| format!("reading {}", package.display()))?;
+            let signed = linli_host::registry::package::signed(&bytes, &key)?;
+            let output = output.unwrap_or(package);
+            std::fs::write(&output, signed)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "signed {} with key {}",
+                output.display(),
+                hex::encode(key.verifying_key().as_bytes())
+            );
         }
         Command::Plugin {
             command: PluginCommand::Pack { dir, wasm, output },

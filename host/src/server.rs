@@ -80,11 +80,14 @@ impl Server {
             map,
             notify,
         };
-        let runtime = Arc::new(Runtime::new(
-            &config.data_dir.join("cache"),
-            config.max_limits.memory_mib as usize * 1024 * 1024,
-            services.clone(),
-        )?);
+        let runtime = Arc::new(
+            Runtime::new(
+                &config.data_dir.join("cache"),
+                config.max_limits.memory_mib as usize * 1024 * 1024,
+                services.clone(),
+            )?
+            .accept_unsigned(config.dev),
+        );
         runtime.follow_feed();
         let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
         let monitor_task = monitor.spawn();

@@ -426,7 +426,13 @@ impl HostProcess {
     ) -> std::process::Child {
         let mut command = std::process::Command::new(linli_binary());
         command
-            .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--dev",
+                "--listen",
+                &listen.to_string(),
+                "--data-dir",
+            ])
             .arg(data_dir)
             .env("LINLI_ADMIN_TOKEN", "test-platform-admin")
             .env("RUST_LOG", "warn")
@@ -608,6 +614,8 @@ impl TestHost {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = HostConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
         config.admin_token = Some("test-platform-admin".to_owned());
+        // The example plugins are packed unsigned; the signing tests turn this off.
+        config.dev = true;
         let postgres = PostgresDatabase::create().await;
         config.database_url = postgres.as_ref().map(PostgresDatabase::url);
         let server_store_url = config

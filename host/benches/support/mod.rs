@@ -31,7 +31,7 @@ impl Host {
     pub fn start() -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let mut process = Command::new(env!("CARGO_BIN_EXE_linli"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
             .env("LINLI_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")

@@ -24,7 +24,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `invalid`, `unauthorized`, `forbidden`, `not-found`, `conflict`, `too-large`, `plugin-failed`, `unavailable`, `internal`.
+    /// Stable code: `invalid`, `unauthorized`, `forbidden`, `not-found`, `conflict`, `too-large`, `plugin-failed`, `unavailable`, `internal`; for packages `unsigned`, `bad-signature`, `untrusted-key`, `revoked-key`.
     pub code: String,
     pub message: String,
 }

@@ -147,6 +147,23 @@ async fn check_vendor(
     Ok(())
 }
 
+/// Checks that the version an installation is to run may run here: its
+/// signature and key stand (or the host takes unsigned packages).
+async fn check_trusted(state: &AppState, i: &Installation) -> ApiResult<()> {
+    let stored = crate::registry::load(&state.services.db, &i.plugin, &i.version)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "plugin {} {} is not published",
+                i.plugin, i.version
+            ))
+        })?;
+    stored
+        .check_trusted(&state.services.db, state.config.dev)
+        .await
+        .map_err(super::plugins::signature_refusal)
+}
+
 /// Checks grants, config and limits against the plugin's manifest and the host's maximum.
 fn check_against(state: &AppState, plugin: &PluginInfo, i: &Installation) -> ApiResult<()> {
     i.grants
@@ -203,6 +220,7 @@ async fn create_installation(
         updated_at: now,
     };
     check_against(&state, &plugin, &installation)?;
+    check_trusted(&state, &installation).await?;
     installation::insert(&state.services.db, &installation).await?;
     let stored = installation::get(&state.services.db, &installation.id)
         .await?
@@ -287,6 +305,9 @@ async fn change_installation(
         }
     }
     check_against(&state, &plugin, &after)?;
+    if after.state == InstallationState::Active {
+        check_trusted(&state, &after).await?;
+    }
     after.updated_at = state.services.clock.now();
     let lifecycle = if before.state == InstallationState::Suspended
         && after.state == InstallationState::Active
@@ -321,7 +342,7 @@ async fn change_installation(
 
 /// Records an admin's change to an installation in the community feed; a
 /// resume also clears the platform's suspension alarm.
-async fn announce(
+pub(super) async fn announce(
     state: &AppState,
     installation: &Installation,
     change: &str,

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod plugins;
 pub mod streams;
 pub mod tokens;
+pub mod vendor_keys;
 
 use std::sync::Arc;
 
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(plugins::routes())
         .merge(installations::routes())
+        .merge(vendor_keys::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()

@@ -11,6 +11,8 @@ use super::error::{ApiError, ApiResult, Body, ErrorBody, Json, Path};
 use super::AppState;
 use crate::auth::{Principal, Role};
 use crate::ids::PluginId;
+use crate::registry::signature::{self, SignatureError};
+use crate::registry::trust::{self, TrustError};
 use crate::registry::{package, PluginInfo, PluginOwner, Stored};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -27,11 +29,55 @@ fn owned_by(plugin: &PluginId, owner: &str) -> ApiError {
     ))
 }
 
+/// The refusal of a package whose signature does not stand: a distinct
+/// code for each way, so a vendor's tooling can tell them apart.
+pub(super) fn signature_refusal(error: TrustError) -> ApiError {
+    let refused = match error {
+        TrustError::Store(e) => return ApiError::internal(e),
+        TrustError::Refused(refused) => refused,
+    };
+    let (status, code) = match &refused {
+        SignatureError::Unsigned => (StatusCode::BAD_REQUEST, "unsigned"),
+        SignatureError::Malformed(_)
+        | SignatureError::Mismatch
+        | SignatureError::OtherVendor { .. } => (StatusCode::BAD_REQUEST, "bad-signature"),
+        SignatureError::UnknownKey(_) | SignatureError::KeyOfAnotherVendor { .. } => {
+            (StatusCode::FORBIDDEN, "untrusted-key")
+        }
+        SignatureError::Revoked { .. } => (StatusCode::FORBIDDEN, "revoked-key"),
+    };
+    ApiError::new(status, code, refused.to_string())
+}
+
+/// Checks the vendor's signature and the trust store's key; a development
+/// host takes unsigned packages (a signed one is checked all the same).
+async fn check_signature(state: &AppState, package: &package::Package) -> ApiResult<()> {
+    let Some(signed) = &package.signature else {
+        return if state.config.dev {
+            Ok(())
+        } else {
+            Err(signature_refusal(SignatureError::Unsigned.into()))
+        };
+    };
+    let manifest = &package.manifest;
+    signature::check(
+        signed,
+        &manifest.vendor,
+        &package.manifest_text,
+        &package.digest,
+    )
+    .map_err(|e| signature_refusal(e.into()))?;
+    trust::vouch(&state.services.db, signed)
+        .await
+        .map_err(signature_refusal)
+}
+
 /// Upload a plugin package (a tar of linli.toml and plugin.wasm made by `linli plugin pack`).
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
     request_body(content = Vec<u8>, content_type = "application/x-tar"),
     responses((status = 201, body = PluginInfo), (status = 200, body = PluginInfo, description = "the same package was already published"),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "not a vendor, or the id belongs to another vendor"), (status = 409, body = ErrorBody)),
+        (status = 400, body = ErrorBody, description = "not a package; `unsigned` or `bad-signature`"),
+        (status = 403, body = ErrorBody, description = "not a vendor, the id belongs to another vendor, or the key is `untrusted-key` or `revoked-key`"), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn upload_plugin(
     State(state): State<AppState>,
@@ -44,6 +90,7 @@ async fn upload_plugin(
         ));
     }
     let package = package::unpack(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
+    check_signature(&state, &package).await?;
     let manifest = &package.manifest;
     if principal.role == Role::Vendor && manifest.vendor != principal.subject {
         return Err(ApiError::forbidden(format!(

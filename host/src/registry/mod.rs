@@ -7,6 +7,8 @@
 
 pub mod manifest;
 pub mod package;
+pub mod signature;
+pub mod trust;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -16,6 +18,8 @@ use crate::db::Db;
 use crate::ids::PluginId;
 pub use manifest::Manifest;
 pub use package::Package;
+use signature::{PackageSignature, SignatureError};
+use trust::TrustError;
 
 /// A published plugin version, as listed.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -28,12 +32,39 @@ pub struct PluginInfo {
     pub size: i64,
     pub uploaded_by: String,
     pub uploaded_at: Millis,
+    /// Who signed the package, when it was signed.
+    pub signed_by: Option<PackageSignature>,
 }
 
 /// A published version with its component.
 pub struct StoredPlugin {
     pub info: PluginInfo,
+    /// The manifest exactly as packed: what the signature covers.
+    pub manifest_text: String,
     pub component: Vec<u8>,
+}
+
+impl StoredPlugin {
+    /// Checks, as on upload, that the vendor's signature covers this version
+    /// and that the trust store stands behind its key; an unsigned version
+    /// passes only where unsigned packages are accepted.
+    pub async fn check_trusted(&self, db: &Db, accept_unsigned: bool) -> Result<(), TrustError> {
+        let manifest = &self.info.manifest;
+        let Some(signature) = &self.info.signed_by else {
+            return if accept_unsigned {
+                Ok(())
+            } else {
+                Err(SignatureError::Unsigned.into())
+            };
+        };
+        signature::check(
+            signature,
+            &manifest.vendor,
+            &self.manifest_text,
+            &self.info.digest,
+        )?;
+        trust::vouch(db, signature).await
+    }
 }
 
 /// What storing a package did.
@@ -119,8 +150,8 @@ pub async fn store(
         return Ok(Stored::OwnedBy(owner));
     }
     let inserted = sqlx::query(
-        "INSERT INTO plugins (id, version, vendor, api, description, manifest, component, digest, uploaded_by, uploaded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, version) DO NOTHING",
+        "INSERT INTO plugins (id, version, vendor, api, description, manifest, component, digest, uploaded_by, uploaded_at, signature, signing_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id, version) DO NOTHING",
     )
     .bind(m.id.as_str())
     .bind(m.version.to_string())
@@ -132,6 +163,13 @@ pub async fn store(
     .bind(&package.digest)
     .bind(uploaded_by)
     .bind(now)
+    .bind(
+        package
+            .signature
+            .as_ref()
+            .map(|s| serde_json::to_string(s).expect("a signature serializes")),
+    )
+    .bind(package.signature.as_ref().map(|s| s.key.as_str()))
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 1 {
@@ -154,7 +192,8 @@ pub async fn store(
     )
 }
 
-const INFO_COLUMNS: &str = "manifest, digest, LENGTH(component) AS size, uploaded_by, uploaded_at";
+const INFO_COLUMNS: &str =
+    "manifest, digest, LENGTH(component) AS size, uploaded_by, uploaded_at, signature";
 
 fn info_from_row(row: &sqlx::any::AnyRow) -> Result<PluginInfo, sqlx::Error> {
     let text: String = row.try_get("manifest")?;
@@ -164,7 +203,26 @@ fn info_from_row(row: &sqlx::any::AnyRow) -> Result<PluginInfo, sqlx::Error> {
         size: row.try_get("size")?,
         uploaded_by: row.try_get("uploaded_by")?,
         uploaded_at: row.try_get("uploaded_at")?,
+        signed_by: row
+            .try_get::<Option<String>, _>("signature")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
+}
+
+/// The installations running a version signed with `key`.
+pub async fn installations_signed_with(
+    db: &Db,
+    key: &str,
+) -> Result<Vec<crate::ids::InstallationId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.id FROM installations i JOIN plugins p \
+         ON p.id = i.plugin_id AND p.version = i.plugin_version WHERE p.signing_key = $1",
+    )
+    .bind(key)
+    .fetch_all(db)
+    .await
 }
 
 /// Every published version, newest upload last.
@@ -209,6 +267,7 @@ pub async fn load(
     row.map(|row| {
         Ok(StoredPlugin {
             info: info_from_row(&row)?,
+            manifest_text: row.try_get("manifest")?,
             component: row.try_get("component")?,
         })
     })

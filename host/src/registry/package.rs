@@ -1,5 +1,6 @@
-//! Plugin packages: one tar file holding `linli.toml` and `plugin.wasm`.
-//! `linli plugin pack DIR` makes one; upload unpacks and checks it.
+//! Plugin packages: one tar file holding `linli.toml`, `plugin.wasm` and,
+//! once the vendor signed it, `signature.json`. `linli plugin pack DIR`
+//! makes one, `linli plugin sign` signs it; upload unpacks and checks it.
 
 use std::io::Read;
 use std::path::Path;
@@ -7,11 +8,14 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{Manifest, ManifestError};
+use super::signature::{self, PackageSignature};
 
 /// Largest manifest accepted.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 /// Largest component accepted.
 pub const MAX_COMPONENT_BYTES: u64 = 48 << 20;
+/// Largest signature entry accepted.
+const MAX_SIGNATURE_BYTES: u64 = 4 << 10;
 
 /// An unpacked package.
 #[derive(Debug, Clone)]
@@ -21,6 +25,8 @@ pub struct Package {
     pub component: Vec<u8>,
     /// SHA-256 of the component, hex.
     pub digest: String,
+    /// The vendor's signature, when the package carries one.
+    pub signature: Option<PackageSignature>,
 }
 
 /// Why a package was refused.
@@ -33,13 +39,15 @@ pub enum PackageError {
     #[error("{name} is larger than {max} bytes")]
     TooLarge { name: &'static str, max: u64 },
     #[error(
-        "the package holds an unexpected entry {0:?}; it must hold only linli.toml and plugin.wasm"
+        "the package holds an unexpected entry {0:?}; it must hold only linli.toml, plugin.wasm and signature.json"
     )]
     Unexpected(String),
     #[error("the package holds {0} more than once; it must hold exactly one")]
     Duplicate(&'static str),
     #[error("linli.toml is not UTF-8")]
     NotUtf8,
+    #[error("signature.json: {0}")]
+    BadSignatureEntry(String),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("cannot read {path}: {source}")]
@@ -64,7 +72,7 @@ fn read_limited(entry: impl Read, name: &'static str, max: u64) -> Result<Vec<u8
 /// Unpacks and checks a package's manifest (the component is checked by the runtime).
 pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
     let mut archive = tar::Archive::new(bytes);
-    let (mut manifest, mut component) = (None, None);
+    let (mut manifest, mut component, mut signature) = (None, None, None);
     for entry in archive.entries().map_err(PackageError::NotTar)? {
         let entry = entry.map_err(PackageError::NotTar)?;
         let path = entry
@@ -75,6 +83,7 @@ pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
         let (slot, name, max) = match path.trim_start_matches("./") {
             "linli.toml" => (&mut manifest, "linli.toml", MAX_MANIFEST_BYTES),
             "plugin.wasm" => (&mut component, "plugin.wasm", MAX_COMPONENT_BYTES),
+            signature::ENTRY => (&mut signature, signature::ENTRY, MAX_SIGNATURE_BYTES),
             "" | "." => continue,
             other => return Err(PackageError::Unexpected(other.to_owned())),
         };
@@ -88,11 +97,16 @@ pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
     let manifest_text = String::from_utf8(manifest.ok_or(PackageError::Missing("linli.toml"))?)
         .map_err(|_| PackageError::NotUtf8)?;
     let component = component.ok_or(PackageError::Missing("plugin.wasm"))?;
+    let signature = signature
+        .map(|bytes| serde_json::from_slice(&bytes))
+        .transpose()
+        .map_err(|e| PackageError::BadSignatureEntry(e.to_string()))?;
     Ok(Package {
         manifest: Manifest::parse(&manifest_text)?,
         manifest_text,
         digest: hex::encode(Sha256::digest(&component)),
         component,
+        signature,
     })
 }
 
@@ -104,10 +118,32 @@ pub fn pack(manifest_path: &Path, component_path: &Path) -> Result<Vec<u8>, Pack
             source,
         })
     };
-    let manifest = read(manifest_path)?;
-    Manifest::parse(std::str::from_utf8(&manifest).map_err(|_| PackageError::NotUtf8)?)?;
-    let component = read(component_path)?;
-    tar_of(&[("linli.toml", &manifest), ("plugin.wasm", &component)]).map_err(PackageError::NotTar)
+    pack_bytes(&read(manifest_path)?, &read(component_path)?)
+}
+
+/// Builds a package from a manifest's text and a component, checking the manifest.
+pub fn pack_bytes(manifest: &[u8], component: &[u8]) -> Result<Vec<u8>, PackageError> {
+    Manifest::parse(std::str::from_utf8(manifest).map_err(|_| PackageError::NotUtf8)?)?;
+    tar_of(&[("linli.toml", manifest), ("plugin.wasm", component)]).map_err(PackageError::NotTar)
+}
+
+/// The package signed by `key` as `vendor`: the same manifest and
+/// component, with a fresh `signature.json` (any earlier one is replaced).
+pub fn signed(bytes: &[u8], key: &ed25519_dalek::SigningKey) -> Result<Vec<u8>, PackageError> {
+    let package = unpack(bytes)?;
+    let signature = signature::sign(
+        key,
+        &package.manifest.vendor,
+        &package.manifest_text,
+        &package.digest,
+    );
+    let signature = serde_json::to_vec_pretty(&signature).expect("a signature serializes");
+    tar_of(&[
+        ("linli.toml", package.manifest_text.as_bytes()),
+        ("plugin.wasm", &package.component),
+        (signature::ENTRY, &signature),
+    ])
+    .map_err(PackageError::NotTar)
 }
 
 /// A tar archive of `entries` (name, contents), as `pack` writes packages.

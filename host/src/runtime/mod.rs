@@ -97,6 +97,9 @@ pub struct Runtime {
     /// Pre-instantiated components by digest.
     pres: Mutex<HashMap<String, ScenePre<InstanceState>>>,
     actors: Mutex<HashMap<InstallationId, ActorHandle>>,
+    /// Whether a plugin version without a vendor signature may run (a
+    /// development host).
+    accept_unsigned: bool,
 }
 
 impl Runtime {
@@ -117,7 +120,14 @@ impl Runtime {
             cache,
             pres: Mutex::new(HashMap::new()),
             actors: Mutex::new(HashMap::new()),
+            accept_unsigned: false,
         })
+    }
+
+    /// Lets plugin versions without a vendor signature run: a development host.
+    pub fn accept_unsigned(mut self, accept: bool) -> Self {
+        self.accept_unsigned = accept;
+        self
     }
 
     /// The engine, for benchmarks and tools.
@@ -196,6 +206,18 @@ impl Runtime {
                 installation.version
             )
         })?;
+        // Verified on every load, not only on upload: a key revoked since,
+        // or a row changed in the database, stops the plugin here.
+        stored
+            .check_trusted(&self.shared.services.db, self.accept_unsigned)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "plugin {} {} may not run: {e}",
+                    installation.plugin,
+                    installation.version
+                )
+            })?;
         Ok(self
             .pre(
                 &stored.info.manifest,

@@ -3,4 +3,5 @@
 //! crate cargo has built (`linli plugin pack`). Nothing here talks to a host.
 
 pub mod build;
+pub mod keys;
 pub mod template;

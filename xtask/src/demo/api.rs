@@ -140,7 +140,7 @@ impl Host {
         let log = data_dir.parent().unwrap_or(data_dir).join("host.log");
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let child = Command::new(linli)
-            .args(["serve", "--data-dir"])
+            .args(["serve", "--dev", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", listen])
             .env("LINLI_ADMIN_TOKEN", token)
