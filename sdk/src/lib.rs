@@ -13,6 +13,10 @@
 //!   [`Error::Invalid`] naming the offending field.
 //! - [`state`]: typed, JSON-encoded values over the plugin's private `store`.
 //! - [`log`]: one-line structured logging into the host's log.
+//! - [`calendar`]: the community's local dates and times from host
+//!   timestamps and its fixed UTC offset.
+//! - [`audience`]: who a message goes to, named by relation (residents of a
+//!   place, family of a person, holders of a role) for the host to resolve.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
 //!   and raw host interfaces ([`sensor`], [`store`], [`timer`], [`ledger`],
 //!   [`alarm`], [`map`]) at short paths.
@@ -66,6 +70,8 @@
 //! export_scene!(HeatWatch);
 //! ```
 
+pub mod audience;
+pub mod calendar;
 mod json;
 pub mod log;
 mod scene;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::calendar::{local_minutes, minute_of_week, DAY_MINUTES, WEEK_MINUTES};
+use linli_sdk::calendar::{local_minutes, minute_of_week, DAY_MINUTES, WEEK_MINUTES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,11 +93,11 @@ pub enum Fit {
 }
 
 /// How `windows` fit `minutes` of work somewhere in `[start, end)` (UTC ms).
-pub fn fit(windows: &[Window], start: i64, end: i64, minutes: i64, offset_ms: i64) -> Fit {
+pub fn fit(windows: &[Window], start: i64, end: i64, minutes: i64, offset_minutes: i32) -> Fit {
     if windows.is_empty() {
         return Fit::Unknown;
     }
-    let covered = covered_minutes(windows, start, end, offset_ms);
+    let covered = covered_minutes(windows, start, end, offset_minutes);
     if covered >= minutes {
         Fit::Full
     } else if covered > 0 {
@@ -108,10 +108,10 @@ pub fn fit(windows: &[Window], start: i64, end: i64, minutes: i64, offset_ms: i6
 }
 
 /// Minutes of `[start, end)` inside any window, counting overlaps once.
-fn covered_minutes(windows: &[Window], start: i64, end: i64, offset_ms: i64) -> i64 {
+fn covered_minutes(windows: &[Window], start: i64, end: i64, offset_minutes: i32) -> i64 {
     let (first, last) = (
-        local_minutes(start, offset_ms),
-        local_minutes(end, offset_ms),
+        local_minutes(start, offset_minutes),
+        local_minutes(end, offset_minutes),
     );
     if last <= first {
         return 0;
@@ -148,11 +148,11 @@ fn covered_minutes(windows: &[Window], start: i64, end: i64, offset_ms: i64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::MINUTE_MS;
+    use linli_sdk::calendar::MINUTE_MS;
 
     /// 2026-01-01T00:00:00Z: Thursday 08:00 in Shanghai.
     const THURSDAY_8AM: i64 = 1_767_225_600_000;
-    const SHANGHAI: i64 = 8 * 60 * MINUTE_MS;
+    const SHANGHAI: i32 = 8 * 60;
     const HOUR: i64 = 60 * MINUTE_MS;
 
     fn window(days: &[Day], from: &str, to: &str) -> Window {

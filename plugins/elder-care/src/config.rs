@@ -4,12 +4,11 @@
 
 use serde::Deserialize;
 
+use linli_sdk::calendar::MINUTE_MS;
 use linli_sdk::Error;
 
 use crate::heart::Thresholds;
 use crate::matching::Widening;
-
-const MINUTE_MS: i64 = 60_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -112,10 +111,6 @@ impl Config {
 
     pub fn escalate_after_ms(&self) -> u64 {
         u64::from(self.escalate_after_minutes) * MINUTE_MS as u64
-    }
-
-    pub fn utc_offset_ms(&self) -> i64 {
-        i64::from(self.utc_offset_minutes) * MINUTE_MS
     }
 
     pub fn widening(&self) -> Widening {

@@ -17,13 +17,11 @@
 
 mod access;
 mod availability;
-mod calendar;
 mod care;
 mod coins;
 mod config;
 mod geo;
 mod heart;
-mod helpers;
 mod input;
 mod matching;
 mod members;
@@ -33,6 +31,7 @@ mod reports;
 mod request;
 mod safety;
 mod timebank;
+mod volunteers;
 mod welfare;
 
 use linli_sdk::{export_scene, Caller, Error, Event, Scene};

@@ -7,35 +7,12 @@
 //! `heart-rate`, `fall`, `sos`, `welfare-check` (safety alerts, which wait
 //! for an acknowledgement and escalate).
 
-use linli_sdk::map::{CommunityRole, Relation};
-use linli_sdk::notify::{self, Audience, EscalationStep, Message, Related, Sent};
-use linli_sdk::{Error, Severity};
+use linli_sdk::notify::{self, Audience, EscalationStep, Message, Sent};
+use linli_sdk::{audience, Error, Severity};
 use serde_json::Value as Json;
 
 pub const OFFER: &str = "timebank-offer";
 pub const UPDATE: &str = "timebank-update";
-
-pub fn person(id: &str) -> Audience {
-    Audience::Person(id.to_owned())
-}
-
-/// Everyone `family-of` the person.
-pub fn family_of(person: &str) -> Audience {
-    related(Relation::Family, Some(person))
-}
-
-/// Holders of `role` for `scope` (a place) and for places containing it, or
-/// every holder when the scope is `None`.
-pub fn role(role: CommunityRole, scope: Option<&str>) -> Audience {
-    related(Relation::Role(role), scope)
-}
-
-fn related(relation: Relation, scope: Option<&str>) -> Audience {
-    Audience::Related(Related {
-        relation,
-        scope: scope.map(str::to_owned),
-    })
-}
 
 /// An informational message to one person; `key` makes a repeat send once.
 pub fn tell(
@@ -47,7 +24,7 @@ pub fn tell(
     key: &str,
 ) -> Result<(), Error> {
     notify::send(&Message {
-        audience: vec![person(to)],
+        audience: vec![audience::person(to)],
         severity: Severity::Info,
         topic: topic.to_owned(),
         title: title.to_owned(),

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::calendar::{month, MINUTE_MS};
 use crate::request::{Request, Status};
+use linli_sdk::calendar::{month, MINUTE_MS};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,25 +34,25 @@ struct Tally {
     minutes_to_accept: f64,
 }
 
-fn tally(tallies: &mut BTreeMap<String, Tally>, at: i64, offset_ms: i64) -> &mut Tally {
-    tallies.entry(month(at, offset_ms)).or_default()
+fn tally(tallies: &mut BTreeMap<String, Tally>, at: i64, offset_minutes: i32) -> &mut Tally {
+    tallies.entry(month(at, offset_minutes)).or_default()
 }
 
 /// Figures per month (`YYYY-MM`, local), oldest first.
-pub fn monthly(requests: &[Request], offset_ms: i64) -> BTreeMap<String, MonthReport> {
+pub fn monthly(requests: &[Request], offset_minutes: i32) -> BTreeMap<String, MonthReport> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for request in requests {
         if let (Status::Confirmed, Some(at)) = (request.status, request.confirmed_at) {
-            let t = tally(&mut tallies, at, offset_ms);
+            let t = tally(&mut tallies, at, offset_minutes);
             t.minutes_served += request.served_minutes.unwrap_or(0);
             t.services += 1;
             t.volunteers.extend(request.volunteer.clone());
         }
         if let (Status::Expired, Some(at)) = (request.status, request.closed_at) {
-            tally(&mut tallies, at, offset_ms).unmet += 1;
+            tally(&mut tallies, at, offset_minutes).unmet += 1;
         }
         if let Some(at) = request.accepted_at {
-            let t = tally(&mut tallies, at, offset_ms);
+            let t = tally(&mut tallies, at, offset_minutes);
             t.accepted += 1;
             t.minutes_to_accept += (at - request.created_at) as f64 / MINUTE_MS as f64;
         }

@@ -20,6 +20,7 @@
 //! Store: `heart/<person>` → [`Streak`]; `alert/<alarm-id>` → [`Alert`].
 
 use linli_sdk::alarm::{self, AlarmChange, ChangeKind};
+use linli_sdk::audience::{family_of, role};
 use linli_sdk::map::CommunityRole;
 use linli_sdk::notify::Acknowledgement;
 use linli_sdk::{state, timer, Error, Reading, Severity, Value};
@@ -28,8 +29,8 @@ use serde_json::{json, Value as Json};
 
 use crate::config::Config;
 use crate::heart::{Band, Streak};
-use crate::helpers::{self, Work};
-use crate::notices::{self, family_of, role};
+use crate::notices;
+use crate::volunteers::{self, Work};
 use crate::{care, people};
 
 const ALERT: &str = "alert/";
@@ -206,7 +207,9 @@ pub fn raise(config: &Config, person: &str, danger: Danger, details: Json) -> Re
                 role(CommunityRole::CommunityDoctor, home),
             ];
             if on_map.is_some() {
-                first.extend(nearest_volunteer(config, person)?.map(|v| notices::person(&v)));
+                first.extend(
+                    nearest_volunteer(config, person)?.map(|v| linli_sdk::audience::person(&v)),
+                );
             }
             (
                 first,
@@ -252,7 +255,7 @@ fn nearest_volunteer(config: &Config, person: &str) -> Result<Option<String>, Er
         end: now + CALL_OUT_MINUTES * 60_000,
         minutes: CALL_OUT_MINUTES,
     };
-    Ok(helpers::ranked(config, &work, &[])?
+    Ok(volunteers::ranked(config, &work, &[])?
         .into_iter()
         .next()
         .map(|c| c.person))

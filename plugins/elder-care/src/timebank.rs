@@ -17,15 +17,15 @@ use linli_sdk::{parse_input, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::calendar::local_text;
 use crate::config::Config;
-use crate::helpers::{self, Work};
 use crate::input::{self, invalid};
 use crate::matching::next_offers;
 use crate::notices::{self, OFFER, UPDATE};
 use crate::reports;
 use crate::request::{Action, Actor, Offer, Outcome, Request, Status};
+use crate::volunteers::{self, Work};
 use crate::{access, coins, members, people};
+use linli_sdk::calendar::date_time;
 
 const REQUEST: &str = "request/";
 const LIVE: &str = "live/";
@@ -183,7 +183,7 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
         end: request.end,
         minutes: request.minutes,
     };
-    let ranked = helpers::ranked(config, &work, &request.excluded)?;
+    let ranked = volunteers::ranked(config, &work, &request.excluded)?;
     let widening = config.widening();
     // Someone who withdrew or did not show frees their place in the round.
     let still_asked = request
@@ -199,7 +199,7 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
         request.round,
     );
     let requester = people::person(&request.requester)?.name;
-    let offset = config.utc_offset_ms();
+    let offset = config.utc_offset_minutes;
     for person in asked {
         notices::tell(
             &person,
@@ -209,8 +209,8 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
                 "{requester} needs help with {} for about {} minutes between {} and {}. {}",
                 request.need,
                 request.minutes,
-                local_text(request.start, offset),
-                local_text(request.end, offset),
+                date_time(request.start, offset),
+                date_time(request.end, offset),
                 request.note
             ),
             &json!({"request": request.id, "need": request.need, "start": request.start,
@@ -516,7 +516,7 @@ struct ReportQuery {
 pub fn report(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error> {
     access::require_staff(caller)?;
     let query: ReportQuery = parse_input(input)?;
-    let mut months = reports::monthly(&all_requests()?, config.utc_offset_ms());
+    let mut months = reports::monthly(&all_requests()?, config.utc_offset_minutes);
     if let Some(month) = &query.month {
         months.retain(|m, _| m == month);
     }

@@ -15,9 +15,9 @@ use serde_json::{json, Value as Json};
 
 use crate::config::Config;
 use crate::devices::{self, DeviceState};
+use crate::order_lifecycle::{Opening, WorkOrder};
 use crate::placement::Placement;
-use crate::workorder::{Opening, WorkOrder};
-use crate::{false_alarms, fire, health, notices, orders};
+use crate::{false_alarms, fire, health, notices, work_orders};
 
 /// How often a condition that persists updates its alarm (count, last
 /// seen): often enough for "last seen" to mean something, rarely enough
@@ -116,7 +116,7 @@ pub fn release(
         return Ok(());
     }
     if let Some(cleared) = alarm::clear(device, alarm_type)? {
-        ended(&cleared.id, orders::PLUGIN, "the condition ended")?;
+        ended(&cleared.id, work_orders::PLUGIN, "the condition ended")?;
     }
     Ok(())
 }
@@ -129,7 +129,7 @@ pub fn opened(
     place: Option<String>,
     detectors: Vec<String>,
 ) -> Result<(WorkOrder, AlarmRecord), Error> {
-    let order = orders::open_or_join(
+    let order = work_orders::open_or_join(
         config,
         Opening {
             alarm: alarm.id.clone(),
@@ -171,7 +171,7 @@ pub fn fault(
         body: format!(
             "{what} Work order {} is due by {}.",
             order.id,
-            orders::due_by(config, &order)
+            work_orders::due_by(config, &order)
         ),
         data: json!({
             "alarm": alarm.id,
@@ -201,7 +201,9 @@ pub fn changed(config: &Config, change: AlarmChange) -> Result<(), Error> {
             ended(&alarm.id, &change.by, "cleared")
         }
         ChangeKind::Acknowledged => match record(&alarm.id)? {
-            Some(record) => orders::note(&record.work_order, "alarm-acknowledged", &change.by, ""),
+            Some(record) => {
+                work_orders::note(&record.work_order, "alarm-acknowledged", &change.by, "")
+            }
             None => Ok(()),
         },
         ChangeKind::Raised | ChangeKind::Updated => Ok(()),
@@ -220,7 +222,7 @@ fn ended(id: &str, by: &str, how: &str) -> Result<(), Error> {
     for message in &record.messages {
         notify::cancel(message)?;
     }
-    orders::note(&record.work_order, "alarm-cleared", by, how)
+    work_orders::note(&record.work_order, "alarm-cleared", by, how)
 }
 
 /// Lets go of what the plugin kept for an active alarm of (type, originator),
@@ -279,7 +281,7 @@ pub fn acknowledged(ack: &Acknowledgement) -> Result<(), Error> {
         return Ok(());
     };
     match record(alarm)? {
-        Some(record) => orders::note(&record.work_order, "acknowledged", &ack.by, &ack.topic),
+        Some(record) => work_orders::note(&record.work_order, "acknowledged", &ack.by, &ack.topic),
         None => Ok(()),
     }
 }

@@ -6,7 +6,7 @@ use linli_sdk::map::{self, CommunityRole};
 use linli_sdk::{Caller, Error};
 
 use crate::config::{Config, Supervisor};
-use crate::workorder::Capacities;
+use crate::order_lifecycle::Capacities;
 
 /// Whether the caller is the configured supervisor.
 pub fn is_supervisor(config: &Config, caller: &Caller) -> Result<bool, Error> {

@@ -6,11 +6,11 @@ use linli_sdk::{parse_input, Caller, Error};
 use serde_json::Value as Json;
 
 use crate::config::Config;
-use crate::{callers, false_alarms, health, orders};
+use crate::{callers, false_alarms, health, work_orders};
 
 pub fn run(config: &Config, caller: &Caller, name: &str, input: Json) -> Result<Json, Error> {
     match name {
-        "advance" => orders::advance(config, caller, parse_input(input)?),
+        "advance" => work_orders::advance(config, caller, parse_input(input)?),
         "mark-false" => false_alarms::mark_false(config, caller, input),
         "work-orders" | "work-order" | "maintenance" | "report" => {
             if !callers::may_read(config, caller)? {
@@ -20,8 +20,8 @@ pub fn run(config: &Config, caller: &Caller, name: &str, input: Json) -> Result<
                 )));
             }
             match name {
-                "work-orders" => orders::list(parse_input(input)?),
-                "work-order" => orders::one(parse_input(input)?),
+                "work-orders" => work_orders::list(parse_input(input)?),
+                "work-order" => work_orders::one(parse_input(input)?),
                 "maintenance" => false_alarms::list(),
                 _ => health::report(config, input),
             }

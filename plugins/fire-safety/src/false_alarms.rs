@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::config::Config;
-use crate::{alarms, callers, devices, health, orders};
+use crate::{alarms, callers, devices, health, work_orders};
 
 pub const MAINTENANCE: &str = "detector-maintenance";
 const LOG: &str = "false-alarms/";
@@ -69,7 +69,7 @@ pub fn mark_false(config: &Config, caller: &Caller, input: Json) -> Result<Json,
     }
     let by = caller.name();
     let cleared = alarms::clear(&input.alarm, &record.originator, &record.alarm_type)?;
-    let order = orders::resolve_as_false(&record.work_order, by, reason)?;
+    let order = work_orders::resolve_as_false(&record.work_order, by, reason)?;
     let now = timer::now();
     let mut detectors = Vec::new();
     for device in &record.detectors {

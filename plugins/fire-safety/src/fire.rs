@@ -7,7 +7,7 @@
 //! writes them only when they changed.
 
 use linli_sdk::map::{self, CommunityRole, Origin, PlaceDistance};
-use linli_sdk::{state, Error, Reading, Severity, Value};
+use linli_sdk::{audience, state, Error, Reading, Severity, Value};
 use serde_json::{json, Value as Json};
 
 use crate::alarms;
@@ -16,7 +16,7 @@ use crate::confirm::{Confirmation, Suspicions, Trigger, Zone};
 use crate::detect;
 use crate::devices::DeviceState;
 use crate::notices::{self, Notice};
-use crate::{orders, placement};
+use crate::{placement, work_orders};
 
 pub const SUSPECTED: &str = "fire-suspected";
 pub const CONFIRMED: &str = "fire-confirmed";
@@ -163,7 +163,7 @@ fn suspected(config: &Config, reading: &Reading, device: &mut DeviceState) -> Re
             data: data.clone(),
             key: format!("{SUSPECTED}/{}/household", alarm.id),
         }
-        .send(vec![notices::residents(unit)])?;
+        .send(vec![audience::residents(unit)])?;
         record.messages.push(household);
     }
     let staff = Notice {
@@ -174,7 +174,7 @@ fn suspected(config: &Config, reading: &Reading, device: &mut DeviceState) -> Re
             "{} in {where_} reports {what}. Check on site and acknowledge; work order {} is due by {}.",
             reading.device,
             order.id,
-            orders::due_by(config, &order)
+            work_orders::due_by(config, &order)
         ),
         data,
         key: format!("{SUSPECTED}/{}/staff", alarm.id),
@@ -306,7 +306,7 @@ fn confirmed(config: &Config, zone: &Zone, confirmation: &Confirmation) -> Resul
             data: data.clone(),
             key: format!("{CONFIRMED}/{}/residents", alarm.id),
         }
-        .send(vec![notices::residents(&zone.area)])?;
+        .send(vec![audience::residents(&zone.area)])?;
         record.messages.push(residents);
     }
     let staff = Notice {
@@ -327,8 +327,8 @@ fn confirmed(config: &Config, zone: &Zone, confirmation: &Confirmation) -> Resul
         &order.id,
         vec![
             notices::staff(config, Some(&zone.area)),
-            notices::role(CommunityRole::Security, None),
-            notices::role(CommunityRole::GridWorker, Some(&zone.area)),
+            audience::role(CommunityRole::Security, None),
+            audience::role(CommunityRole::GridWorker, Some(&zone.area)),
         ],
     )?;
     record.messages.push(staff);

@@ -9,12 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use linli_sdk::alarm::AlarmInfo;
-use linli_sdk::{parse_input, state, timer, Error, Reading, Severity, Value};
+use linli_sdk::{calendar, parse_input, state, timer, Error, Reading, Severity, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::alarms;
-use crate::calendar;
 use crate::config::Config;
 use crate::devices::{self, DeviceState};
 

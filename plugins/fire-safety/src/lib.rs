@@ -8,7 +8,7 @@
 //!   tampering ([`health`]).
 //! - Every alarm opens a work order with a deadline by severity, taken step
 //!   by step through commands, escalated to the supervisor when overdue and
-//!   written to the ledger ([`orders`], [`workorder`]).
+//!   written to the ledger ([`work_orders`], [`order_lifecycle`]).
 //! - Operators mark alarms false; a detector that keeps crying wolf is
 //!   flagged for maintenance ([`false_alarms`]).
 //!
@@ -16,7 +16,6 @@
 //! order, so that no reading scans more than its own device and building.
 
 mod alarms;
-mod calendar;
 mod callers;
 mod commands;
 mod config;
@@ -27,11 +26,11 @@ mod false_alarms;
 mod fire;
 mod health;
 mod notices;
-mod orders;
+mod order_lifecycle;
 mod placement;
 mod severity;
 mod water;
-mod workorder;
+mod work_orders;
 
 use linli_sdk::{export_scene, Caller, Error, Event, Lifecycle, Reading, Scene};
 use serde_json::Value as Json;
@@ -53,8 +52,8 @@ impl Scene for FireSafety {
             Event::TimerFired(fired) if fired.tag == health::DAY_TAG => {
                 health::new_day(config, fired.due)
             }
-            Event::TimerFired(fired) => match fired.tag.strip_prefix(orders::DEADLINE_TAG) {
-                Some(id) => orders::deadline_passed(config, id),
+            Event::TimerFired(fired) => match fired.tag.strip_prefix(work_orders::DEADLINE_TAG) {
+                Some(id) => work_orders::deadline_passed(config, id),
                 None => Ok(()),
             },
             Event::Lifecycle(Lifecycle::Installed | Lifecycle::Reconfigured) => {

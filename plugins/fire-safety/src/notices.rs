@@ -3,33 +3,17 @@
 //! resolves them from the map; every message carries an idempotency key
 //! derived from its alarm or work order, so a repeat never reaches anyone twice.
 
-use linli_sdk::map::{self, CommunityRole, Relation};
-use linli_sdk::notify::{self, Audience, EscalationStep, Message, Related};
-use linli_sdk::{Error, Severity};
+use linli_sdk::map::{self, Relation};
+use linli_sdk::notify::{self, Audience, EscalationStep, Message};
+use linli_sdk::{audience, Error, Severity};
+
 use serde_json::{json, Value as Json};
 
 use crate::config::{Config, Supervisor};
 
-/// The residents of households at or under `place`.
-pub fn residents(place: &str) -> Audience {
-    related(Relation::Resident, Some(place))
-}
-
-/// The holders of `role` for `place` (or every holder when there is no place).
-pub fn role(role: CommunityRole, place: Option<&str>) -> Audience {
-    related(Relation::Role(role), place)
-}
-
 /// The staff responsible for `place`: the work orders' role.
 pub fn staff(config: &Config, place: Option<&str>) -> Audience {
-    role(config.work_orders.role.community_role(), place)
-}
-
-fn related(relation: Relation, scope: Option<&str>) -> Audience {
-    Audience::Related(Related {
-        relation,
-        scope: scope.map(str::to_owned),
-    })
+    audience::role(config.work_orders.role.community_role(), place)
 }
 
 /// The supervisor: one person, or the holders of a role with no scope (the
@@ -51,7 +35,7 @@ pub fn supervisor(config: &Config) -> Result<Vec<Audience>, Error> {
                 .map(|p| Audience::Person(p.id))
                 .collect();
             if community_wide.is_empty() {
-                Ok(vec![role(community_role, None)])
+                Ok(vec![audience::role(community_role, None)])
             } else {
                 Ok(community_wide)
             }

@@ -1,5 +1,5 @@
 //! Work orders: the state machine from report to close, who may take each
-//! step, and the deadline by severity. Pure: `orders` stores them, times
+//! step, and the deadline by severity. Pure: `work_orders` stores them, times
 //! their deadlines and writes their history to the ledger.
 
 use linli_sdk::Severity;

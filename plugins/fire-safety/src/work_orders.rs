@@ -3,13 +3,13 @@
 //! order of a fault), their deadlines as timers, the supervisor's
 //! escalation, and every line of their history on the ledger.
 
-use linli_sdk::{ledger, state, timer, Caller, Error};
+use linli_sdk::{calendar, ledger, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use crate::config::Config;
-use crate::workorder::{Opening, Step, StepError, WorkOrder};
-use crate::{alarms, calendar, callers, notices};
+use crate::order_lifecycle::{Opening, Step, StepError, WorkOrder};
+use crate::{alarms, callers, notices};
 
 /// How the plugin signs what it does itself.
 pub const PLUGIN: &str = "fire-safety";

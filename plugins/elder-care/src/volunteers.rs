@@ -57,7 +57,7 @@ pub fn ranked(config: &Config, work: &Work, exclude: &[String]) -> Result<Vec<Ca
                 work.start,
                 work.end,
                 work.minutes,
-                config.utc_offset_ms(),
+                config.utc_offset_minutes,
             ),
             distance_m: origin.zip(home).map(|(a, b)| distance_m(&a, &b)),
             skilled,

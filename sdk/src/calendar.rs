@@ -1,0 +1,150 @@
+//! A community's local calendar over host timestamps (UTC milliseconds).
+//!
+//! A community's offset from UTC is fixed by its config — China keeps one
+//! offset all year, with no daylight saving — so local time is UTC plus
+//! that offset, and dates follow from the proleptic Gregorian calendar. No
+//! time-zone database is needed in the component.
+
+/// One minute in host milliseconds.
+pub const MINUTE_MS: i64 = 60_000;
+/// One day in host milliseconds.
+pub const DAY_MS: i64 = DAY_MINUTES * MINUTE_MS;
+/// Minutes in a day.
+pub const DAY_MINUTES: i64 = 24 * 60;
+/// Minutes in a week.
+pub const WEEK_MINUTES: i64 = 7 * DAY_MINUTES;
+
+/// Minutes since 1970-01-01T00:00 local time at `offset_minutes` east of UTC.
+pub fn local_minutes(at: i64, offset_minutes: i32) -> i64 {
+    (at + i64::from(offset_minutes) * MINUTE_MS).div_euclid(MINUTE_MS)
+}
+
+/// Minutes since the Monday 00:00 that starts the week of `local_minutes`.
+pub fn minute_of_week(local_minutes: i64) -> i64 {
+    // 1970-01-01 was a Thursday, three days after a Monday.
+    (local_minutes + 3 * DAY_MINUTES).rem_euclid(WEEK_MINUTES)
+}
+
+/// The local date of `at`, as `YYYY-MM-DD`.
+pub fn date(at: i64, offset_minutes: i32) -> String {
+    let (year, month, day) = civil_from_days(local_day(at, offset_minutes));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The local date and time of `at`, as `YYYY-MM-DD HH:MM`, for people to read.
+pub fn date_time(at: i64, offset_minutes: i32) -> String {
+    let minute = local_minutes(at, offset_minutes).rem_euclid(DAY_MINUTES);
+    format!(
+        "{} {:02}:{:02}",
+        date(at, offset_minutes),
+        minute / 60,
+        minute % 60
+    )
+}
+
+/// The local month of `at`, as `YYYY-MM`.
+pub fn month(at: i64, offset_minutes: i32) -> String {
+    let (year, month, _) = civil_from_days(local_day(at, offset_minutes));
+    format!("{year:04}-{month:02}")
+}
+
+/// The first local midnight after `at`.
+pub fn next_midnight(at: i64, offset_minutes: i32) -> i64 {
+    (local_day(at, offset_minutes) + 1) * DAY_MS - i64::from(offset_minutes) * MINUTE_MS
+}
+
+/// Whether `text` is a date as [`date`] writes it.
+pub fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+fn local_day(at: i64, offset_minutes: i32) -> i64 {
+    local_minutes(at, offset_minutes).div_euclid(DAY_MINUTES)
+}
+
+/// The (year, month, day) of a day counted from 1970-01-01, proleptic
+/// Gregorian (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-01T00:00:00Z.
+    const NEW_YEAR: i64 = 1_767_225_600_000;
+
+    #[test]
+    fn dates_follow_the_offset() {
+        assert_eq!(date(NEW_YEAR, 0), "2026-01-01");
+        assert_eq!(date(NEW_YEAR - 1, 0), "2025-12-31");
+        assert_eq!(date(NEW_YEAR - 1, 480), "2026-01-01", "08:00 in Shanghai");
+        assert_eq!(date(0, 0), "1970-01-01");
+        assert_eq!(date(951_782_400_000, 0), "2000-02-29");
+        assert_eq!(
+            date_time(NEW_YEAR + 90 * MINUTE_MS, 480),
+            "2026-01-01 09:30"
+        );
+        assert_eq!(month(NEW_YEAR - 1, 0), "2025-12");
+    }
+
+    #[test]
+    fn the_next_midnight_is_local() {
+        assert_eq!(next_midnight(NEW_YEAR, 0), NEW_YEAR + DAY_MS);
+        // 08:00 in Shanghai on new year's day: midnight is 16 hours away.
+        assert_eq!(next_midnight(NEW_YEAR, 480), NEW_YEAR + 16 * 60 * MINUTE_MS);
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-01-05 was a Monday.
+        let monday = NEW_YEAR + 4 * DAY_MS;
+        assert_eq!(minute_of_week(local_minutes(monday, 0)), 0);
+        assert_eq!(
+            minute_of_week(local_minutes(monday - MINUTE_MS, 0)),
+            WEEK_MINUTES - 1
+        );
+    }
+
+    #[test]
+    fn only_well_formed_dates_pass() {
+        assert!(is_date("2026-01-31"));
+        assert!(!is_date("2026-1-31"));
+        assert!(!is_date("2026/01/31"));
+    }
+
+    /// Every day for four centuries either side of 1970 follows the day
+    /// before it: the same month one day on, or the first of the next.
+    #[test]
+    fn consecutive_days_are_consecutive_dates() {
+        let mut before = civil_from_days(-146_097 * 4 - 1);
+        for days in -146_097 * 4..146_097 * 4 {
+            let (year, month, day) = civil_from_days(days);
+            let follows = (year, month, day) == (before.0, before.1, before.2 + 1)
+                || (day == 1 && (year, month) == (before.0, before.1 + 1))
+                || (day == 1 && month == 1 && year == before.0 + 1 && before.1 == 12);
+            assert!(follows, "{before:?} then {:?}", (year, month, day));
+            before = (year, month, day);
+        }
+    }
+}
