@@ -132,10 +132,11 @@ pub fn build_plugins() -> Result<()> {
     run(&mut build)
 }
 
-/// Runs the plugins' own unit tests, natively: their domain logic is plain Rust.
+/// Runs the plugins' and the SDK's own unit tests, natively: their domain
+/// logic (and the SDK's calendar) is plain Rust.
 fn test_plugin_logic() -> Result<()> {
     let mut test = cargo();
-    test.args(["test", "--lib"]);
+    test.args(["test", "--lib", "-p", "linli-sdk"]);
     for plugin in PLUGINS {
         test.args(["-p", plugin]);
     }
