@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use linli_tests::{linli_binary, workspace, TestHost};
+use linli_tests::{linli_binary, package_with, workspace, TestHost};
 use serde_json::json;
 
 /// Runs `command`, failing the test with its output when it fails.
@@ -123,5 +123,52 @@ async fn a_new_plugin_builds_tests_packs_uploads_and_handles_a_reading() {
         status["devices"]["boiler-room"],
         json!({"too_hot": 1, "highest": 31.5}),
         "{status}"
+    );
+}
+
+/// What a vendor trips over first: the kinds a manifest may name are served,
+/// and a misspelled kind or platform alarm type is refused with the name
+/// that was meant.
+#[tokio::test]
+async fn misspelled_kinds_and_platform_alarm_types_are_refused_with_the_nearest_name() {
+    let host = TestHost::start().await;
+    let kinds = host.admin.get("/api/v1/reading-kinds").await.expect(200);
+    let temperature = kinds
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|k| k["name"] == "temperature")
+        .expect("temperature is a kind");
+    assert_eq!(temperature["unit"], "°C");
+    assert_eq!(temperature["value"], "number");
+
+    let misspelled_kind = package_with("hello-scene", |m| {
+        m.replace("kinds = [\"*\"]", "kinds = [\"temprature\"]")
+    });
+    let refused = host
+        .admin
+        .post_bytes("/api/v1/plugins", misspelled_kind)
+        .await;
+    assert_eq!(refused.status.as_u16(), 400, "{}", refused.body);
+    assert!(
+        refused.message().contains("did you mean \"temperature\"?"),
+        "{}",
+        refused.body
+    );
+
+    let misspelled_alarm = package_with("alarm-scene", |m| {
+        m.replace("types = [", "types = [\"device-ofline\", ")
+    });
+    let refused = host
+        .admin
+        .post_bytes("/api/v1/plugins", misspelled_alarm)
+        .await;
+    assert_eq!(refused.status.as_u16(), 400, "{}", refused.body);
+    assert!(
+        refused
+            .message()
+            .contains("did you mean \"device-offline\"?"),
+        "{}",
+        refused.body
     );
 }

@@ -4,6 +4,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The name among `known` closest to a misspelled `name`, when one is close
+/// enough to be what was meant (at most two edits, and fewer than half the
+/// name's length).
+pub fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2 && *distance * 2 < name.len().max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// ` (did you mean "x"?)` when a near name exists, else nothing.
+pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(name, known)
+        .map(|near| format!(" (did you mean {near:?}?)"))
+        .unwrap_or_default()
+}
+
 /// Why one item of a batch was refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemError {
@@ -50,5 +69,23 @@ impl Invalid {
             field: field.into(),
             ..self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest;
+
+    #[test]
+    fn a_near_name_is_suggested_and_a_far_one_is_not() {
+        let kinds = ["temperature", "humidity", "smoke", "co", "co2"];
+        assert_eq!(nearest("temprature", kinds), Some("temperature"));
+        assert_eq!(nearest("humidty", kinds), Some("humidity"));
+        assert_eq!(
+            nearest("c", kinds),
+            None,
+            "one letter is too short to guess from"
+        );
+        assert_eq!(nearest("rainfall", kinds), None);
     }
 }

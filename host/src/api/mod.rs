@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod map;
 pub mod notify;
 pub mod plugins;
+pub mod reading_kinds;
 pub mod streams;
 pub mod tokens;
 pub mod vendor_keys;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(plugins::routes())
         .merge(installations::routes())
         .merge(vendor_keys::routes())
+        .merge(reading_kinds::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()

@@ -27,9 +27,9 @@ use crate::feed::Feed;
 use crate::ids::{AlarmId, CommunityId};
 
 /// The alarm raised for a device that stopped reporting.
-pub const OFFLINE_ALARM: &str = "device-offline";
+pub const OFFLINE_ALARM: &str = crate::caps::alarm::DEVICE_OFFLINE;
 /// The alarm raised for a device whose battery runs low.
-pub const BATTERY_ALARM: &str = "device-battery-low";
+pub const BATTERY_ALARM: &str = crate::caps::alarm::DEVICE_BATTERY_LOW;
 /// Battery percentage under which a device's battery is low, unless its kind says otherwise.
 pub const DEFAULT_BATTERY_LOW: f64 = 20.0;
 /// Battery readings handled per round.

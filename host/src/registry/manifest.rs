@@ -73,6 +73,10 @@ impl Manifest {
                 .check_kinds()
                 .map_err(|e| ManifestError(format!("capabilities.sensor: {e}")))?;
         }
+        if let Some(alarm) = &self.capabilities.alarm {
+            crate::caps::alarm::check_platform_types(&alarm.types)
+                .map_err(|e| ManifestError(format!("capabilities.alarm: {e}")))?;
+        }
         if let Some(ledger) = &self.capabilities.ledger {
             ledger
                 .check_namespaces()

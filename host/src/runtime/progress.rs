@@ -141,7 +141,7 @@ pub async fn failed(
 }
 
 /// The platform alarm raised when an installation is suspended; its originator is the installation id.
-pub const SUSPENDED_ALARM: &str = "installation-suspended";
+pub const SUSPENDED_ALARM: &str = crate::caps::alarm::INSTALLATION_SUSPENDED;
 
 /// Records a suspension in `tx`: the platform's `installation-suspended`
 /// alarm and the state change in the community feed.

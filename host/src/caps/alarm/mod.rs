@@ -36,6 +36,14 @@ use model::{Alarm, AlarmChange, ChangeKind, Raise, Severity};
 
 /// Type prefixes the platform raises itself.
 pub const PLATFORM_PREFIXES: [&str; 2] = ["device-", "installation-"];
+/// A device that stopped reporting (the device monitor).
+pub const DEVICE_OFFLINE: &str = "device-offline";
+/// A device whose battery runs low (the device monitor).
+pub const DEVICE_BATTERY_LOW: &str = "device-battery-low";
+/// An installation suspended after repeated failures or a revoked key (the runtime).
+pub const INSTALLATION_SUSPENDED: &str = "installation-suspended";
+/// Every alarm type the host raises itself.
+pub const PLATFORM_TYPES: [&str; 3] = [DEVICE_OFFLINE, DEVICE_BATTERY_LOW, INSTALLATION_SUSPENDED];
 /// Longest details JSON, in bytes.
 pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
 /// Longest originator, in bytes.
@@ -66,6 +74,7 @@ impl Scope for AlarmScope {
         {
             return Err(format!("{bad:?} is not an alarm type: {}", type_rule()));
         }
+        check_platform_types(&self.types)?;
         NameSet(&self.types).within(&NameSet(&requested.types), "type")
     }
 }
@@ -83,6 +92,22 @@ pub fn check_type(alarm_type: &str) -> Result<(), Invalid> {
             "alarm-type",
             format!("must be {}", type_rule()),
         ))
+    }
+}
+
+/// Checks that every platform-owned type named is one the platform raises:
+/// a plugin watching `device-ofline` would wait for ever.
+pub fn check_platform_types(types: &[String]) -> Result<(), String> {
+    match types
+        .iter()
+        .find(|t| is_platform_type(t) && !PLATFORM_TYPES.contains(&t.as_str()))
+    {
+        Some(unknown) => Err(format!(
+            "{unknown:?} is not an alarm type the platform raises{}; it raises {}",
+            crate::validation::did_you_mean(unknown, PLATFORM_TYPES),
+            PLATFORM_TYPES.join(", ")
+        )),
+        None => Ok(()),
     }
 }
 

@@ -44,7 +44,10 @@ impl SensorScope {
             .iter()
             .find(|k| *k != "*" && catalogue::kind(k).is_none())
         {
-            Some(unknown) => Err(format!("unknown reading kind {unknown:?}")),
+            Some(unknown) => Err(format!(
+                "unknown reading kind {unknown:?}{}; the kinds are listed at GET /api/v1/reading-kinds",
+                crate::validation::did_you_mean(unknown, catalogue::CATALOGUE.iter().map(|k| k.name))
+            )),
             None => Ok(()),
         }
     }
