@@ -172,3 +172,54 @@ async fn misspelled_kinds_and_platform_alarm_types_are_refused_with_the_nearest_
         refused.body
     );
 }
+
+/// A vendor's development builds can be taken down; releases and builds in
+/// use cannot.
+#[tokio::test]
+async fn an_unpublished_pre_release_can_be_deleted_and_nothing_else() {
+    let host = TestHost::start().await;
+    host.publish("hello-scene").await;
+    let dev = package_with("hello-scene", |m| {
+        m.replace("version = \"0.1.0\"", "version = \"0.2.0-dev.1\"")
+    });
+    host.publish_package(dev).await;
+    let path = "/api/v1/plugins/hello-scene/versions/0.2.0-dev.1";
+    host.admin.delete(path).await.expect(204);
+    host.admin.get(path).await.expect(404);
+    host.admin.delete(path).await.expect(404);
+    let release = host
+        .admin
+        .delete("/api/v1/plugins/hello-scene/versions/0.1.0")
+        .await;
+    assert_eq!(release.status.as_u16(), 409, "{}", release.body);
+    assert!(
+        release.message().contains("never deleted"),
+        "{}",
+        release.body
+    );
+
+    let dev2 = package_with("hello-scene", |m| {
+        m.replace("version = \"0.1.0\"", "version = \"0.2.0-dev.2\"")
+    });
+    host.publish_package(dev2).await;
+    let community = host.community("elm-row").await;
+    community
+        .admin
+        .post(
+            "/api/v1/communities/elm-row/installations",
+            json!({"plugin": "hello-scene", "version": "0.2.0-dev.2",
+                   "grants": {"sensor": {"kinds": ["*"]}, "store": {}}, "config": {}}),
+        )
+        .await
+        .expect(201);
+    let in_use = host
+        .admin
+        .delete("/api/v1/plugins/hello-scene/versions/0.2.0-dev.2")
+        .await;
+    assert_eq!(in_use.status.as_u16(), 409, "{}", in_use.body);
+    assert!(
+        in_use.message().contains("installed in 1"),
+        "{}",
+        in_use.body
+    );
+}

@@ -13,12 +13,12 @@ use crate::auth::{Principal, Role};
 use crate::ids::PluginId;
 use crate::registry::signature::{self, SignatureError};
 use crate::registry::trust::{self, TrustError};
-use crate::registry::{package, PluginInfo, PluginOwner, Stored};
+use crate::registry::{package, Deleted, PluginInfo, PluginOwner, Stored};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_plugin, list_plugins))
-        .routes(routes!(get_plugin))
+        .routes(routes!(get_plugin, delete_plugin_version))
         .routes(routes!(get_owner, transfer_owner))
 }
 
@@ -165,6 +165,47 @@ async fn get_plugin(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("plugin {plugin} {version} is not published")))
+}
+
+/// Delete a pre-release version nobody has installed (its vendor or a
+/// platform admin). Releases are never deleted.
+#[utoipa::path(delete, path = "/api/v1/plugins/{plugin}/versions/{version}", tag = "plugins",
+    params(("plugin" = String, Path), ("version" = String, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a release, or an installed pre-release")),
+    security(("bearer" = [])))]
+async fn delete_plugin_version(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((plugin, version)): Path<(PluginId, String)>,
+) -> ApiResult<StatusCode> {
+    let version =
+        semver::Version::parse(&version).map_err(|e| ApiError::invalid(format!("version: {e}")))?;
+    let owner = crate::registry::owner(&state.services.db, &plugin).await?;
+    let owns = principal.role == Role::Vendor
+        && owner
+            .as_ref()
+            .is_some_and(|o| o.vendor == principal.subject);
+    if principal.role != Role::PlatformAdmin && !owns {
+        return Err(ApiError::forbidden(
+            "only the plugin's vendor or a platform admin deletes its versions",
+        ));
+    }
+    match crate::registry::delete_prerelease(&state.services.db, &plugin, &version).await? {
+        Deleted::Deleted => {
+            tracing::info!(%plugin, %version, by = %principal.subject, "pre-release deleted");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Deleted::NotFound => Err(ApiError::not_found(format!(
+            "plugin {plugin} {version} is not published"
+        ))),
+        Deleted::Released => Err(ApiError::conflict(format!(
+            "{plugin} {version} is a release, and releases are never deleted; only pre-releases (such as {version}-dev.1) are"
+        ))),
+        Deleted::InUse(n) => Err(ApiError::conflict(format!(
+            "{plugin} {version} is installed in {n} place(s); upgrade or remove those installations first"
+        ))),
+    }
 }
 
 /// Who owns a plugin id.

@@ -225,6 +225,57 @@ pub async fn installations_signed_with(
     .await
 }
 
+/// What became of a request to delete a version.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deleted {
+    Deleted,
+    NotFound,
+    /// A release (no pre-release part): published releases never change.
+    Released,
+    /// Installations run it.
+    InUse(i64),
+}
+
+/// Deletes a pre-release version nobody has installed: a vendor's
+/// development builds (`0.2.0-dev.3`) need not stay published for ever,
+/// while a release, which communities may depend on, does.
+pub async fn delete_prerelease(
+    db: &Db,
+    id: &PluginId,
+    version: &semver::Version,
+) -> Result<Deleted, sqlx::Error> {
+    let mut tx = crate::db::begin(db).await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT digest FROM plugins WHERE id = $1 AND version = $2")
+            .bind(id.as_str())
+            .bind(version.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Ok(Deleted::NotFound);
+    }
+    if version.pre.is_empty() {
+        return Ok(Deleted::Released);
+    }
+    let installed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM installations WHERE plugin_id = $1 AND plugin_version = $2",
+    )
+    .bind(id.as_str())
+    .bind(version.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    if installed > 0 {
+        return Ok(Deleted::InUse(installed));
+    }
+    sqlx::query("DELETE FROM plugins WHERE id = $1 AND version = $2")
+        .bind(id.as_str())
+        .bind(version.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Deleted::Deleted)
+}
+
 /// Every published version, newest upload last.
 pub async fn list(db: &Db) -> Result<Vec<PluginInfo>, sqlx::Error> {
     let rows = sqlx::query(&format!(
