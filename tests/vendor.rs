@@ -223,3 +223,36 @@ async fn an_unpublished_pre_release_can_be_deleted_and_nothing_else() {
         in_use.body
     );
 }
+
+/// A failing CLI command says what went wrong in one line and exits 1;
+/// `--verbose` shows the causes as well.
+#[test]
+fn cli_errors_are_one_clear_line_unless_asked_for_more() {
+    let missing = tempfile::tempdir().unwrap().path().join("no-such-plugin");
+    let output = Command::new(linli_binary())
+        .args(["plugin", "pack"])
+        .arg(&missing)
+        .args(["-o", "unused.linli"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("linli: cannot read"), "{stderr}");
+    assert!(stderr.contains("linli.toml"), "{stderr}");
+
+    let output = Command::new(linli_binary())
+        .args([
+            "--verbose",
+            "ledger",
+            "verify",
+            "/no/such/receipt.json",
+            "--key",
+            "00",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().count() > 1, "{stderr}");
+}

@@ -17,6 +17,9 @@ use linli_host::{HostConfig, Server, SystemClock};
 #[derive(Parser)]
 #[command(name = "linli", version, about, long_about = None)]
 struct Cli {
+    /// On failure, print every cause and where it arose, not one line.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -150,7 +153,23 @@ enum PluginCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    let Cli { verbose, command } = Cli::parse();
+    match run(command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line a person can act on; the chain and backtrace on request.
+            if verbose {
+                eprintln!("linli: {error:?}");
+            } else {
+                eprintln!("linli: {error:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         // Colours only for a terminal: a log file or collector gets plain text.
         .with_ansi(std::io::stdout().is_terminal())
@@ -159,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
         )
         .init();
-    match Cli::parse().command {
+    match command {
         Command::Serve {
             data_dir,
             listen,

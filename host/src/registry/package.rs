@@ -50,11 +50,8 @@ pub enum PackageError {
     BadSignatureEntry(String),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {error}")]
+    Io { path: String, error: std::io::Error },
 }
 
 fn read_limited(entry: impl Read, name: &'static str, max: u64) -> Result<Vec<u8>, PackageError> {
@@ -113,9 +110,9 @@ pub fn unpack(bytes: &[u8]) -> Result<Package, PackageError> {
 /// Builds a package from a plugin directory's `linli.toml` and a component file.
 pub fn pack(manifest_path: &Path, component_path: &Path) -> Result<Vec<u8>, PackageError> {
     let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| PackageError::Io {
+        std::fs::read(path).map_err(|error| PackageError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })
     };
     pack_bytes(&read(manifest_path)?, &read(component_path)?)

@@ -24,19 +24,19 @@ pub enum PackError {
          keep the version in Cargo.toml only"
     )]
     VersionMismatch { manifest: String, cargo: String },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Package(#[from] PackageError),
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, PackError> {
-    std::fs::read(path).map_err(|source| PackError::Io {
+    std::fs::read(path).map_err(|error| PackError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 

@@ -13,17 +13,17 @@ pub enum KeyError {
     Exists(PathBuf),
     #[error("{0} is not a linli signing key (64 hex digits)")]
     Malformed(PathBuf),
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io {
+    move |error| KeyError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 

@@ -30,10 +30,10 @@ pub enum NewPluginError {
     Exists(PathBuf),
     #[error("no linli SDK at {0} (it has no Cargo.toml)")]
     NoSdk(PathBuf),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -175,7 +175,7 @@ pub fn generate(plugin: &NewPlugin) -> Result<PathBuf, NewPluginError> {
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(&path, contents));
-        written.map_err(|source| NewPluginError::Io { path, source })?;
+        written.map_err(|error| NewPluginError::Io { path, error })?;
     }
     Ok(dir)
 }
