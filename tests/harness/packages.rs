@@ -89,17 +89,7 @@ pub fn demo_residents_of(place: &str) -> std::collections::BTreeSet<String> {
 
 /// A tar archive of `entries`, as a package file is built, without checking them.
 pub fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, *bytes)
-            .expect("tar entry");
-    }
-    builder.into_inner().expect("tar archive")
+    linli_host::registry::package::tar_of(entries).expect("tar archive")
 }
 
 /// The source folder of a plugin: a scene in `plugins/` or an example in `examples/`.
