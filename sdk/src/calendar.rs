@@ -133,18 +133,34 @@ mod tests {
         assert!(!is_date("2026/01/31"));
     }
 
-    /// Every day for four centuries either side of 1970 follows the day
-    /// before it: the same month one day on, or the first of the next.
+    /// Every day for four Gregorian cycles (1,600 years) either side of
+    /// 1970 is the day after the one before it: the next day of the same
+    /// month, or, after a month's last day, the first of the next month.
+    /// With 1970-01-01 pinned above, this is the whole calendar.
     #[test]
     fn consecutive_days_are_consecutive_dates() {
-        let mut before = civil_from_days(-146_097 * 4 - 1);
-        for days in -146_097 * 4..146_097 * 4 {
-            let (year, month, day) = civil_from_days(days);
-            let follows = (year, month, day) == (before.0, before.1, before.2 + 1)
-                || (day == 1 && (year, month) == (before.0, before.1 + 1))
-                || (day == 1 && month == 1 && year == before.0 + 1 && before.1 == 12);
-            assert!(follows, "{before:?} then {:?}", (year, month, day));
-            before = (year, month, day);
+        fn days_in(year: i64, month: u32) -> u32 {
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            match month {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            }
+        }
+        const CYCLES: i64 = 4 * 146_097;
+        let (mut year, mut month, mut day) = civil_from_days(-CYCLES - 1);
+        for days in -CYCLES..CYCLES {
+            let expected = if day < days_in(year, month) {
+                (year, month, day + 1)
+            } else if month < 12 {
+                (year, month + 1, 1)
+            } else {
+                (year + 1, 1, 1)
+            };
+            let got = civil_from_days(days);
+            assert_eq!(got, expected, "day {days}");
+            (year, month, day) = got;
         }
     }
 }

@@ -5,9 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use linli_sdk::map::Relation;
-use linli_sdk::notify::{self, Audience, Message, Related};
-use linli_sdk::{ledger, log, state, Error, Reading, Severity};
+use linli_sdk::notify::{self, Message};
+use linli_sdk::{audience, ledger, log, state, Error, Reading, Severity};
 
 /// Store key of the text of the last `limit` error the host answered.
 pub const LIMIT_KEY: &str = "last-limit";
@@ -67,10 +66,7 @@ pub fn message_burst(
 ) -> Result<(), Error> {
     for i in 0..count {
         let sent = notify::send(&Message {
-            audience: vec![Audience::Related(Related {
-                relation: Relation::Resident,
-                scope: Some(place.to_owned()),
-            })],
+            audience: vec![audience::residents(place)],
             severity: if critical {
                 Severity::Critical
             } else {

@@ -8,10 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use linli_sdk::calendar::{month, MINUTE_MS};
 use serde::Serialize;
 
 use crate::request::{Request, Status};
-use linli_sdk::calendar::{month, MINUTE_MS};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]

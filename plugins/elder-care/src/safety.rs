@@ -20,7 +20,7 @@
 //! Store: `heart/<person>` → [`Streak`]; `alert/<alarm-id>` → [`Alert`].
 
 use linli_sdk::alarm::{self, AlarmChange, ChangeKind};
-use linli_sdk::audience::{family_of, role};
+use linli_sdk::audience::{self, family_of, role};
 use linli_sdk::map::CommunityRole;
 use linli_sdk::notify::Acknowledgement;
 use linli_sdk::{state, timer, Error, Reading, Severity, Value};
@@ -207,9 +207,7 @@ pub fn raise(config: &Config, person: &str, danger: Danger, details: Json) -> Re
                 role(CommunityRole::CommunityDoctor, home),
             ];
             if on_map.is_some() {
-                first.extend(
-                    nearest_volunteer(config, person)?.map(|v| linli_sdk::audience::person(&v)),
-                );
+                first.extend(nearest_volunteer(config, person)?.map(|v| audience::person(&v)));
             }
             (
                 first,

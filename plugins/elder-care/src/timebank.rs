@@ -13,6 +13,7 @@
 //! round) and `expire/<id>` (at the end of the request's time: unmet if
 //! still open).
 
+use linli_sdk::calendar::date_time;
 use linli_sdk::{parse_input, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -25,7 +26,6 @@ use crate::reports;
 use crate::request::{Action, Actor, Offer, Outcome, Request, Status};
 use crate::volunteers::{self, Work};
 use crate::{access, coins, members, people};
-use linli_sdk::calendar::date_time;
 
 const REQUEST: &str = "request/";
 const LIVE: &str = "live/";

@@ -6,7 +6,6 @@
 use linli_sdk::map::{self, Relation};
 use linli_sdk::notify::{self, Audience, EscalationStep, Message};
 use linli_sdk::{audience, Error, Severity};
-
 use serde_json::{json, Value as Json};
 
 use crate::config::{Config, Supervisor};

@@ -3,7 +3,7 @@
 //! order of a fault), their deadlines as timers, the supervisor's
 //! escalation, and every line of their history on the ledger.
 
-use linli_sdk::{calendar, ledger, state, timer, Caller, Error};
+use linli_sdk::{audience, calendar, ledger, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
@@ -290,7 +290,7 @@ fn dispatched(config: &Config, order: &WorkOrder, to: &str) -> Result<(), Error>
         data: json!({"work_order": order.id, "deadline": order.deadline, "place": order.place}),
         key: format!("work-order/{}/dispatch/{}", order.id, order.history.len()),
     }
-    .send(vec![linli_sdk::notify::Audience::Person(to.to_owned())])?;
+    .send(vec![audience::person(to)])?;
     Ok(())
 }
 
