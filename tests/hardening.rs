@@ -504,7 +504,7 @@ async fn live_streams_are_capped_per_token() {
     open.pop();
     linli_tests::eventually("a closed stream's place is free", || async {
         let reply = operator.try_get("/api/v1/communities/c1/events").await;
-        reply == Some(reqwest::StatusCode::OK)
+        reply == Some(linli_tests::StatusCode::OK)
     })
     .await;
 }

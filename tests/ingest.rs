@@ -71,16 +71,12 @@ async fn ndjson_batches_reject_only_their_broken_lines() {
     let block = host.community("block-a").await;
     let door = block.device("door-1", &["door"]).await;
     let body = "{\"device\":\"door-1\",\"kind\":\"door\",\"value\":true}\nnot json\n{\"device\":\"door-1\",\"kind\":\"door\",\"value\":false}\n";
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/ingest", host.server.url()))
-        .bearer_auth(door.token())
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
+    let report = block
+        .admin
+        .with_token(door.token())
+        .post_raw("/api/v1/ingest", "application/x-ndjson", body.into())
         .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let report: Value = response.json().await.unwrap();
+        .expect(202);
     assert_eq!(report["accepted"], 2);
     assert_eq!(report["errors"][0]["index"], 1);
 }

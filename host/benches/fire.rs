@@ -41,10 +41,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hyper::body::Incoming;
-use hyper::{Method, StatusCode};
+use linli_client::{Client, EventStream, StatusCode};
 use serde_json::{json, Value};
-use support::{verdict, wall_ms, Connection, Host, ADMIN_TOKEN};
+use support::{ok, verdict, wall_ms, Host};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -242,12 +241,8 @@ struct Arrival {
 }
 
 /// Reads a follower's inbox stream, sending each message as it arrives.
-async fn read_events(
-    _connection: Connection,
-    body: Incoming,
-    arrivals: mpsc::UnboundedSender<Arrival>,
-) {
-    support::each_event(body, |item, at| {
+async fn read_events(inbox: EventStream, arrivals: mpsc::UnboundedSender<Arrival>) {
+    support::each_event(inbox, |item, at| {
         let arrival = Arrival {
             topic: item["topic"].as_str().unwrap_or_default().to_owned(),
             message: item["message_id"].as_str().expect("message id").to_owned(),
@@ -264,23 +259,17 @@ async fn read_events(
     .await;
 }
 
-/// Follows `token`'s inbox; returns once the host has subscribed it.
+/// Follows the inbox of the resident `resident` holds the token of;
+/// returns once the host has subscribed it.
 async fn follow(
-    addr: &str,
-    token: &str,
+    resident: &Client,
 ) -> (
     tokio::task::JoinHandle<()>,
     mpsc::UnboundedReceiver<Arrival>,
 ) {
-    let mut connection = Connection::open(addr).await;
-    let response = connection.stream("/api/v1/me/inbox/events", token).await;
-    assert!(
-        response.status().is_success(),
-        "inbox stream: {}",
-        response.status()
-    );
+    let inbox = support::events(resident, "/api/v1/me/inbox/events").await;
     let (arrivals, arrived) = mpsc::unbounded_channel();
-    let task = tokio::spawn(read_events(connection, response.into_body(), arrivals));
+    let task = tokio::spawn(read_events(inbox, arrivals));
     (task, arrived)
 }
 
@@ -306,18 +295,9 @@ struct Figures {
     handled: f64,
 }
 
-async fn figures(api: &mut Connection) -> Figures {
-    let (status, body) = api
-        .send(
-            Method::GET,
-            "/metrics",
-            ADMIN_TOKEN,
-            "text/plain",
-            Default::default(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let text = String::from_utf8_lossy(&body);
+async fn figures(admin: &Client) -> Figures {
+    let metrics = ok(admin.get("/metrics")).await;
+    let text = metrics.as_str().expect("the metrics are text");
     let mut figures = Figures::default();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some((series, value)) = line.rsplit_once(' ') else {
@@ -364,52 +344,22 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Sends one smoke reading from `device`; acknowledged once durable.
-async fn smoke(ingest: &mut Connection, token: &str, device: &str, value: f64) {
+/// Sends one smoke reading from `device` (`detector` holds its token);
+/// acknowledged once durable.
+async fn smoke(detector: &Client, device: &str, value: f64) {
     let body = json!([{"device": device, "kind": "smoke", "value": value}]);
-    let (status, reply) = ingest
-        .send(
-            Method::POST,
-            "/api/v1/ingest",
-            token,
-            "application/json",
-            body.to_string().into(),
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&reply)
-    );
+    let reply = detector
+        .post("/api/v1/ingest", &body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
 }
 
-/// A GET as the platform admin.
-async fn get(api: &mut Connection, path: &str) -> Value {
-    let (status, body) = api
-        .send(
-            Method::GET,
-            path,
-            ADMIN_TOKEN,
-            "application/json",
-            Default::default(),
-        )
-        .await;
-    assert!(
-        status.is_success(),
-        "{path}: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).expect("JSON")
-}
-
-async fn mark_false(api: &mut Connection, alarm: &str) {
-    api.json(
-        Method::POST,
+async fn mark_false(admin: &Client, alarm: &str) {
+    ok(admin.post(
         &format!("/api/v1/communities/{COMMUNITY}/plugins/fire-safety/commands/mark-false"),
-        ADMIN_TOKEN,
-        json!({"alarm": alarm, "reason": "benchmark round over"}),
-    )
+        &json!({"alarm": alarm, "reason": "benchmark round over"}),
+    ))
     .await;
 }
 
@@ -421,52 +371,47 @@ fn main() {
     let load_before = load_average();
     let host = Host::start();
     runtime.block_on(async {
-        let mut api = Connection::open(&host.addr).await;
-        let mut ingest = Connection::open(&host.addr).await;
+        let admin = host.admin();
+        // The detectors' own client, so their readings keep a connection
+        // of their own beside the operator's.
+        let detectors = host.client("");
         let (map, residents) = community();
-        api.community_with_map(COMMUNITY, "Benchmark Tower", map)
-            .await;
-        api.publish("fire-safety").await;
-        let installation = api
-            .json(
-                Method::POST,
-                &format!("/api/v1/communities/{COMMUNITY}/installations"),
-                ADMIN_TOKEN,
-                // A hundred fires in a row tell the same staff a hundred
-                // times: far past the per-person quotas meant for a real
-                // community, which this benchmark does not measure.
-                json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": support::requested_grants("fire-safety"),
-                       "limits": {"messages-per-minute": 10_000, "messages-per-person-per-hour": 1_000, "critical-messages-per-person-per-hour": 10_000}}),
-            )
-            .await;
+        support::community_with_map(&admin, COMMUNITY, "Benchmark Tower", map).await;
+        support::publish(&admin, "fire-safety").await;
+        let installation = ok(admin.post(
+            &format!("/api/v1/communities/{COMMUNITY}/installations"),
+            // A hundred fires in a row tell the same staff a hundred
+            // times: far past the per-person quotas meant for a real
+            // community, which this benchmark does not measure.
+            &json!({"plugin": "fire-safety", "version": "0.1.0", "config": {}, "grants": support::requested_grants("fire-safety"),
+                   "limits": {"messages-per-minute": 10_000, "messages-per-person-per-hour": 1_000, "critical-messages-per-person-per-hour": 10_000}}),
+        ))
+        .await;
         let installation = installation["id"].as_str().expect("installation id").to_owned();
 
         // A smoke detector in every unit, each reporting clean air once.
-        let mut tokens = std::collections::HashMap::new();
+        let mut detector_of = std::collections::HashMap::new();
         for f in 1..=FLOORS {
             for u in 1..=UNITS_PER_FLOOR {
                 let unit = unit_id(f, u);
                 let device = format!("smoke-{unit}");
-                let registered = api
-                    .json(
-                        Method::POST,
-                        &format!("/api/v1/communities/{COMMUNITY}/devices"),
-                        ADMIN_TOKEN,
-                        json!({"id": device, "kind": "smoke-detector",
-                               "reading_kinds": ["smoke", "tamper"], "location": unit}),
-                    )
-                    .await;
-                let token = registered["token"].as_str().expect("device token").to_owned();
-                smoke(&mut ingest, &token, &device, 0.2).await;
-                tokens.insert(unit, token);
+                let registered = ok(admin.post(
+                    &format!("/api/v1/communities/{COMMUNITY}/devices"),
+                    &json!({"id": device, "kind": "smoke-detector",
+                           "reading_kinds": ["smoke", "tamper"], "location": unit}),
+                ))
+                .await;
+                let detector =
+                    detectors.with_token(registered["token"].as_str().expect("device token"));
+                smoke(&detector, &device, 0.2).await;
+                detector_of.insert(unit, detector);
             }
         }
         let started = Instant::now();
         loop {
-            let view = get(
-                &mut api,
-                &format!("/api/v1/communities/{COMMUNITY}/installations/{installation}"),
-            )
+            let view = ok(admin.get(&format!(
+                "/api/v1/communities/{COMMUNITY}/installations/{installation}"
+            )))
             .await;
             if view["backlog"].as_i64() == Some(0) {
                 break;
@@ -477,7 +422,7 @@ fn main() {
         eprintln!(
             "fire bench: {residents} residents in {} households, {} detectors; {ROUNDS} rounds",
             FLOORS * UNITS_PER_FLOOR,
-            tokens.len()
+            detector_of.len()
         );
 
         let mut suspected = Vec::new();
@@ -492,40 +437,36 @@ fn main() {
             let pair = round / FLOORS;
             let (first, second) = (unit_id(floor, 2 * pair + 1), unit_id(floor, 2 * pair + 2));
             let person = first_resident(&first);
-            let token = api.resident_token(COMMUNITY, &person).await;
-            let (follower, mut arrived) = follow(&host.addr, &token).await;
+            let resident = host.client(&support::resident_token(&admin, COMMUNITY, &person).await);
+            let (follower, mut arrived) = follow(&resident).await;
 
             // The first detector: a suspected fire, told to its household.
             let device = format!("smoke-{first}");
             let sent = Instant::now();
-            smoke(&mut ingest, &tokens[&first], &device, 8.5).await;
+            smoke(&detector_of[&first], &device, 8.5).await;
             let suspicion = next(&mut arrived, "fire-suspected").await;
             suspected.push(millis(suspicion.at - sent));
-            let active = get(
-                &mut api,
-                &format!(
-                    "/api/v1/communities/{COMMUNITY}/alarms?state=active&type=fire-suspected&originator={device}"
-                ),
-            )
+            let active = ok(admin.get(&format!(
+                "/api/v1/communities/{COMMUNITY}/alarms?state=active&type=fire-suspected&originator={device}"
+            )))
             .await;
             assert_eq!(active.as_array().map(Vec::len), Some(1), "{active}");
             tokio::time::sleep(PAUSE).await;
-            let before = figures(&mut api).await;
+            let before = figures(&admin).await;
 
             // The second detector next door: the fire is confirmed, the whole tower told.
             let device = format!("smoke-{second}");
             let (sent, wall) = (Instant::now(), wall_ms());
-            smoke(&mut ingest, &tokens[&second], &device, 6.0).await;
+            smoke(&detector_of[&second], &device, 6.0).await;
             acknowledged.push(millis(sent.elapsed()));
             let fire = next(&mut arrived, "fire-confirmed").await;
             confirmed.push(millis(fire.at - sent));
             to_enqueue.push(fire.delivered_at - wall);
             from_enqueue.push(fire.wall - fire.delivered_at);
 
-            let listed = get(
-                &mut api,
-                &format!("/api/v1/communities/{COMMUNITY}/notifications?topic=fire-confirmed&limit=10"),
-            )
+            let listed = ok(admin.get(&format!(
+                "/api/v1/communities/{COMMUNITY}/notifications?topic=fire-confirmed&limit=10"
+            )))
             .await;
             let message = listed["notifications"]
                 .as_array()
@@ -539,7 +480,7 @@ fn main() {
             );
             assert_eq!(message["data"]["area"], BUILDING, "{message}");
             let after = loop {
-                let after = figures(&mut api).await;
+                let after = figures(&admin).await;
                 if after.handled > before.handled {
                     break after;
                 }
@@ -550,8 +491,8 @@ fn main() {
             handled.push((after.handled_seconds - before.handled_seconds) * 1000.0);
 
             // The operator finds both alarms false: the tower has no fire again.
-            mark_false(&mut api, &fire.alarm).await;
-            mark_false(&mut api, &suspicion.alarm).await;
+            mark_false(&admin, &fire.alarm).await;
+            mark_false(&admin, &suspicion.alarm).await;
             follower.abort();
             let _ = follower.await;
         }

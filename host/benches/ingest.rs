@@ -25,10 +25,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use linli_client::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use support::{verdict, Connection, Host, ADMIN_TOKEN};
+use support::{ok, verdict, Host};
 
 const COMMUNITY: &str = "bench";
 const DEVICES: usize = 8;
@@ -45,30 +44,24 @@ const PACED_FOR: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 struct Sender {
     token: String,
-    batch: Bytes,
+    batch: Vec<u8>,
 }
 
 /// Registers the community, its devices and hello-scene; returns the devices and the installation.
-async fn set_up(addr: &str) -> (Vec<Sender>, String) {
-    let mut api = Connection::open(addr).await;
-    api.json(
-        Method::POST,
+async fn set_up(admin: &Client) -> (Vec<Sender>, String) {
+    ok(admin.post(
         "/api/v1/communities",
-        ADMIN_TOKEN,
-        json!({"id": COMMUNITY, "name": "Benchmark Gardens"}),
-    )
+        &json!({"id": COMMUNITY, "name": "Benchmark Gardens"}),
+    ))
     .await;
     let mut senders = Vec::new();
     for d in 0..DEVICES {
         let id = format!("thermo-{d}");
-        let registered = api
-            .json(
-                Method::POST,
-                &format!("/api/v1/communities/{COMMUNITY}/devices"),
-                ADMIN_TOKEN,
-                json!({"id": id, "kind": "thermometer", "reading_kinds": ["temperature", "humidity"]}),
-            )
-            .await;
+        let registered = ok(admin.post(
+            &format!("/api/v1/communities/{COMMUNITY}/devices"),
+            &json!({"id": id, "kind": "thermometer", "reading_kinds": ["temperature", "humidity"]}),
+        ))
+        .await;
         let readings: Vec<Value> = (0..BATCH)
             .map(|i| {
                 if i % 2 == 0 {
@@ -80,58 +73,49 @@ async fn set_up(addr: &str) -> (Vec<Sender>, String) {
             .collect();
         senders.push(Sender {
             token: registered["token"].as_str().expect("token").to_owned(),
-            batch: serde_json::to_vec(&readings).expect("batch").into(),
+            batch: serde_json::to_vec(&readings).expect("batch"),
         });
     }
-    api.publish("hello-scene").await;
-    let installation = api
-        .json(
-            Method::POST,
-            &format!("/api/v1/communities/{COMMUNITY}/installations"),
-            ADMIN_TOKEN,
-            json!({"plugin": "hello-scene", "version": "0.1.0",
-                   "grants": {"sensor": {"kinds": ["*"]}, "store": {}}, "config": {}}),
-        )
-        .await;
+    support::publish(admin, "hello-scene").await;
+    let installation = ok(admin.post(
+        &format!("/api/v1/communities/{COMMUNITY}/installations"),
+        &json!({"plugin": "hello-scene", "version": "0.1.0",
+               "grants": {"sensor": {"kinds": ["*"]}, "store": {}}, "config": {}}),
+    ))
+    .await;
     let id = installation["id"].as_str().expect("installation id");
     (senders, id.to_owned())
 }
 
-/// Sends `sender`'s batch; the readings it acknowledged.
-async fn ingest(connection: &mut Connection, sender: &Sender) -> usize {
-    let (status, body) = connection
-        .send(
-            Method::POST,
-            "/api/v1/ingest",
-            &sender.token,
-            "application/json",
-            sender.batch.clone(),
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let report: Value = serde_json::from_slice(&body).expect("report");
+/// Sends `sender`'s batch as the device (`device` holds its token); the
+/// readings it acknowledged.
+async fn ingest(device: &Client, sender: &Sender) -> usize {
+    let reply = device
+        .request(Method::POST, "/api/v1/ingest")
+        .body("application/json", sender.batch.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let report = reply.body;
     let accepted = report["accepted"].as_u64().expect("accepted") as usize;
     assert_eq!(accepted, BATCH, "{report}");
     accepted
 }
 
 /// Readings acknowledged per second with `CONNECTIONS` closed-loop connections.
-async fn throughput(addr: &str, senders: &[Sender]) -> (f64, u64) {
+async fn throughput(host: &Host, senders: &[Sender]) -> (f64, u64) {
     let start = Instant::now();
     let (measure_from, measure_to) = (start + WARM_UP, start + WARM_UP + MEASURE);
     let workers: Vec<_> = (0..CONNECTIONS)
         .map(|c| {
-            let (addr, sender) = (addr.to_owned(), senders[c % senders.len()].clone());
+            let sender = senders[c % senders.len()].clone();
+            // A client of its own: one keep-alive connection per worker.
+            let device = host.client(&sender.token);
             tokio::spawn(async move {
-                let mut connection = Connection::open(&addr).await;
                 let mut counted = 0_u64;
                 while Instant::now() < measure_to {
-                    let accepted = ingest(&mut connection, &sender).await;
+                    let accepted = ingest(&device, &sender).await;
                     let now = Instant::now();
                     if now >= measure_from && now <= measure_to {
                         counted += accepted as u64;
@@ -149,22 +133,22 @@ async fn throughput(addr: &str, senders: &[Sender]) -> (f64, u64) {
 }
 
 /// Sends `PACED_RATE` readings/s for `PACED_FOR`.
-async fn paced(addr: &str, senders: &[Sender]) {
+async fn paced(host: &Host, senders: &[Sender]) {
     let every =
         Duration::from_secs_f64((BATCH as u64 * PACED_CONNECTIONS) as f64 / PACED_RATE as f64);
     let batches = (PACED_FOR.as_secs_f64() / every.as_secs_f64()) as usize;
     let workers: Vec<_> = (0..PACED_CONNECTIONS as usize)
         .map(|c| {
-            let (addr, sender) = (addr.to_owned(), senders[c % senders.len()].clone());
+            let sender = senders[c % senders.len()].clone();
+            let device = host.client(&sender.token);
             tokio::spawn(async move {
-                let mut connection = Connection::open(&addr).await;
                 // Spread the connections' sends over the period.
                 tokio::time::sleep(every / PACED_CONNECTIONS as u32 * c as u32).await;
                 let mut ticks = tokio::time::interval(every);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 for _ in 0..batches {
                     ticks.tick().await;
-                    ingest(&mut connection, &sender).await;
+                    ingest(&device, &sender).await;
                 }
             })
         })
@@ -175,34 +159,18 @@ async fn paced(addr: &str, senders: &[Sender]) {
 }
 
 /// Readings hello-scene has yet to handle.
-async fn backlog(addr: &str, installation: &str) -> i64 {
-    let mut api = Connection::open(addr).await;
-    let (_, body) = api
-        .send(
-            Method::GET,
-            &format!("/api/v1/communities/{COMMUNITY}/installations/{installation}"),
-            ADMIN_TOKEN,
-            "application/json",
-            Bytes::new(),
-        )
-        .await;
-    let view: Value = serde_json::from_slice(&body).expect("installation");
+async fn backlog(admin: &Client, installation: &str) -> i64 {
+    let view = ok(admin.get(&format!(
+        "/api/v1/communities/{COMMUNITY}/installations/{installation}"
+    )))
+    .await;
     view["backlog"].as_i64().expect("backlog")
 }
 
 /// The cumulative buckets `(upper bound in seconds, count)` of histogram `name`, summed over its label sets.
-async fn histogram(addr: &str, name: &str) -> Vec<(f64, f64)> {
-    let mut api = Connection::open(addr).await;
-    let (_, body) = api
-        .send(
-            Method::GET,
-            "/metrics",
-            ADMIN_TOKEN,
-            "text/plain",
-            Bytes::new(),
-        )
-        .await;
-    let text = String::from_utf8_lossy(&body);
+async fn histogram(admin: &Client, name: &str) -> Vec<(f64, f64)> {
+    let metrics = ok(admin.get("/metrics")).await;
+    let text = metrics.as_str().expect("the metrics are text");
     let prefix = format!("{name}_bucket{{");
     let mut buckets: Vec<(f64, f64)> = Vec::new();
     for line in text.lines().filter(|l| l.starts_with(&prefix)) {
@@ -274,23 +242,24 @@ fn main() {
         .expect("runtime");
     let host = Host::start();
     runtime.block_on(async {
-        let (senders, installation) = set_up(&host.addr).await;
+        let admin = host.admin();
+        let (senders, installation) = set_up(&admin).await;
 
-        paced(&host.addr, &senders).await;
+        paced(&host, &senders).await;
         let drained = Instant::now();
-        while backlog(&host.addr, &installation).await > 0 {
+        while backlog(&admin, &installation).await > 0 {
             assert!(
                 drained.elapsed() < Duration::from_secs(300),
                 "hello-scene did not catch up"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let buckets = histogram(&host.addr, "linli_reading_handled_seconds").await;
+        let buckets = histogram(&admin, "linli_reading_handled_seconds").await;
         let observed = buckets.last().map_or(0.0, |b| b.1);
         let (p50, p99) = (quantile(&buckets, 0.50), quantile(&buckets, 0.99));
 
-        let (rate, total) = throughput(&host.addr, &senders).await;
-        let behind = backlog(&host.addr, &installation).await;
+        let (rate, total) = throughput(&host, &senders).await;
+        let behind = backlog(&admin, &installation).await;
 
         println!();
         println!("ingest over HTTP: SQLite, hello-scene installed, batches of {BATCH}, load generator in its own process");

@@ -11,10 +11,9 @@
 
 mod support;
 
-use bytes::Bytes;
-use hyper::Method;
+use linli_client::Method;
 use serde_json::json;
-use support::{verdict, Connection, Host, ADMIN_TOKEN};
+use support::{ok, verdict, Host};
 
 /// The ingest body limit (`MAX_INGEST_BODY_BYTES`).
 const BODY_LIMIT: usize = 4 << 20;
@@ -38,13 +37,13 @@ fn status_mb(pid: u32, field: &str) -> f64 {
 }
 
 /// A body of `0` items at the limit: a JSON array, or NDJSON.
-fn tiny_items(ndjson: bool) -> Bytes {
+fn tiny_items(ndjson: bool) -> Vec<u8> {
     let body = if ndjson {
         "0\n".repeat(BODY_LIMIT / 2)
     } else {
         format!("[{}0]", "0,".repeat((BODY_LIMIT - 2) / 2 - 1))
     };
-    Bytes::from(body)
+    body.into_bytes()
 }
 
 fn main() {
@@ -55,18 +54,14 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let mut api = Connection::open(&host.addr).await;
-        api.json(Method::POST, "/api/v1/communities", ADMIN_TOKEN, json!({"id": "bench", "name": "Bench"}))
-            .await;
-        let device = api
-            .json(
-                Method::POST,
-                "/api/v1/communities/bench/devices",
-                ADMIN_TOKEN,
-                json!({"id": "t1", "kind": "thermometer", "reading_kinds": ["temperature"]}),
-            )
-            .await;
-        let token = device["token"].as_str().expect("device token").to_owned();
+        let admin = host.admin();
+        ok(admin.post("/api/v1/communities", &json!({"id": "bench", "name": "Bench"}))).await;
+        let device = ok(admin.post(
+            "/api/v1/communities/bench/devices",
+            &json!({"id": "t1", "kind": "thermometer", "reading_kinds": ["temperature"]}),
+        ))
+        .await;
+        let device = host.client(device["token"].as_str().expect("device token"));
         println!();
         println!("ingest memory: one request of tiny items at the {} MiB ingest body limit", BODY_LIMIT >> 20);
         for (what, content_type, body) in [
@@ -76,7 +71,13 @@ fn main() {
             let idle = status_mb(pid, "VmRSS:");
             std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak");
             let size = body.len();
-            let (status, _) = api.send(Method::POST, "/api/v1/ingest", &token, content_type, body).await;
+            let status = device
+                .request(Method::POST, "/api/v1/ingest")
+                .body(content_type, body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .status;
             let peak = status_mb(pid, "VmHWM:");
             let above = peak - idle;
             println!(

@@ -24,9 +24,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hyper::Method;
+use linli_client::Client;
 use serde_json::{json, Value};
-use support::{verdict, wall_ms, Connection, Host, ADMIN_TOKEN};
+use support::{ok, verdict, wall_ms, Host};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -91,16 +91,11 @@ fn compound() -> (Value, Vec<String>) {
     )
 }
 
-/// Follows `person`'s inbox; sends (message id, enqueue-to-arrival ms) for every message.
-async fn follow(addr: String, token: String, arrivals: mpsc::UnboundedSender<(String, f64)>) {
-    let mut connection = Connection::open(&addr).await;
-    let response = connection.stream("/api/v1/me/inbox/events", &token).await;
-    assert!(
-        response.status().is_success(),
-        "inbox stream: {}",
-        response.status()
-    );
-    support::each_event(response.into_body(), |item, _| {
+/// Follows a resident's inbox (`resident` holds their token); sends
+/// (message id, enqueue-to-arrival ms) for every message.
+async fn follow(resident: Client, arrivals: mpsc::UnboundedSender<(String, f64)>) {
+    let inbox = support::events(&resident, "/api/v1/me/inbox/events").await;
+    support::each_event(inbox, |item, _| {
         let latency = wall_ms() - item["delivered_at"].as_f64().expect("delivered_at");
         let id = item["message_id"].as_str().expect("message id").to_owned();
         arrivals.send((id, latency)).is_ok()
@@ -121,33 +116,30 @@ fn main() {
         .expect("runtime");
     let host = Host::start();
     runtime.block_on(async {
-        let mut api = Connection::open(&host.addr).await;
+        let admin = host.admin();
         let (map, residents) = compound();
         let imported = Instant::now();
-        api.community_with_map(COMMUNITY, "Benchmark Heights", map)
-            .await;
+        support::community_with_map(&admin, COMMUNITY, "Benchmark Heights", map).await;
         eprintln!(
             "notify bench: imported {} residents in {:.1} s",
             residents.len(),
             imported.elapsed().as_secs_f64()
         );
-        api.publish("notify-scene").await;
-        api.json(
-            Method::POST,
+        support::publish(&admin, "notify-scene").await;
+        ok(admin.post(
             &format!("/api/v1/communities/{COMMUNITY}/installations"),
-            ADMIN_TOKEN,
-            json!({"plugin": "notify-scene", "version": "0.1.0", "config": {},
+            &json!({"plugin": "notify-scene", "version": "0.1.0", "config": {},
                    "grants": {"notify": {"topics": ["*"]}, "store": {}}}),
-        )
+        ))
         .await;
 
         let (arrivals, mut arrived) = mpsc::unbounded_channel();
         let stride = residents.len() / FOLLOWERS;
-        let mut tokens = Vec::with_capacity(FOLLOWERS);
+        let mut followers = Vec::with_capacity(FOLLOWERS);
         for person in residents.iter().step_by(stride).take(FOLLOWERS) {
-            let token = api.resident_token(COMMUNITY, person).await;
-            tokio::spawn(follow(host.addr.clone(), token.clone(), arrivals.clone()));
-            tokens.push(token);
+            let resident = admin.with_token(support::resident_token(&admin, COMMUNITY, person).await);
+            tokio::spawn(follow(resident.clone(), arrivals.clone()));
+            followers.push(resident);
         }
         // Let every follower subscribe before the first message.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -156,16 +148,13 @@ fn main() {
         let mut latencies = Vec::new();
         for round in 0..ROUNDS {
             let started = Instant::now();
-            let sent = api
-                .json(
-                    Method::POST,
-                    &format!("/api/v1/communities/{COMMUNITY}/plugins/notify-scene/commands/send"),
-                    ADMIN_TOKEN,
-                    json!({"audience": [{"residents": "cell-1"}], "severity": "warning",
-                           "topic": "water-outage", "title": "Water off tomorrow 9:00-12:00",
-                           "key": format!("outage-{round}")}),
-                )
-                .await;
+            let sent = ok(admin.post(
+                &format!("/api/v1/communities/{COMMUNITY}/plugins/notify-scene/commands/send"),
+                &json!({"audience": [{"residents": "cell-1"}], "severity": "warning",
+                       "topic": "water-outage", "title": "Water off tomorrow 9:00-12:00",
+                       "key": format!("outage-{round}")}),
+            ))
+            .await;
             enqueue.push(started.elapsed());
             assert_eq!(sent["recipients"], residents.len());
             let id = sent["id"].as_str().expect("message id").to_owned();
@@ -182,12 +171,10 @@ fn main() {
             }
         }
 
-        let mut reads = Vec::with_capacity(tokens.len());
-        for token in &tokens {
+        let mut reads = Vec::with_capacity(followers.len());
+        for resident in &followers {
             let started = Instant::now();
-            let inbox = api
-                .json(Method::GET, "/api/v1/me/inbox", token, Value::Null)
-                .await;
+            let inbox = ok(resident.get("/api/v1/me/inbox")).await;
             reads.push(started.elapsed());
             assert_eq!(
                 inbox["items"].as_array().map(Vec::len),

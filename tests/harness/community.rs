@@ -184,7 +184,7 @@ impl Community {
 impl Device {
     /// The device's bearer token.
     pub fn token(&self) -> &str {
-        &self.client.token
+        self.client.token()
     }
 
     /// Sends a batch of readings.

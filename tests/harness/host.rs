@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use linli_host::{HostConfig, ManualClock, Server};
-use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::{eventually, linli_binary, package, Broker, Client, Community, START};
+use crate::{eventually, linli_binary, package, Broker, Client, Community, StatusCode, START};
 
 /// A running host on a temp dir with a manual clock.
 pub struct TestHost {

@@ -1,6 +1,6 @@
 //! What the benchmarks that drive a real host over HTTP share: the release
-//! `linli serve` binary on a temporary data dir, keep-alive connections to
-//! it, publishing a plugin and the PASS/MISS verdict.
+//! `linli serve` binary on a temporary data dir, clients of it, publishing a
+//! plugin and the PASS/MISS verdict.
 
 // Each benchmark compiles this module on its own and uses part of it.
 #![allow(dead_code)]
@@ -9,13 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
-use hyper::{header, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use linli_client::{Client, ClientError, EventStream, Reply};
+use serde_json::{json, Value};
 
 /// The platform admin's token of every benchmark host.
 pub const ADMIN_TOKEN: &str = "bench-admin-token";
@@ -54,9 +49,17 @@ impl Host {
             _data: data,
         }
     }
-}
 
-impl Host {
+    /// A client of this host holding `token`.
+    pub fn client(&self, token: &str) -> Client {
+        Client::new(format!("http://{}", self.addr), token)
+    }
+
+    /// A client of this host holding the platform admin's token.
+    pub fn admin(&self) -> Client {
+        self.client(ADMIN_TOKEN)
+    }
+
     /// The host process's id, to read its memory from `/proc`.
     pub fn pid(&self) -> u32 {
         self.process.id()
@@ -70,147 +73,43 @@ impl Drop for Host {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection to the host.
-pub struct Connection {
-    sender: SendRequest<Full<Bytes>>,
-    addr: String,
+/// The body of a 2xx reply; anything else ends the benchmark, naming the
+/// request and what the host said.
+pub async fn ok(reply: impl std::future::Future<Output = Result<Reply, ClientError>>) -> Value {
+    reply
+        .await
+        .and_then(Reply::ok)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-impl Connection {
-    pub async fn open(addr: &str) -> Self {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(connection);
-        Self {
-            sender,
-            addr: addr.to_owned(),
-        }
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        content_type: &str,
-        body: Bytes,
-    ) -> Request<Full<Bytes>> {
-        Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, &self.addr)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Full::new(body))
-            .expect("request")
-    }
-
-    async fn respond(&mut self, request: Request<Full<Bytes>>) -> Response<Incoming> {
-        self.sender.ready().await.expect("connection ready");
-        self.sender.send_request(request).await.expect("response")
-    }
-
-    pub async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        token: &str,
-        content_type: &str,
-        body: Bytes,
-    ) -> (StatusCode, Bytes) {
-        let request = self.request(method, path, token, content_type, body);
-        let response = self.respond(request).await;
-        let status = response.status();
-        let body = response.into_body().collect().await.expect("body");
-        (status, body.to_bytes())
-    }
-
-    pub async fn json(&mut self, method: Method, path: &str, token: &str, body: Value) -> Value {
-        let (status, bytes) = self
-            .send(
-                method,
-                path,
-                token,
-                "application/json",
-                body.to_string().into(),
-            )
-            .await;
-        assert!(
-            status.is_success(),
-            "{path}: {status} {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    }
+/// Creates community `id` called `name` with `map` (GeoJSON) as its map.
+pub async fn community_with_map(admin: &Client, id: &str, name: &str, map: Value) {
+    ok(admin.post("/api/v1/communities", &json!({"id": id, "name": name}))).await;
+    ok(admin.put(&format!("/api/v1/communities/{id}/map"), &map)).await;
 }
 
-impl Connection {
-    /// A GET whose response body is left to the caller to read as it arrives (for streams).
-    pub async fn stream(&mut self, path: &str, token: &str) -> Response<Incoming> {
-        let request = self.request(Method::GET, path, token, "text/event-stream", Bytes::new());
-        self.respond(request).await
-    }
+/// A new token of a resident of `community` who is `person` of its map.
+pub async fn resident_token(admin: &Client, community: &str, person: &str) -> String {
+    let token = ok(admin.post(
+        "/api/v1/tokens",
+        &json!({"role": "resident", "community": community, "subject": person, "person": person}),
+    ))
+    .await;
+    token["token"].as_str().expect("token").to_owned()
+}
 
-    /// Creates community `id` called `name` with `map` (GeoJSON) as its map.
-    pub async fn community_with_map(&mut self, id: &str, name: &str, map: Value) {
-        self.json(
-            Method::POST,
-            "/api/v1/communities",
-            ADMIN_TOKEN,
-            serde_json::json!({"id": id, "name": name}),
-        )
-        .await;
-        self.json(
-            Method::PUT,
-            &format!("/api/v1/communities/{id}/map"),
-            ADMIN_TOKEN,
-            map,
-        )
-        .await;
-    }
-
-    /// A new token of a resident of `community` who is `person` of its map.
-    pub async fn resident_token(&mut self, community: &str, person: &str) -> String {
-        let token = self
-            .json(
-                Method::POST,
-                "/api/v1/tokens",
-                ADMIN_TOKEN,
-                serde_json::json!({"role": "resident", "community": community, "subject": person, "person": person}),
-            )
-            .await;
-        token["token"].as_str().expect("token").to_owned()
-    }
-
-    /// Uploads a plugin's package (a scene in `plugins/` or an example in
-    /// `examples/`) as the platform admin.
-    pub async fn publish(&mut self, plugin: &str) {
-        let package = linli_host::registry::package::pack(
-            &manifest_path(plugin),
-            &workspace().join(format!(
-                "target/wasm/wasm32-wasip2/plugin/{}.wasm",
-                plugin.replace('-', "_")
-            )),
-        )
-        .unwrap_or_else(|e| panic!("{plugin} is built (cargo xtask plugins): {e}"));
-        let (status, body) = self
-            .send(
-                Method::POST,
-                "/api/v1/plugins",
-                ADMIN_TOKEN,
-                "application/x-tar",
-                package.into(),
-            )
-            .await;
-        assert!(
-            status.is_success(),
-            "upload: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+/// Uploads a plugin's package (a scene in `plugins/` or an example in
+/// `examples/`) as the platform admin.
+pub async fn publish(admin: &Client, plugin: &str) {
+    let package = linli_host::registry::package::pack(
+        &manifest_path(plugin),
+        &workspace().join(format!(
+            "target/wasm/wasm32-wasip2/plugin/{}.wasm",
+            plugin.replace('-', "_")
+        )),
+    )
+    .unwrap_or_else(|e| panic!("{plugin} is built (cargo xtask plugins): {e}"));
+    ok(admin.upload_package(package)).await;
 }
 
 fn workspace() -> &'static Path {
@@ -236,27 +135,21 @@ pub fn requested_grants(plugin: &str) -> Value {
     serde_json::to_value(manifest.capabilities).expect("capabilities serialize")
 }
 
-/// Reads a Server-Sent Events body and hands `each` the JSON data of every
-/// event with the moment it arrived, until `each` says stop or the stream ends.
-pub async fn each_event(mut body: Incoming, mut each: impl FnMut(Value, Instant) -> bool) {
-    let mut buffer = String::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        let arrived = Instant::now();
-        buffer.push_str(&String::from_utf8_lossy(&data));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let item = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok());
-            if let Some(item) = item {
-                if !each(item, arrived) {
-                    return;
-                }
-            }
+/// Opens the Server-Sent Events stream at `path`; once this returns, the
+/// host has subscribed it.
+pub async fn events(client: &Client, path: &str) -> EventStream {
+    client
+        .events(path, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Hands `each` the JSON data of every event of `stream` with the moment it
+/// arrived, until `each` says stop or the stream ends.
+pub async fn each_event(mut stream: EventStream, mut each: impl FnMut(Value, Instant) -> bool) {
+    while let Ok(event) = stream.next().await {
+        if !each(event.data, event.arrived) {
+            return;
         }
     }
 }

@@ -40,29 +40,64 @@ fn read(path: &Path) -> Result<Vec<u8>, PackError> {
     })
 }
 
-/// The crate's `[package]` name and version.
-fn cargo_package(cargo_toml: &str) -> Result<(String, String), PackError> {
-    let value: toml::Table = cargo_toml
-        .parse()
-        .map_err(|e: toml::de::Error| PackError::Cargo(e.message().to_owned()))?;
+fn parse_toml(text: &str) -> Result<toml::Table, PackError> {
+    text.parse()
+        .map_err(|e: toml::de::Error| PackError::Cargo(e.message().to_owned()))
+}
+
+/// The crate's `[package]` name and version. A version inherited from the
+/// workspace (`version.workspace = true`) is read from `workspace`, the
+/// workspace's `Cargo.toml`, when there is one.
+fn cargo_package(
+    cargo_toml: &str,
+    workspace: Option<&toml::Table>,
+) -> Result<(String, String), PackError> {
+    let value = parse_toml(cargo_toml)?;
     let package = value
         .get("package")
         .and_then(toml::Value::as_table)
         .ok_or_else(|| PackError::Cargo("no [package]".to_owned()))?;
-    let field = |name: &str| {
-        package
-            .get(name)
-            .and_then(toml::Value::as_str)
+    let inherited = |name: &str| {
+        workspace?
+            .get("workspace")?
+            .get("package")?
+            .get(name)?
+            .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| PackError::Cargo(format!("[package] has no {name} string")))
+    };
+    let field = |name: &str| {
+        match package.get(name) {
+        Some(toml::Value::String(value)) => Ok(value.clone()),
+        Some(toml::Value::Table(t)) if t.get("workspace") == Some(&toml::Value::Boolean(true)) => {
+            inherited(name).ok_or_else(|| {
+                PackError::Cargo(format!(
+                    "[package] {name} is inherited from a workspace that sets no [workspace.package] {name}"
+                ))
+            })
+        }
+        _ => Err(PackError::Cargo(format!("[package] has no {name} string"))),
+    }
     };
     Ok((field("name")?, field("version")?))
 }
 
+/// The directory and `Cargo.toml` of the workspace the crate in `dir` is a
+/// member of, if any: the nearest directory from `dir` up whose `Cargo.toml`
+/// has `[workspace]` (the crate's own, when it is a workspace of one).
+fn enclosing_workspace(dir: &Path) -> Option<(PathBuf, toml::Table)> {
+    let dir = dir.canonicalize().ok()?;
+    dir.ancestors().find_map(|parent| {
+        let text = std::fs::read_to_string(parent.join("Cargo.toml")).ok()?;
+        let table = parse_toml(&text).ok()?;
+        table
+            .contains_key("workspace")
+            .then(|| (parent.to_owned(), table))
+    })
+}
+
 /// The manifest text with the crate's version: added when `linli.toml` has
 /// none, refused when it names another.
-pub fn with_version(manifest: &str, cargo_toml: &str) -> Result<String, PackError> {
-    let (_, cargo_version) = cargo_package(cargo_toml)?;
+fn with_version(manifest: &str, cargo_version: String) -> Result<String, PackError> {
     let table: toml::Table = manifest.parse().map_err(|e: toml::de::Error| {
         PackError::Package(PackageError::Manifest(
             crate::registry::manifest::ManifestError(e.message().to_owned()),
@@ -80,11 +115,12 @@ pub fn with_version(manifest: &str, cargo_toml: &str) -> Result<String, PackErro
 }
 
 /// Where cargo put the crate's component: the release build for
-/// wasm32-wasip2, in `CARGO_TARGET_DIR` when set, else the crate's `target`.
-pub fn built_component(dir: &Path, crate_name: &str) -> PathBuf {
+/// wasm32-wasip2, in `CARGO_TARGET_DIR` when set, else in the `target` of
+/// the crate's workspace (`workspace_dir`), or of the crate itself.
+pub fn built_component(dir: &Path, workspace_dir: Option<&Path>, crate_name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("target"));
+        .unwrap_or_else(|| workspace_dir.unwrap_or(dir).join("target"));
     target
         .join("wasm32-wasip2/release")
         .join(format!("{}.wasm", crate_name.replace('-', "_")))
@@ -100,21 +136,37 @@ fn check_component(path: &Path, bytes: &[u8]) -> Result<(), PackError> {
     }
 }
 
-/// Packs the plugin crate in `dir`, with `component` or the one cargo built.
-pub fn pack_crate(dir: &Path, component: Option<&Path>) -> Result<Vec<u8>, PackError> {
+/// The manifest the package of the plugin in `dir` carries (with the
+/// crate's version) and where its component is: `component` when given,
+/// else the one cargo built (or `plugin.wasm` beside a manifest of no crate).
+fn plugin_parts(dir: &Path, component: Option<&Path>) -> Result<(String, PathBuf), PackError> {
     let manifest_path = dir.join("linli.toml");
     let manifest = String::from_utf8(read(&manifest_path)?)
         .map_err(|_| PackError::Package(PackageError::NotUtf8))?;
     let cargo_path = dir.join("Cargo.toml");
-    let (manifest, component_path) = if cargo_path.exists() {
-        let cargo = String::from_utf8_lossy(&read(&cargo_path)?).into_owned();
-        let (name, _) = cargo_package(&cargo)?;
-        let built = component.map_or_else(|| built_component(dir, &name), Path::to_owned);
-        (with_version(&manifest, &cargo)?, built)
-    } else {
+    if !cargo_path.exists() {
         let given = component.map_or_else(|| dir.join("plugin.wasm"), Path::to_owned);
-        (manifest, given)
-    };
+        return Ok((manifest, given));
+    }
+    let cargo = String::from_utf8_lossy(&read(&cargo_path)?).into_owned();
+    let workspace = enclosing_workspace(dir);
+    let (name, version) = cargo_package(&cargo, workspace.as_ref().map(|w| &w.1))?;
+    let workspace_dir = workspace.as_ref().map(|w| w.0.as_path());
+    let built = component.map_or_else(
+        || built_component(dir, workspace_dir, &name),
+        Path::to_owned,
+    );
+    Ok((with_version(&manifest, version)?, built))
+}
+
+/// The manifest the package of the plugin crate in `dir` would carry.
+pub fn packed_manifest(dir: &Path) -> Result<String, PackError> {
+    Ok(plugin_parts(dir, Some(Path::new("")))?.0)
+}
+
+/// Packs the plugin crate in `dir`, with `component` or the one cargo built.
+pub fn pack_crate(dir: &Path, component: Option<&Path>) -> Result<Vec<u8>, PackError> {
+    let (manifest, component_path) = plugin_parts(dir, component)?;
     if !component_path.exists() {
         return Err(PackError::NotBuilt(component_path));
     }
@@ -131,18 +183,64 @@ mod tests {
     const MANIFEST: &str =
         "id = \"heat-watch\"\nvendor = \"v\"\napi = \"0.1.0\"\ndescription = \"d\"\n";
 
+    fn version(cargo: &str, workspace: Option<&str>) -> Result<String, PackError> {
+        let workspace = workspace.map(|w| parse_toml(w).unwrap());
+        Ok(cargo_package(cargo, workspace.as_ref())?.1)
+    }
+
     #[test]
     fn the_version_comes_from_cargo_toml_and_may_not_disagree() {
-        let packed = with_version(MANIFEST, CARGO).unwrap();
+        let packed = with_version(MANIFEST, version(CARGO, None).unwrap()).unwrap();
         let manifest = crate::registry::manifest::Manifest::parse(&packed).unwrap();
         assert_eq!(manifest.version.to_string(), "0.3.1");
         let same = format!("version = \"0.3.1\"\n{MANIFEST}");
-        assert_eq!(with_version(&same, CARGO).unwrap(), same);
+        assert_eq!(with_version(&same, "0.3.1".to_owned()).unwrap(), same);
         let other = format!("version = \"0.2.0\"\n{MANIFEST}");
         assert!(matches!(
-            with_version(&other, CARGO),
+            with_version(&other, "0.3.1".to_owned()),
             Err(PackError::VersionMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_version_inherited_from_the_workspace_is_the_workspace_s() {
+        let member = "[package]\nname = \"heat-watch\"\nversion.workspace = true\n";
+        let workspace =
+            "[workspace]\nmembers = [\"heat-watch\"]\n[workspace.package]\nversion = \"2.1.0\"\n";
+        assert_eq!(version(member, Some(workspace)).unwrap(), "2.1.0");
+        assert!(matches!(
+            version(member, Some("[workspace]\nmembers = []\n")),
+            Err(PackError::Cargo(reason)) if reason.contains("inherited")
+        ));
+        assert!(matches!(version(member, None), Err(PackError::Cargo(_))));
+    }
+
+    #[test]
+    fn a_workspace_member_is_packed_with_the_workspace_s_version_and_target() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"heat-watch\"]\n[workspace.package]\nversion = \"2.1.0\"\n",
+        )
+        .unwrap();
+        let dir = root.path().join("heat-watch");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("linli.toml"), MANIFEST).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"heat-watch\"\nversion.workspace = true\n",
+        )
+        .unwrap();
+        let (manifest, component) = plugin_parts(&dir, None).unwrap();
+        assert!(manifest.starts_with("version = \"2.1.0\""));
+        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+            let expected = root
+                .path()
+                .canonicalize()
+                .unwrap()
+                .join("target/wasm32-wasip2/release/heat_watch.wasm");
+            assert_eq!(component, expected);
+        }
     }
 
     #[test]

@@ -208,7 +208,7 @@ mod tests {
             .unwrap();
             let manifest = std::fs::read_to_string(dir.join("linli.toml")).unwrap();
             let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-            let versioned = super::super::build::with_version(&manifest, &cargo).unwrap();
+            let versioned = super::super::build::packed_manifest(&dir).unwrap();
             let parsed = crate::registry::manifest::Manifest::parse(&versioned).unwrap();
             assert_eq!(parsed.id.as_str(), "heat-watch");
             assert_eq!(parsed.version.to_string(), "0.1.0");

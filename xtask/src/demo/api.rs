@@ -1,100 +1,99 @@
-//! The demo's side of the wire: a small blocking API client, polling with a
+//! The demo's side of the wire: a blocking API client, polling with a
 //! deadline, and the host process it talks to.
 
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use linli_client::Method;
 use serde_json::Value;
 
 /// How long the demo waits for a plugin to act on what it was sent.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A client of the host's API holding one bearer token.
+/// How long one request may take before the demo says the host is stuck.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A blocking client of the host's API holding one bearer token: the
+/// project's client, driven on a runtime of its own so the story reads
+/// top to bottom.
 #[derive(Clone)]
 pub struct Api {
-    agent: ureq::Agent,
-    pub base: String,
-    pub token: String,
+    client: linli_client::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
 }
 
 impl Api {
-    pub fn new(base: String, token: String) -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build();
-        Self { agent, base, token }
+    pub fn new(base: String, token: String) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the demo's HTTP runtime")?;
+        Ok(Self {
+            client: linli_client::Client::new(base, token),
+            runtime: Arc::new(runtime),
+        })
     }
 
     /// The same host with another token.
     pub fn with_token(&self, token: &str) -> Self {
         Self {
-            agent: self.agent.clone(),
-            base: self.base.clone(),
-            token: token.to_owned(),
+            client: self.client.with_token(token),
+            runtime: self.runtime.clone(),
         }
     }
 
-    /// One request; a status other than 2xx is an error naming the request,
-    /// the status and the body the host answered with.
-    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
-        let request = self
-            .agent
-            .request(method, &format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {}", self.token));
-        let response = match body {
-            Some(body) => request.send_json(body),
-            None => request.call(),
-        };
-        match response {
-            Ok(r) => {
-                let text = r.into_string().unwrap_or_default();
-                Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-            }
-            Err(ureq::Error::Status(code, r)) => bail!(
-                "{method} {path} answered {code}: {}",
-                r.into_string().unwrap_or_default()
-            ),
-            Err(e) => Err(e).with_context(|| {
-                format!("{method} {path}: no answer (is the host still running? see target/demo/host.log)")
-            }),
-        }
+    /// The host's base address.
+    pub fn base(&self) -> &str {
+        self.client.base()
+    }
+
+    /// The bearer token this client sends.
+    pub fn token(&self) -> &str {
+        self.client.token()
+    }
+
+    /// Sends `request`; a status other than 2xx is an error naming the
+    /// request, the status and the body the host answered with.
+    fn call(&self, request: linli_client::Request) -> Result<Value> {
+        let reply = self
+            .runtime
+            .block_on(request.timeout(REQUEST_TIMEOUT).send())
+            .context("is the host still running? see target/demo/host.log")?;
+        Ok(reply.ok()?)
     }
 
     pub fn get(&self, path: &str) -> Result<Value> {
-        self.call("GET", path, None)
+        self.call(self.client.request(Method::GET, path))
     }
 
     pub fn post(&self, path: &str, body: Value) -> Result<Value> {
-        self.call("POST", path, Some(&body))
+        self.call(self.client.request(Method::POST, path).json(&body))
     }
 
     pub fn put(&self, path: &str, body: Value) -> Result<Value> {
-        self.call("PUT", path, Some(&body))
+        self.call(self.client.request(Method::PUT, path).json(&body))
     }
 
     /// Uploads a plugin package (a tar file).
     pub fn upload(&self, package: &Path) -> Result<Value> {
         let bytes =
             std::fs::read(package).with_context(|| format!("reading {}", package.display()))?;
-        let response = self
-            .agent
-            .post(&format!("{}/api/v1/plugins", self.base))
-            .set("Authorization", &format!("Bearer {}", self.token))
-            .set("Content-Type", "application/x-tar")
-            .send_bytes(&bytes);
-        match response {
-            Ok(r) => Ok(r.into_json().unwrap_or(Value::Null)),
-            Err(ureq::Error::Status(code, r)) => bail!(
-                "POST /api/v1/plugins ({}) answered {code}: {}",
-                package.display(),
-                r.into_string().unwrap_or_default()
-            ),
-            Err(e) => Err(e).context("POST /api/v1/plugins: no answer"),
-        }
+        self.call(
+            self.client
+                .request(Method::POST, "/api/v1/plugins")
+                .body("application/x-tar", bytes),
+        )
+        .with_context(|| format!("uploading {}", package.display()))
+    }
+
+    /// Whether the host answers `/healthz`.
+    fn is_healthy(&self) -> bool {
+        self.get("/healthz").is_ok()
     }
 
     /// Sends readings as a device (this client must hold its token); every
@@ -133,7 +132,7 @@ pub struct Host {
 impl Host {
     /// Starts `linli serve` on `data_dir`, its output going to `log`, and
     /// waits until it answers `/healthz`.
-    pub fn start(linli: &Path, data_dir: &Path, listen: &str, token: &str) -> Result<Self> {
+    pub fn start(linli: &Path, data_dir: &Path, listen: &str, api: &Api) -> Result<Self> {
         TcpListener::bind(listen).with_context(|| {
             format!("{listen} is taken; stop what listens there or pass --listen ADDRESS")
         })?;
@@ -143,18 +142,18 @@ impl Host {
             .args(["serve", "--dev", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", listen])
-            .env("LINLI_ADMIN_TOKEN", token)
+            .env("LINLI_ADMIN_TOKEN", api.token())
             .env("NO_COLOR", "1")
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()
             .with_context(|| format!("starting {}", linli.display()))?;
         let mut host = Self { child, log };
-        host.wait_healthy(&format!("http://{listen}/healthz"))?;
+        host.wait_healthy(api)?;
         Ok(host)
     }
 
-    fn wait_healthy(&mut self, url: &str) -> Result<()> {
+    fn wait_healthy(&mut self, api: &Api) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
@@ -163,13 +162,14 @@ impl Host {
                     self.log_tail()
                 );
             }
-            if ureq::get(url).call().is_ok() {
+            if api.is_healthy() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
         bail!(
-            "the host did not answer {url} within 60 s; its log:\n{}",
+            "the host did not answer {}/healthz within 60 s; its log:\n{}",
+            api.base(),
             self.log_tail()
         )
     }

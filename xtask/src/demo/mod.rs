@@ -45,12 +45,12 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
     let packages = community::pack_scenes(&linli, &demo_dir)?;
 
     let token = format!("lnl_demo_{}", hex::encode(rand::random::<[u8; 16]>()));
-    let host = Host::start(&linli, &demo_dir.join("data"), listen, &token)?;
-    let admin = Api::new(format!("http://{listen}"), token);
+    let admin = Api::new(format!("http://{listen}"), token)?;
+    let host = Host::start(&linli, &demo_dir.join("data"), listen, &admin)?;
     println!();
     println!(
         "The host is up at {} (its log: target/demo/host.log).",
-        admin.base
+        admin.base()
     );
 
     let shown = (|| {
@@ -100,19 +100,19 @@ fn build_linli() -> Result<PathBuf> {
 
 /// What to look at while the demo runs.
 fn print_try(admin: &Api, c: &Community, told: &story::Told, linli: &Path) {
-    let base = &admin.base;
+    let base = admin.base();
     let linli = linli.strip_prefix(root()).unwrap_or(linli).display();
-    let committee = format!("-H 'Authorization: Bearer {}'", c.committee.token);
-    let son = format!("-H 'Authorization: Bearer {}'", told.son.token);
+    let committee = format!("-H 'Authorization: Bearer {}'", c.committee.token());
+    let son = format!("-H 'Authorization: Bearer {}'", told.son.token());
     let community = format!("{base}/api/v1/communities/{COMMUNITY}");
     println!();
     println!("── The demo keeps running at {base}");
-    println!("  platform-admin token: {}", admin.token);
+    println!("  platform-admin token: {}", admin.token());
     println!(
         "  residents' committee (community-admin) token: {}",
-        c.committee.token
+        c.committee.token()
     );
-    println!("  Gao Qiang's (person-038) token: {}", told.son.token);
+    println!("  Gao Qiang's (person-038) token: {}", told.son.token());
     println!();
     println!("  # his inbox: the heart-rate alert, the fire");
     println!("  curl -s {son} {base}/api/v1/me/inbox");
