@@ -145,6 +145,15 @@ async fn hostile_plugins_hurt_only_themselves() {
     let letters = trap.dead_letters(&trap_id).await;
     assert_eq!(letters.len(), 5);
     assert!(letters.iter().all(|l| l["reason"] == "trap"));
+    let error = letters[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("panicked at") && error.contains("src/lib.rs"),
+        "where the plugin panicked reaches the dead letter: {error}"
+    );
+    assert!(
+        error.contains("trapping as configured on a temperature reading"),
+        "and its panic message: {error}"
+    );
     let refused = trap.command(HOSTILE, "report", json!({})).await;
     assert_eq!(refused.status, 409);
     let alarms = trap
@@ -275,4 +284,64 @@ async fn a_failure_inside_a_batch_costs_only_the_failing_reading() {
         .map(|l| l["event"]["reading"]["value"].as_f64().unwrap_or(f64::NAN))
         .collect();
     assert_eq!(failed, [99.0, 99.0], "{letters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_retried_after_a_fix_is_handled_exactly_once() {
+    let host = TestHost::start().await;
+    host.publish(HOSTILE).await;
+    let (c, probe, id) = hostile(&host, "mended", "trap", 50.0, full_grants()).await;
+    probe
+        .send(json!([probe.reading("temperature", json!(99.0))]))
+        .await
+        .expect(202);
+    c.settle(&id).await;
+    let letters = c.dead_letters(&id).await;
+    let first = letters[0]["id"].as_i64().expect("a dead letter");
+    let retry = |letter: i64| {
+        format!("/api/v1/communities/mended/installations/{id}/dead-letters/{letter}/retry")
+    };
+
+    // Not fixed yet: it fails again, and a new dead letter takes the old one's place.
+    let again = c.admin.post(&retry(first), json!({})).await.expect(200);
+    assert_eq!(again["outcome"], "failed", "{again}");
+    assert!(
+        again["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("trapping"),
+        "{again}"
+    );
+    let letters = c.dead_letters(&id).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let second = letters[0]["id"].as_i64().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(letters[0]["event"]["reading"]["value"], 99.0);
+
+    // The fix: the plugin no longer traps on 99. The retry lands once.
+    c.admin
+        .patch(
+            &format!("/api/v1/communities/mended/installations/{id}"),
+            json!({"config": {"behaviour": "trap", "trigger-at": 1000.0}}),
+        )
+        .await
+        .expect(200);
+    let handled = c.admin.post(&retry(second), json!({})).await.expect(200);
+    assert_eq!(handled["outcome"], "handled", "{handled}");
+    assert!(c.dead_letters(&id).await.is_empty());
+    let retried_again = c.admin.post(&retry(second), json!({})).await;
+    assert_eq!(retried_again.status, 404, "{}", retried_again.body);
+    assert_eq!(
+        c.command(HOSTILE, "report", json!({})).await.expect(200)["handled"],
+        1,
+        "the retried reading is counted once"
+    );
+    let elsewhere = c
+        .admin
+        .post(
+            &format!("/api/v1/communities/mended/installations/{id}/dead-letters/-1/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 404);
 }

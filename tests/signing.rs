@@ -161,11 +161,76 @@ async fn only_packages_signed_by_a_trusted_unrevoked_key_are_taken() {
         "{}",
         resumed.body
     );
-    let next_version = package_with("hello-scene", |m| {
-        m.replace("version = \"0.1.0\"", "version = \"0.1.1\"")
-    });
-    let next_version = sign(keys.path(), &next_version, &trusted);
+    // Still suspended, it can be changed as any suspended installation can.
+    community
+        .admin
+        .patch(
+            &format!("/api/v1/communities/oak-yard/installations/{installation}"),
+            json!({"state": "suspended", "config": {"greeting": "still here"}}),
+        )
+        .await
+        .expect(200);
+    let next_version = sign(keys.path(), &hello_0_1_1(), &trusted);
     assert_eq!(refused(&host, next_version, 403).await, "revoked-key");
+}
+
+/// hello-scene as version 0.1.1.
+fn hello_0_1_1() -> Vec<u8> {
+    package_with("hello-scene", |m| {
+        m.replace("version = \"0.1.0\"", "version = \"0.1.1\"")
+    })
+}
+
+#[tokio::test]
+async fn a_key_revoked_while_the_host_was_down_suspends_what_it_signed_when_it_starts() {
+    let keys = tempfile::tempdir().unwrap();
+    let (old, old_public) = keygen(keys.path(), "old");
+    let (new, new_public) = keygen(keys.path(), "new");
+    let untrusting = |config: &mut linli_host::HostConfig| config.dev = false;
+    let host = TestHost::start_with(untrusting).await;
+    for key in [&old_public, &new_public] {
+        host.admin
+            .post(
+                "/api/v1/vendor-keys",
+                json!({"vendor": "linli", "key": key}),
+            )
+            .await
+            .expect(201);
+    }
+    host.publish_package(sign(keys.path(), &package("hello-scene"), &old))
+        .await;
+    let community = host.community("oak-yard").await;
+    let installation = community
+        .install(
+            "hello-scene",
+            json!({"sensor": {"kinds": ["*"]}, "store": {}}),
+            json!({}),
+        )
+        .await;
+    let path = format!("/api/v1/communities/oak-yard/installations/{installation}");
+
+    let stopped = host.stop().await;
+    stopped
+        .execute(&format!(
+            "UPDATE vendor_keys SET revoked_at = 1, revoked_reason = 'leaked' WHERE key = '{old_public}'"
+        ))
+        .await;
+    let host = stopped.start_again(untrusting).await;
+    let suspended = host.admin.get(&path).await.expect(200);
+    assert_eq!(suspended["state"], "suspended", "{suspended}");
+    let reason = suspended["state_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("revoked"), "{suspended}");
+
+    // A version signed by a key that stands takes it back into service.
+    host.publish_package(sign(keys.path(), &hello_0_1_1(), &new))
+        .await;
+    let upgraded = host
+        .admin
+        .patch(&path, json!({"version": "0.1.1", "state": "active"}))
+        .await
+        .expect(200);
+    assert_eq!(upgraded["state"], "active", "{upgraded}");
+    assert_eq!(upgraded["version"], "0.1.1", "{upgraded}");
 }
 
 #[tokio::test]

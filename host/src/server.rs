@@ -23,7 +23,7 @@ use crate::ingest::writer::LogWriter;
 use crate::ingest::{mqtt, retention, Ingest, LogFollowers};
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
-use crate::runtime::{installation, Runtime};
+use crate::runtime::{installation, LoadError, Runtime};
 
 /// A running host.
 pub struct Server {
@@ -92,10 +92,7 @@ impl Server {
         let monitor = Arc::new(Monitor::new(db.clone(), clock.clone(), feed.clone()));
         let monitor_task = monitor.spawn();
         for installation in installation::list(&db, None).await? {
-            let id = installation.id.clone();
-            if let Err(e) = runtime.start(installation).await {
-                tracing::error!(installation = %id, "cannot start installation: {e:#}");
-            }
+            start_installation(&runtime, &db, clock.now(), installation).await?;
         }
         let (writer, writer_task) = LogWriter::spawn(db.clone());
         let followers = LogFollowers {
@@ -219,4 +216,32 @@ async fn bootstrap_admin(
     let secret = auth::new_secret();
     auth::store_token(db, &spec, &secret, now).await?;
     Ok(Some(secret))
+}
+
+/// Starts an installation's actor as the host starts. One whose version
+/// may no longer run (its key was revoked while the host was down, or its
+/// stored signature no longer checks) is suspended, with the reason on its
+/// record, rather than left active with nothing running.
+async fn start_installation(
+    runtime: &Runtime,
+    db: &crate::db::Db,
+    now: i64,
+    mut installation: installation::Installation,
+) -> Result<(), sqlx::Error> {
+    let id = installation.id.clone();
+    match runtime.start(installation.clone()).await {
+        Ok(()) => {}
+        Err(untrusted @ LoadError::Untrusted { .. }) => {
+            tracing::warn!(installation = %id, "installation suspended: {untrusted}");
+            installation.state = installation::InstallationState::Suspended;
+            installation.state_reason = Some(untrusted.to_string());
+            installation.updated_at = now;
+            installation::update(db, &installation).await?;
+            if let Err(e) = runtime.start(installation).await {
+                tracing::error!(installation = %id, "cannot start installation: {e}");
+            }
+        }
+        Err(e) => tracing::error!(installation = %id, "cannot start installation: {e}"),
+    }
+    Ok(())
 }

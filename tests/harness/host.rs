@@ -40,6 +40,11 @@ impl StoppedHost {
         &self.store_url
     }
 
+    /// Starts a host again on what this one left, `configure`d as a new one is.
+    pub async fn start_again(self, configure: impl FnOnce(&mut HostConfig)) -> TestHost {
+        TestHost::start_on(self.dir, self._postgres, configure).await
+    }
+
     /// Runs one SQL statement on the store, as someone with database access could.
     pub async fn execute(&self, sql: &str) {
         sqlx::any::install_default_drivers();
@@ -209,11 +214,21 @@ impl TestHost {
     /// Starts a host after `configure` adjusts its config.
     pub async fn start_with(configure: impl FnOnce(&mut HostConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let postgres = PostgresDatabase::create().await;
+        Self::start_on(dir, postgres, configure).await
+    }
+
+    /// Starts a host on `dir` and `postgres` (the embedded store in `dir`
+    /// when `None`), new or left by a stopped host.
+    async fn start_on(
+        dir: tempfile::TempDir,
+        postgres: Option<PostgresDatabase>,
+        configure: impl FnOnce(&mut HostConfig),
+    ) -> Self {
         let mut config = HostConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
         config.admin_token = Some("test-platform-admin".to_owned());
         // The example plugins are packed unsigned; the signing tests turn this off.
         config.dev = true;
-        let postgres = PostgresDatabase::create().await;
         config.database_url = postgres.as_ref().map(PostgresDatabase::url);
         let server_store_url = config
             .database_url

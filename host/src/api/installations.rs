@@ -1,13 +1,13 @@
 //! Installations over HTTP — enable a plugin in a community with grants,
-//! config and limits; inspect, suspend, resume, reconfigure, remove; read
-//! dead letters — and the command route through which people talk to scenes.
+//! config and limits; inspect, suspend, resume, reconfigure, remove — and
+//! the command route through which people talk to scenes.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use super::error::{ApiError, ApiResult, ErrorBody, Json, Path};
 use super::AppState;
 use crate::auth::{Principal, Role};
 use crate::caps::alarm::rows as alarms;
@@ -16,11 +16,11 @@ use crate::feed::{self, FeedKind};
 use crate::ids::{self, CommunityId, InstallationId, PluginId};
 use crate::limits::Limits;
 use crate::registry::{self, PluginInfo};
-use crate::runtime::installation::{self, DeadLetter, Installation, InstallationState};
+use crate::runtime::installation::{self, Installation, InstallationState};
 use crate::runtime::instance::CallFailure;
 use crate::runtime::mailbox::{CommandError, PluginError};
 use crate::runtime::progress::SUSPENDED_ALARM;
-use crate::runtime::{DispatchError, InstallError};
+use crate::runtime::{DispatchError, InstallError, LoadError, Prepared};
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Role as WitRole};
 
@@ -76,14 +76,6 @@ pub struct InstallationView {
     pub backlog: i64,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct DeadLetterPage {
-    /// Only dead letters with a larger id.
-    pub after: Option<i64>,
-    /// At most this many (default 100, at most 1000).
-    pub limit: Option<i64>,
-}
-
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_installation, list_installations))
@@ -92,7 +84,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
             change_installation,
             delete_installation
         ))
-        .routes(routes!(list_dead_letters))
         .routes(routes!(run_command))
 }
 
@@ -104,7 +95,7 @@ async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<In
     }))
 }
 
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     community: &CommunityId,
     id: &InstallationId,
@@ -147,21 +138,16 @@ async fn check_vendor(
     Ok(())
 }
 
-/// Checks that the version an installation is to run may run here: its
-/// signature and key stand (or the host takes unsigned packages).
-async fn check_trusted(state: &AppState, i: &Installation) -> ApiResult<()> {
-    let stored = crate::registry::load(&state.services.db, &i.plugin, &i.version)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "plugin {} {} is not published",
-                i.plugin, i.version
-            ))
-        })?;
-    stored
-        .check_trusted(&state.services.db, state.config.dev)
-        .await
-        .map_err(super::plugins::signature_refusal)
+/// The refusal of a version the runtime would not load for an installation.
+fn load_refusal(error: LoadError) -> ApiError {
+    match error {
+        LoadError::Untrusted { reason, .. } => super::plugins::signature_refusal(reason.into()),
+        not_published @ LoadError::NotPublished { .. } => {
+            ApiError::not_found(not_published.to_string())
+        }
+        LoadError::Prepare(e) => ApiError::internal(e),
+        LoadError::Store(e) => ApiError::internal(e),
+    }
 }
 
 /// Checks grants, config and limits against the plugin's manifest and the host's maximum.
@@ -220,7 +206,6 @@ async fn create_installation(
         updated_at: now,
     };
     check_against(&state, &plugin, &installation)?;
-    check_trusted(&state, &installation).await?;
     installation::insert(&state.services.db, &installation).await?;
     let stored = installation::get(&state.services.db, &installation.id)
         .await?
@@ -230,6 +215,10 @@ async fn create_installation(
         Err(refused @ InstallError::Refused(_)) => {
             installation::delete(&state.services.db, &stored.id).await?;
             return Err(ApiError::invalid(refused.to_string()));
+        }
+        Err(InstallError::Load(refused)) => {
+            installation::delete(&state.services.db, &stored.id).await?;
+            return Err(load_refusal(refused));
         }
         Err(InstallError::Host(e)) => return Err(ApiError::internal(e)),
     }
@@ -305,9 +294,30 @@ async fn change_installation(
         }
     }
     check_against(&state, &plugin, &after)?;
-    if after.state == InstallationState::Active {
-        check_trusted(&state, &after).await?;
-    }
+    // The runtime checks the version's signature and key as it loads it:
+    // refused here, before anything is written.
+    let prepared = state
+        .runtime
+        .prepare_installation(&after)
+        .await
+        .map_err(load_refusal)?;
+    let after = apply(&state, &before, after, prepared, &principal.subject).await?;
+    tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
+    let current = installation::get(&state.services.db, &id)
+        .await?
+        .unwrap_or(after);
+    view(&state, current).await
+}
+
+/// Writes a change to an installation, tells the community's feed and hands
+/// it, as `prepared`, to its actor; the installation as written.
+async fn apply(
+    state: &AppState,
+    before: &Installation,
+    mut after: Installation,
+    prepared: Prepared,
+    by: &str,
+) -> ApiResult<Installation> {
     after.updated_at = state.services.clock.now();
     let lifecycle = if before.state == InstallationState::Suspended
         && after.state == InstallationState::Active
@@ -327,22 +337,37 @@ async fn change_installation(
         _ if after.state == InstallationState::Suspended => "suspended",
         _ => "changed",
     };
-    announce(&state, &after, change, &principal.subject).await?;
+    announce(state, &after, change, by).await?;
     state
         .runtime
-        .reload(after.clone(), lifecycle)
+        .reload(after.clone(), prepared, lifecycle)
         .await
         .map_err(ApiError::internal)?;
-    tracing::info!(%community, installation = %id, state = after.state.as_str(), version = %after.version, changed_by = %principal.subject, "installation changed");
-    let current = installation::get(&state.services.db, &id)
-        .await?
-        .unwrap_or(after);
-    view(&state, current).await
+    Ok(after)
+}
+
+/// Suspends an installation for `reason`, on behalf of `by`: its actor
+/// runs nothing until it is resumed.
+pub(super) async fn suspend(
+    state: &AppState,
+    before: &Installation,
+    reason: String,
+    by: &str,
+) -> ApiResult<Installation> {
+    let mut after = before.clone();
+    after.state = InstallationState::Suspended;
+    after.state_reason = Some(reason);
+    let prepared = state
+        .runtime
+        .prepare_installation(&after)
+        .await
+        .map_err(load_refusal)?;
+    apply(state, before, after, prepared, by).await
 }
 
 /// Records an admin's change to an installation in the community feed; a
 /// resume also clears the platform's suspension alarm.
-pub(super) async fn announce(
+async fn announce(
     state: &AppState,
     installation: &Installation,
     change: &str,
@@ -400,24 +425,6 @@ async fn delete_installation(
     announce(&state, &removed, "removed", &principal.subject).await?;
     tracing::info!(%community, installation = %id, removed_by = %principal.subject, "installation removed");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Events the installation failed on, oldest first.
-#[utoipa::path(get, path = "/api/v1/communities/{community}/installations/{installation}/dead-letters", tag = "installations",
-    params(("community" = String, Path), ("installation" = String, Path), DeadLetterPage),
-    responses((status = 200, body = Vec<DeadLetter>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_dead_letters(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((community, id)): Path<(CommunityId, InstallationId)>,
-    Query(page): Query<DeadLetterPage>,
-) -> ApiResult<Json<Vec<DeadLetter>>> {
-    principal.require_community_admin(&community)?;
-    load(&state, &community, &id).await?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        installation::dead_letters(&state.services.db, &id, page.after.unwrap_or(0), limit).await?,
-    ))
 }
 
 fn wit_role(role: Role) -> Option<WitRole> {

@@ -12,7 +12,7 @@ use super::AppState;
 use crate::auth::Principal;
 use crate::registry::signature::parse_key;
 use crate::registry::trust::{self, VendorKey};
-use crate::runtime::installation::{self, InstallationState};
+use crate::runtime::installation;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -108,20 +108,15 @@ async fn revoke_key(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no vendor key {key}")))?;
     for id in crate::registry::installations_signed_with(&state.services.db, &key).await? {
-        let Some(mut suspended) = installation::get(&state.services.db, &id).await? else {
+        let Some(signed) = installation::get(&state.services.db, &id).await? else {
             continue;
         };
-        suspended.state = InstallationState::Suspended;
-        suspended.state_reason = Some(format!(
+        let reason = format!(
             "the key that signed {} {} was revoked: {reason}",
-            suspended.plugin, suspended.version
-        ));
-        suspended.updated_at = now;
-        installation::update(&state.services.db, &suspended).await?;
-        super::installations::announce(&state, &suspended, "suspended", &principal.subject).await?;
-        // Its component may not be loaded again, so its actor stops rather
-        // than reloads; resuming it is refused until a trusted version runs.
-        state.runtime.stop(&id).await;
+            signed.plugin, signed.version
+        );
+        // Resuming it is refused until a version signed by a trusted key runs.
+        super::installations::suspend(&state, &signed, reason, &principal.subject).await?;
         tracing::warn!(installation = %id, %key, "installation suspended: its signing key was revoked");
     }
     tracing::warn!(vendor = %revoked.vendor, %key, by = %principal.subject, "vendor key revoked: {reason}");

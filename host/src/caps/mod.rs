@@ -226,20 +226,6 @@ impl InstanceCaps {
         ]
     }
 
-    /// The same list, to ask questions of.
-    fn effects_ref(&self) -> [&dyn Effects; 8] {
-        [
-            &self.sensor,
-            &self.store,
-            &self.timer,
-            &self.ledger,
-            &self.alarm,
-            &self.map,
-            &self.notify,
-            &self.log,
-        ]
-    }
-
     /// A new call into the plugin starts: per-call limits count from here.
     pub fn begin_call(&mut self) {
         self.effects().into_iter().for_each(|e| e.begin_call());
@@ -265,20 +251,20 @@ impl InstanceCaps {
 
     /// How long the running call waited for shared resources; this time
     /// does not count against its budget.
-    pub fn waited(&self) -> std::time::Duration {
-        self.effects_ref().iter().map(|e| e.waited()).sum()
+    pub fn waited(&mut self) -> std::time::Duration {
+        self.effects().iter().map(|e| e.waited()).sum()
     }
 
     /// Whether the running call gave up on a shared resource that stayed
     /// busy: its event is to be handled again, not failed.
-    pub fn contended(&self) -> bool {
-        self.effects_ref().iter().any(|e| e.contended())
+    pub fn contended(&mut self) -> bool {
+        self.effects().iter().any(|e| e.contended())
     }
 
     /// Whether the pending effects should be committed now rather than
     /// joined by the next handler's.
-    pub fn commit_now(&self) -> bool {
-        self.effects_ref().iter().any(|e| e.commit_now())
+    pub fn commit_now(&mut self) -> bool {
+        self.effects().iter().any(|e| e.commit_now())
     }
 }
 

@@ -244,15 +244,31 @@ pub async fn dead_letters(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DeadLetter {
-                id: row.try_get("id")?,
-                event: serde_json::from_str(&row.try_get::<String, _>("event")?).map_err(decode)?,
-                reason: row.try_get("reason")?,
-                error: row.try_get("error")?,
-                at: row.try_get("at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(dead_letter_of).collect()
+}
+
+/// One dead letter of an installation.
+pub async fn dead_letter(
+    db: &Db,
+    installation: &InstallationId,
+    id: i64,
+) -> Result<Option<DeadLetter>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, event, reason, error, at FROM dead_letters WHERE installation_id = $1 AND id = $2",
+    )
+    .bind(installation)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(dead_letter_of).transpose()
+}
+
+fn dead_letter_of(row: &sqlx::any::AnyRow) -> Result<DeadLetter, sqlx::Error> {
+    Ok(DeadLetter {
+        id: row.try_get("id")?,
+        event: serde_json::from_str(&row.try_get::<String, _>("event")?).map_err(decode)?,
+        reason: row.try_get("reason")?,
+        error: row.try_get("error")?,
+        at: row.try_get("at")?,
+    })
 }

@@ -3,21 +3,19 @@
 //!
 //! The sandbox: WASI with no preopened directories, no environment, no
 //! arguments and no network; stdout and stderr become log lines tagged with
-//! the installation. Linear memory is capped by [`Limiter`]; each call has a
+//! the installation, and what a failing call wrote to stderr (a Rust
+//! guest's panic message and location) joins its failure. Linear memory is capped by [`Limiter`]; each call has a
 //! wall-clock budget enforced through epoch interruption. Any trap ends the
 //! instance — the actor drops it and the next event gets a fresh one.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::caps::log::LogHost;
+use super::guest_output::{CallStderr, GuestOutput};
 use crate::caps::{InstallationContext, InstanceCaps, Services};
 use crate::limits::Limits;
 use crate::wit::linli::platform::events::Event;
@@ -32,6 +30,8 @@ pub struct InstanceState {
     limiter: Limiter,
     call_started: Instant,
     call_budget: Duration,
+    /// What the running call wrote to stderr.
+    call_stderr: CallStderr,
 }
 
 impl crate::caps::CapsView for InstanceState {
@@ -151,9 +151,10 @@ impl Instance {
         services: &Services,
         limits: Limits,
     ) -> Result<Self, CallFailure> {
+        let call_stderr = CallStderr::default();
         let wasi = WasiCtxBuilder::new()
-            .stdout(LogStream::new("stdout", ctx.clone()))
-            .stderr(LogStream::new("stderr", ctx.clone()))
+            .stdout(GuestOutput::stdout(ctx.clone()))
+            .stderr(GuestOutput::stderr(ctx.clone(), call_stderr.clone()))
             .build();
         let state = InstanceState {
             caps: InstanceCaps::new(ctx, services),
@@ -164,11 +165,12 @@ impl Instance {
             },
             call_started: Instant::now(),
             call_budget: Duration::from_millis(u64::from(limits.call_timeout_ms)),
+            call_stderr,
         };
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_callback(|store| {
-            let state = store.data();
+        store.epoch_deadline_callback(|mut store| {
+            let state = store.data_mut();
             // Time spent waiting for a shared resource is another
             // plugin's, not this call's.
             let spent = state
@@ -199,6 +201,7 @@ impl Instance {
 
     fn start_call(&mut self) {
         self.store.data_mut().call_started = Instant::now();
+        self.store.data_mut().call_stderr.clear();
         self.store.data_mut().caps.begin_call();
         self.store.set_epoch_deadline(1);
     }
@@ -259,104 +262,19 @@ impl Instance {
     /// A call that gave up on a busy shared resource is to be made again,
     /// whatever the plugin made of the error (even a trap from unwrapping it).
     fn settle<T>(&mut self, result: CallResult<T>) -> CallResult<T> {
-        if self.store.data().caps.contended() {
+        if self.store.data_mut().caps.contended() {
             return Err(CallFailure::Contended(
                 "the community's ledger stayed busy".to_owned(),
             ));
         }
-        result
-    }
-}
-
-/// Plugin stdout or stderr, written line by line to the host log.
-struct LogStream {
-    stream: &'static str,
-    /// Whose log rate the lines count against.
-    ctx: Arc<InstallationContext>,
-}
-
-impl LogStream {
-    fn new(stream: &'static str, ctx: Arc<InstallationContext>) -> Self {
-        Self { stream, ctx }
-    }
-}
-
-impl IsTerminal for LogStream {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for LogStream {
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineWriter {
-            stream: self.stream,
-            ctx: self.ctx.clone(),
-            line: Vec::new(),
-        })
-    }
-}
-
-/// Longest line buffered before it is flushed regardless.
-const MAX_LINE: usize = 4096;
-
-struct LineWriter {
-    stream: &'static str,
-    ctx: Arc<InstallationContext>,
-    line: Vec<u8>,
-}
-
-impl LineWriter {
-    fn emit(&mut self) {
-        if self.line.is_empty() {
-            return;
+        match result {
+            // A trap says where the code stopped; what the guest wrote to
+            // stderr just before says why (a Rust panic's message and line).
+            Err(CallFailure::Trap(trap)) => match self.store.data().call_stderr.text() {
+                Some(stderr) => Err(CallFailure::Trap(format!("{stderr}\n{trap}"))),
+                None => Err(CallFailure::Trap(trap)),
+            },
+            other => other,
         }
-        let text = String::from_utf8_lossy(&self.line);
-        let level = if self.stream == "stderr" {
-            crate::wit::linli::platform::log::Level::Warn
-        } else {
-            crate::wit::linli::platform::log::Level::Info
-        };
-        LogHost::line(
-            &self.ctx.quotas,
-            level,
-            text.trim_end(),
-            &format!("stream={}", self.stream),
-        );
-        self.line.clear();
-    }
-}
-
-impl tokio::io::AsyncWrite for LineWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        for &byte in buf {
-            if byte == b'\n' || self.line.len() >= MAX_LINE {
-                self.emit();
-            }
-            if byte != b'\n' {
-                self.line.push(byte);
-            }
-        }
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.emit();
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.emit();
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl Drop for LineWriter {
-    fn drop(&mut self) {
-        self.emit();
     }
 }

@@ -22,6 +22,30 @@ pub enum CommandError {
     Store,
 }
 
+/// What retrying a dead letter came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retried {
+    /// The handler succeeded: its effects landed and the dead letter is gone.
+    Handled,
+    /// The handler failed again: a new dead letter (with this error) takes
+    /// the old one's place.
+    FailedAgain(String),
+}
+
+/// Why a dead letter could not be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no dead letter {0} of this installation")]
+    NotFound(i64),
+    #[error("the installation is suspended: {0}; resume it first")]
+    Suspended(String),
+    #[error("the dead letter's event cannot be read: {0}")]
+    Unreadable(String),
+    /// The store failed, or another retry took the dead letter first.
+    #[error("the retry could not be recorded; try again")]
+    NotRecorded,
+}
+
 /// Why an installation's instance could not be started.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StartError {
@@ -36,6 +60,9 @@ pub enum StartError {
     Commit(String),
     #[error("the installation stopped")]
     Stopped,
+    /// Nothing was prepared to run: the installation is suspended.
+    #[error("the installation is suspended")]
+    Suspended,
 }
 
 /// A typed error a plugin returned, in host terms.
@@ -82,7 +109,13 @@ pub enum Message {
     Reload {
         installation: Box<Installation>,
         lifecycle: Option<Lifecycle>,
-        pre: ScenePre<InstanceState>,
+        /// `None` for a suspended installation, which runs nothing.
+        pre: Option<ScenePre<InstanceState>>,
+    },
+    /// Deliver a dead letter's event again.
+    Retry {
+        dead_letter: i64,
+        reply: oneshot::Sender<Result<Retried, RetryError>>,
     },
     /// Finish the current event and stop.
     Stop,

@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod engine;
+mod guest_output;
 pub mod installation;
 pub mod instance;
 pub mod mailbox;
@@ -25,8 +26,10 @@ use wasmtime::component::Linker;
 use wasmtime::Engine;
 
 use crate::caps::Services;
-use crate::ids::{CommunityId, InstallationId};
+use crate::ids::{CommunityId, InstallationId, PluginId};
 use crate::registry::manifest::Manifest;
+use crate::registry::signature::SignatureError;
+use crate::registry::trust::TrustError;
 use crate::registry::Package;
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::Caller;
@@ -35,7 +38,7 @@ use actor::{Actor, Shared};
 use engine::ComponentCache;
 pub use installation::{Installation, InstallationState};
 use instance::InstanceState;
-use mailbox::{CommandError, Message, StartError};
+use mailbox::{CommandError, Message, Retried, RetryError, StartError};
 
 /// Mailbox size of an installation actor; commands beyond it are refused as busy.
 const MAILBOX: usize = 64;
@@ -61,6 +64,29 @@ pub enum PrepareError {
     NotAScene(String),
 }
 
+/// Why the plugin version an installation names cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin {plugin} {version} is not published")]
+    NotPublished {
+        plugin: PluginId,
+        version: semver::Version,
+    },
+    /// Its signature or the key behind it no longer stands (checked on
+    /// every load, not only on upload: a key revoked since, or a row
+    /// changed in the database, stops the plugin here).
+    #[error("plugin {plugin} {version} may not run: {reason}")]
+    Untrusted {
+        plugin: PluginId,
+        version: semver::Version,
+        reason: SignatureError,
+    },
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
 /// Why a new installation did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -68,8 +94,16 @@ pub enum InstallError {
     #[error("the plugin did not start: {0}")]
     Refused(StartError),
     #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
     Host(#[from] anyhow::Error),
 }
+
+/// What an installation's actor runs, prepared before the change that needs
+/// it is written: the pre-instantiated component of its version, or nothing
+/// for a suspended installation (it runs nothing until resumed, so a version
+/// that may no longer be loaded can still be suspended).
+pub struct Prepared(Option<ScenePre<InstanceState>>);
 
 /// Why a command could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -188,48 +222,49 @@ impl Runtime {
         Ok(pre)
     }
 
-    /// The pre-instantiated component of an installation's plugin version.
-    async fn pre_for(
+    /// What `installation`'s actor will run; a suspended installation's
+    /// version is not loaded.
+    pub async fn prepare_installation(
         &self,
         installation: &Installation,
-    ) -> anyhow::Result<ScenePre<InstanceState>> {
-        let stored = crate::registry::load(
-            &self.shared.services.db,
-            &installation.plugin,
-            &installation.version,
-        )
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "plugin {} {} is not published",
-                installation.plugin,
-                installation.version
-            )
-        })?;
-        // Verified on every load, not only on upload: a key revoked since,
-        // or a row changed in the database, stops the plugin here.
-        stored
+    ) -> Result<Prepared, LoadError> {
+        if installation.state == InstallationState::Suspended {
+            return Ok(Prepared(None));
+        }
+        let (plugin, version) = (&installation.plugin, &installation.version);
+        let stored = crate::registry::load(&self.shared.services.db, plugin, version)
+            .await?
+            .ok_or_else(|| LoadError::NotPublished {
+                plugin: plugin.clone(),
+                version: version.clone(),
+            })?;
+        match stored
             .check_trusted(&self.shared.services.db, self.accept_unsigned)
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "plugin {} {} may not run: {e}",
-                    installation.plugin,
-                    installation.version
-                )
-            })?;
-        Ok(self
+        {
+            Ok(()) => {}
+            Err(TrustError::Store(e)) => return Err(e.into()),
+            Err(TrustError::Refused(reason)) => {
+                return Err(LoadError::Untrusted {
+                    plugin: plugin.clone(),
+                    version: version.clone(),
+                    reason,
+                })
+            }
+        }
+        let pre = self
             .pre(
                 &stored.info.manifest,
                 &stored.info.digest,
                 &stored.component,
             )
-            .await?)
+            .await?;
+        Ok(Prepared(Some(pre)))
     }
 
     /// Starts the actor of an installation already in the store.
-    pub async fn start(&self, installation: Installation) -> anyhow::Result<()> {
-        let pre = self.pre_for(&installation).await?;
+    pub async fn start(&self, installation: Installation) -> Result<(), LoadError> {
+        let Prepared(pre) = self.prepare_installation(&installation).await?;
         let (mailbox, rx) = mpsc::channel(MAILBOX);
         let wake = Arc::new(Notify::new());
         let id = installation.id.clone();
@@ -268,13 +303,14 @@ impl Runtime {
         outcome.map_err(InstallError::Refused)
     }
 
-    /// Hands a changed installation to its actor, which restarts its instance.
+    /// Hands a changed installation, with what [`Runtime::prepare_installation`] made of
+    /// it, to its actor, which restarts its instance.
     pub async fn reload(
         &self,
         installation: Installation,
+        Prepared(pre): Prepared,
         lifecycle: Option<Lifecycle>,
-    ) -> anyhow::Result<()> {
-        let pre = self.pre_for(&installation).await?;
+    ) -> Result<(), DispatchError> {
         let id = installation.id.clone();
         self.send(
             &id,
@@ -284,8 +320,7 @@ impl Runtime {
                 pre,
             },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// The mailbox of a running installation.
@@ -365,6 +400,35 @@ impl Runtime {
     }
 
     /// Runs a command on an installation for `caller`.
+    /// Delivers dead letter `dead_letter`'s event to installation `id` again.
+    pub async fn retry(
+        &self,
+        id: &InstallationId,
+        dead_letter: i64,
+    ) -> Result<Result<Retried, RetryError>, DispatchError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(id, Message::Retry { dead_letter, reply })?;
+        Self::await_answer(answer).await
+    }
+
+    /// Hands `message` to installation `id`'s actor, refusing at once when
+    /// its mailbox is full.
+    fn enqueue(&self, id: &InstallationId, message: Message) -> Result<(), DispatchError> {
+        self.mailbox(id)?.try_send(message).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => DispatchError::Busy,
+            mpsc::error::TrySendError::Closed(_) => DispatchError::NotRunning,
+        })
+    }
+
+    /// The actor's answer, or busy after [`COMMAND_WAIT`].
+    async fn await_answer<T>(answer: oneshot::Receiver<T>) -> Result<T, DispatchError> {
+        match tokio::time::timeout(COMMAND_WAIT, answer).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(_)) => Err(DispatchError::NotRunning),
+            Err(_) => Err(DispatchError::Busy),
+        }
+    }
+
     pub async fn command(
         &self,
         id: &InstallationId,
@@ -372,7 +436,6 @@ impl Runtime {
         name: String,
         input: String,
     ) -> Result<String, DispatchError> {
-        let mailbox = self.mailbox(id)?;
         let (reply, answer) = oneshot::channel();
         let message = Message::Command {
             caller,
@@ -380,14 +443,7 @@ impl Runtime {
             input,
             reply,
         };
-        mailbox.try_send(message).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => DispatchError::Busy,
-            mpsc::error::TrySendError::Closed(_) => DispatchError::NotRunning,
-        })?;
-        match tokio::time::timeout(COMMAND_WAIT, answer).await {
-            Ok(Ok(result)) => Ok(result?),
-            Ok(Err(_)) => Err(DispatchError::NotRunning),
-            Err(_) => Err(DispatchError::Busy),
-        }
+        self.enqueue(id, message)?;
+        Ok(Self::await_answer(answer).await??)
     }
 }

@@ -167,3 +167,18 @@ pub async fn record_suspension(
     )
     .await
 }
+
+/// Takes away a dead letter whose event was delivered again, in `tx`;
+/// false when it was already gone (retried meanwhile).
+pub async fn retried(
+    tx: &mut Tx,
+    installation: &InstallationId,
+    dead_letter: i64,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM dead_letters WHERE installation_id = $1 AND id = $2")
+        .bind(installation)
+        .bind(dead_letter)
+        .execute(&mut **tx)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}

@@ -1,5 +1,5 @@
 //! The events an actor delivers, by where they come from: the reading log,
-//! the community feed, timers and lifecycle changes. Where an event comes
+//! the community feed, timers, lifecycle changes and dead letters retried. Where an event comes
 //! from decides how handling it advances the installation.
 
 use serde_json::json;
@@ -16,8 +16,22 @@ pub enum Source {
     Reading(Reading),
     Timer(DueTimer),
     Lifecycle(Lifecycle),
-    Alarm { seq: i64, change: AlarmChange },
-    Acknowledged { seq: i64, ack: Acknowledgement },
+    Alarm {
+        seq: i64,
+        change: AlarmChange,
+    },
+    Acknowledged {
+        seq: i64,
+        ack: Acknowledgement,
+    },
+    /// A dead-lettered event delivered again at an admin's request; handling
+    /// it (or dead-lettering it anew) takes the old dead letter away.
+    Retry {
+        dead_letter: i64,
+        event: Event,
+        /// The event as the dead letter holds it.
+        original: serde_json::Value,
+    },
 }
 
 impl Source {
@@ -31,7 +45,43 @@ impl Source {
             Source::Lifecycle(l) => Event::Lifecycle(*l),
             Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
             Source::Acknowledged { ack, .. } => Event::NotificationAcknowledged(ack.clone().into()),
+            Source::Retry { event, .. } => event.clone(),
         }
+    }
+
+    /// The event a dead letter holds (as [`Source::to_json`] wrote it),
+    /// to be delivered again; an error names what could not be read.
+    pub fn retry(dead_letter: i64, original: serde_json::Value) -> Result<Self, String> {
+        fn part<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, String> {
+            T::deserialize(value).map_err(|e| e.to_string())
+        }
+        let (kind, body) = original
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .ok_or_else(|| "the dead letter holds no event".to_owned())?;
+        let event = match kind.as_str() {
+            "reading" => Event::Reading(part::<Reading>(body)?.to_wit()),
+            "timer-fired" => Event::TimerFired(TimerFired {
+                tag: part(&body["tag"])?,
+                due: part(&body["due"])?,
+            }),
+            "lifecycle" => Event::Lifecycle(match body.as_str() {
+                Some("installed") => Lifecycle::Installed,
+                Some("reconfigured") => Lifecycle::Reconfigured,
+                Some("resumed") => Lifecycle::Resumed,
+                _ => return Err(format!("unknown lifecycle event {body}")),
+            }),
+            "alarm-changed" => Event::AlarmChanged(part::<AlarmChange>(body)?.to_wit()),
+            "notification-acknowledged" => {
+                Event::NotificationAcknowledged(part::<Acknowledgement>(body)?.into())
+            }
+            other => return Err(format!("unknown event kind {other:?}")),
+        };
+        Ok(Source::Retry {
+            dead_letter,
+            event,
+            original,
+        })
     }
 
     /// The stream this event comes from and its place in it, for events read from one.
@@ -41,7 +91,7 @@ impl Source {
             Source::Alarm { seq, .. } | Source::Acknowledged { seq, .. } => {
                 Some((Position::Feed, *seq))
             }
-            Source::Timer(_) | Source::Lifecycle(_) => None,
+            Source::Timer(_) | Source::Lifecycle(_) | Source::Retry { .. } => None,
         }
     }
 
@@ -54,6 +104,7 @@ impl Source {
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
             Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
             Source::Acknowledged { ack, .. } => json!({ "notification-acknowledged": ack }),
+            Source::Retry { original, .. } => original.clone(),
         }
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, Notify};
 use wasmtime::Engine;
 
 mod outcome;
+mod retry;
 
 use super::installation::{Installation, InstallationState};
 use super::instance::{CallFailure, Instance, InstanceState};
@@ -94,7 +95,8 @@ pub struct Shared {
 
 pub struct Actor {
     installation: Installation,
-    pre: ScenePre<InstanceState>,
+    /// The component the installation runs; `None` while it is suspended.
+    pre: Option<ScenePre<InstanceState>>,
     shared: Shared,
     ctx: Arc<InstallationContext>,
     instance: Option<Instance>,
@@ -104,7 +106,7 @@ pub struct Actor {
 impl Actor {
     pub fn new(
         installation: Installation,
-        pre: ScenePre<InstanceState>,
+        pre: Option<ScenePre<InstanceState>>,
         shared: Shared,
         wake: Arc<Notify>,
     ) -> Self {
@@ -191,6 +193,9 @@ impl Actor {
                     self.deliver(Source::Lifecycle(lifecycle)).await;
                 }
             }
+            Message::Retry { dead_letter, reply } => {
+                let _ = reply.send(self.retry(dead_letter).await);
+            }
             Message::Stop => return Next::Stop,
         }
         Next::Continue
@@ -199,9 +204,10 @@ impl Actor {
     /// The live instance, instantiating and initialising one if needed.
     async fn instance(&mut self) -> Result<&mut Instance, StartError> {
         if self.instance.is_none() {
+            let pre = self.pre.as_ref().ok_or(StartError::Suspended)?;
             let mut instance = Instance::new(
                 &self.shared.engine,
-                &self.pre,
+                pre,
                 self.ctx.clone(),
                 &self.shared.services,
                 self.installation.limits,

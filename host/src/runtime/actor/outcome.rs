@@ -208,6 +208,13 @@ impl Actor {
             )
             .await?;
         }
+        if let Source::Retry { dead_letter, .. } = source {
+            // Taken in the same transaction as the handler's effects (or
+            // its new dead letter): a retried event lands exactly once.
+            if !progress::retried(tx, &self.installation.id, *dead_letter).await? {
+                return Err(CommitError::PositionMoved);
+            }
+        }
         Ok(())
     }
 
