@@ -17,6 +17,9 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// How long a plain request may take, reply included; `None` waits as
+    /// long as the host does. Event streams are never cut by it.
+    reply_limit: Option<Duration>,
 }
 
 impl Client {
@@ -27,7 +30,16 @@ impl Client {
             http: reqwest::Client::new(),
             base: base.into().trim_end_matches('/').to_owned(),
             token: token.into(),
+            reply_limit: None,
         }
+    }
+
+    /// Gives up on any plain request (not an event stream) whose whole
+    /// exchange takes longer than `limit`, so a caller that must not hang
+    /// (a test, a script) gets [`ClientError::Unreachable`] instead.
+    pub fn with_reply_limit(mut self, limit: Duration) -> Self {
+        self.reply_limit = Some(limit);
+        self
     }
 
     /// The same host and connection pool with another token.
@@ -36,6 +48,7 @@ impl Client {
             http: self.http.clone(),
             base: self.base.clone(),
             token: token.into(),
+            reply_limit: self.reply_limit,
         }
     }
 
@@ -54,6 +67,7 @@ impl Client {
     pub fn request(&self, method: Method, path: &str) -> Request {
         Request {
             name: format!("{method} {path}"),
+            limit: self.reply_limit,
             builder: self
                 .http
                 .request(method, format!("{}{path}", self.base))
@@ -108,6 +122,8 @@ impl Client {
 pub struct Request {
     /// `METHOD /path`, naming the request in errors.
     name: String,
+    /// The whole exchange's time limit, applied by [`Request::send`] only.
+    limit: Option<Duration>,
     builder: reqwest::RequestBuilder,
 }
 
@@ -131,7 +147,7 @@ impl Request {
 
     /// Gives up when the whole exchange takes longer than `limit`.
     pub fn timeout(mut self, limit: Duration) -> Self {
-        self.builder = self.builder.timeout(limit);
+        self.limit = Some(limit);
         self
     }
 
@@ -143,7 +159,11 @@ impl Request {
             request: self.name.clone(),
             source,
         };
-        let response = self.builder.send().await.map_err(unreachable)?;
+        let builder = match self.limit {
+            Some(limit) => self.builder.timeout(limit),
+            None => self.builder,
+        };
+        let response = builder.send().await.map_err(unreachable)?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(unreachable)?;

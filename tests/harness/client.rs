@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use linli_client::{ClientError, Method};
-pub use linli_client::{Reply, ServerEvent, StatusCode};
+use linli_client::Method;
+pub use linli_client::{ClientError, Reply, ServerEvent, StatusCode};
 use serde_json::Value;
 
 /// Waits until `check` holds, polling; fails the test after a minute.
@@ -23,6 +23,9 @@ where
     }
 }
 
+/// The longest any one plain request of a test may take.
+const REPLY_LIMIT: Duration = Duration::from_secs(120);
+
 /// An API client holding one bearer token.
 #[derive(Clone)]
 pub struct Client {
@@ -30,9 +33,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// A reply that takes minutes is a host bug: the test fails naming the
+    /// request instead of hanging the suite.
     pub fn new(base: &str, token: &str) -> Self {
         Self {
-            api: linli_client::Client::new(base, token),
+            api: linli_client::Client::new(base, token).with_reply_limit(REPLY_LIMIT),
         }
     }
 
@@ -99,6 +104,13 @@ impl Client {
     /// The status of a GET, or `None` when the host cannot be reached.
     pub async fn try_get(&self, path: &str) -> Option<StatusCode> {
         self.api.get(path).await.ok().map(|reply| reply.status)
+    }
+
+    /// Opens an event stream, or says why the host would not: a stream
+    /// never ends, so a plain GET of one would wait for ever.
+    pub async fn try_events(&self, path: &str) -> Result<EventStream, ClientError> {
+        let stream = self.api.events(path, None).await?;
+        Ok(EventStream { stream })
     }
 
     /// POSTs JSON with extra request headers; `None` when the host cannot be
