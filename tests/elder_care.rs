@@ -18,8 +18,8 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, eventually, package_with, requested_grants, Client, Community, Device,
-    Reply, TestHost, START,
+    demo_community_map, eventually, package_with, recipients, requested_grants, Client, Community,
+    Device, Reply, TestHost, START,
 };
 use serde_json::{json, Value};
 
@@ -86,50 +86,15 @@ fn offered(request: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The community's notifications of `topic`, newest first.
-async fn notifications(c: &Community, topic: &str) -> Vec<Value> {
-    c.admin
-        .get(&format!(
-            "/api/v1/communities/{COMMUNITY}/notifications?topic={topic}&limit=100"
-        ))
-        .await
-        .expect(200)["notifications"]
-        .as_array()
-        .expect("a list")
-        .clone()
-}
-
-async fn notification(c: &Community, id: &str) -> Value {
-    c.admin
-        .get(&format!(
-            "/api/v1/communities/{COMMUNITY}/notifications/{id}"
-        ))
-        .await
-        .expect(200)
-}
-
 /// Waits until exactly one notification of `topic` exists, and returns it with its deliveries.
 async fn the_notification(c: &Community, topic: &str) -> Value {
     eventually(&format!("a {topic} notification"), || async {
-        !notifications(c, topic).await.is_empty()
+        !c.notifications(topic).await.is_empty()
     })
     .await;
-    let all = notifications(c, topic).await;
+    let all = c.notifications(topic).await;
     assert_eq!(all.len(), 1, "one {topic} notification: {all:?}");
-    notification(c, all[0]["id"].as_str().expect("an id")).await
-}
-
-/// The people a notification was delivered to (or is due to be), sorted.
-fn recipients(notification: &Value) -> Vec<String> {
-    let mut people: Vec<String> = notification["deliveries"]
-        .as_array()
-        .expect("deliveries")
-        .iter()
-        .map(|d| d["person"].as_str().expect("a person").to_owned())
-        .collect();
-    people.sort();
-    people.dedup();
-    people
+    c.notification(all[0]["id"].as_str().expect("an id")).await
 }
 
 /// The person's inbox items of `topic`, newest first.
@@ -151,19 +116,6 @@ async fn acknowledge_newest(client: &Client, topic: &str) {
         .post(&format!("/api/v1/me/inbox/{message}/ack"), json!({}))
         .await
         .expect(200);
-}
-
-/// Alarms of `alarm_type` in `state` (`active` or `cleared`).
-async fn alarms(c: &Community, alarm_type: &str, state: &str) -> Vec<Value> {
-    c.admin
-        .get(&format!(
-            "/api/v1/communities/{COMMUNITY}/alarms?type={alarm_type}&state={state}"
-        ))
-        .await
-        .expect(200)
-        .as_array()
-        .expect("a list")
-        .clone()
 }
 
 /// person-001's watch, registered by her daughter.
@@ -439,9 +391,9 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
     host.advance(MINUTE);
     c.send_handled(&installation, &watch, "heart-rate", json!(150))
         .await;
-    assert!(alarms(&c, "heart-rate-high", "active").await.is_empty());
+    assert!(c.alarms("heart-rate-high", "active").await.is_empty());
     assert!(
-        notifications(&c, "heart-rate").await.is_empty(),
+        c.notifications("heart-rate").await.is_empty(),
         "a spike alarms no one"
     );
 
@@ -450,7 +402,7 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
         c.send_handled(&installation, &watch, "heart-rate", json!(bpm))
             .await;
     }
-    let raised = alarms(&c, "heart-rate-high", "active").await;
+    let raised = c.alarms("heart-rate-high", "active").await;
     assert_eq!(raised.len(), 1, "{raised:?}");
     assert_eq!(raised[0]["originator"], "person-001");
     let alert = the_notification(&c, "heart-rate").await;
@@ -467,10 +419,10 @@ async fn a_sustained_high_heart_rate_alarms_family_doctor_and_a_volunteer_but_a_
             .await;
     }
     assert!(
-        alarms(&c, "heart-rate-high", "active").await.is_empty(),
+        c.alarms("heart-rate-high", "active").await.is_empty(),
         "back in range"
     );
-    let after = notification(&c, alert["id"].as_str().expect("an id")).await;
+    let after = c.notification(alert["id"].as_str().expect("an id")).await;
     assert_eq!(after["state"], "cancelled", "nobody needs to come any more");
 }
 
@@ -483,7 +435,7 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
         .await;
     c.send_handled(&installation, &watch, "fall", json!(false))
         .await;
-    let active = alarms(&c, "fall", "active").await;
+    let active = c.alarms("fall", "active").await;
     assert_eq!(active.len(), 1, "a fall latches: {active:?}");
     assert_eq!(active[0]["severity"], "critical");
     let alert = the_notification(&c, "fall").await;
@@ -491,21 +443,21 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
 
     host.advance(5 * MINUTE);
     eventually("the fall escalates to the grid worker", || async {
-        notification(&c, &alert_id).await["steps_run"] == 1
+        c.notification(&alert_id).await["steps_run"] == 1
     })
     .await;
-    assert!(recipients(&notification(&c, &alert_id).await).contains(&"person-214".to_owned()));
+    assert!(recipients(&c.notification(&alert_id).await).contains(&"person-214".to_owned()));
 
     let daughter = person(&c, "person-005").await;
     assert_eq!(inbox(&daughter, "fall").await.len(), 1);
     acknowledge_newest(&daughter, "fall").await;
     eventually("the acknowledged fall alarm is cleared", || async {
-        alarms(&c, "fall", "active").await.is_empty()
+        c.alarms("fall", "active").await.is_empty()
     })
     .await;
     host.advance(20 * MINUTE);
     c.settle(&installation).await;
-    let stopped = notification(&c, &alert_id).await;
+    let stopped = c.notification(&alert_id).await;
     assert_eq!(
         (
             &stopped["state"],
@@ -520,10 +472,10 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
     c.send_handled(&installation, &watch, "fall", json!(true))
         .await;
     eventually("a second fall alert", || async {
-        notifications(&c, "fall").await.len() == 2
+        c.notifications("fall").await.len() == 2
     })
     .await;
-    let second = alarms(&c, "fall", "active").await;
+    let second = c.alarms("fall", "active").await;
     let operator = c.member("operator", "duty-officer").await;
     operator
         .post(
@@ -535,17 +487,17 @@ async fn a_fall_alarm_stays_until_acknowledged_and_stops_escalating_at_the_first
         )
         .await
         .expect(200);
-    let newest = notifications(&c, "fall").await[0]["id"]
+    let newest = c.notifications("fall").await[0]["id"]
         .as_str()
         .expect("an id")
         .to_owned();
     eventually(
         "the operator's acknowledgement cancels the alert",
-        || async { notification(&c, &newest).await["state"] == "cancelled" },
+        || async { c.notification(&newest).await["state"] == "cancelled" },
     )
     .await;
     eventually("and clears the latched alarm", || async {
-        alarms(&c, "fall", "active").await.is_empty()
+        c.alarms("fall", "active").await.is_empty()
     })
     .await;
 }
@@ -570,7 +522,7 @@ async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_d
     host.advance(24 * HOUR - MINUTE);
     c.settle(&installation).await;
     assert!(
-        notifications(&c, "welfare-check").await.is_empty(),
+        c.notifications("welfare-check").await.is_empty(),
         "the door 23 hours 59 minutes ago counts"
     );
 
@@ -581,24 +533,24 @@ async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_d
         ["person-038", "person-212", "person-215"],
         "her family and the grid worker of her cell"
     );
-    let raised = alarms(&c, "welfare-check", "active").await;
+    let raised = c.alarms("welfare-check", "active").await;
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0]["originator"], "person-003");
 
     host.advance(24 * HOUR);
     c.settle(&installation).await;
     assert_eq!(
-        notifications(&c, "welfare-check").await.len(),
+        c.notifications("welfare-check").await.len(),
         1,
         "one check, not one a day"
     );
-    assert_eq!(alarms(&c, "welfare-check", "active").await[0]["count"], 1);
+    assert_eq!(c.alarms("welfare-check", "active").await[0]["count"], 1);
 
     c.send_handled(&installation, &door, "door", json!(false))
         .await;
-    assert!(alarms(&c, "welfare-check", "active").await.is_empty());
+    assert!(c.alarms("welfare-check", "active").await.is_empty());
     assert_eq!(
-        notification(&c, check["id"].as_str().expect("an id")).await["state"],
+        c.notification(check["id"].as_str().expect("an id")).await["state"],
         "cancelled"
     );
 }
@@ -638,7 +590,7 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
         (&kept["status"], offered(&kept)),
         (&json!("open"), vec!["person-007".to_owned()])
     );
-    assert_eq!(alarms(&c, "fall", "active").await.len(), 1);
+    assert_eq!(c.alarms("fall", "active").await.len(), 1);
 
     host.advance(10 * MINUTE);
     eventually("the widening timer set by 0.1.0 fires in 0.1.1", || async {
@@ -649,11 +601,11 @@ async fn an_upgrade_mid_scenario_keeps_pending_requests_timers_and_active_alarms
     let daughter = person(&c, "person-005").await;
     acknowledge_newest(&daughter, "fall").await;
     eventually("0.1.1 clears the fall alarm 0.1.0 raised", || async {
-        alarms(&c, "fall", "active").await.is_empty()
+        c.alarms("fall", "active").await.is_empty()
     })
     .await;
     assert_eq!(
-        notification(&c, alert["id"].as_str().expect("an id")).await["state"],
+        c.notification(alert["id"].as_str().expect("an id")).await["state"],
         "acknowledged"
     );
 

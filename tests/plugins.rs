@@ -1,6 +1,7 @@
 //! Publishing and enabling plugins: what is not a scene package, a manifest
 //! the component does not match, or grants wider than the request are
-//! refused with a 400 that says what is wrong.
+//! refused with a 400 that says what is wrong, and so is an installation
+//! without a capability the plugin requires.
 
 use linli_tests::{component, package, package_with, tar, TestHost};
 use serde_json::json;
@@ -208,4 +209,67 @@ async fn grants_must_stay_within_the_request_and_config_must_fit_the_schema() {
         1,
         "refused installations left nothing behind"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_capability_must_be_granted_and_an_optional_one_left_out_is_shown() {
+    let host = TestHost::start().await;
+    host.publish("hello-scene").await;
+    let c = host.community("block-d").await;
+    let installations = "/api/v1/communities/block-d/installations";
+
+    // hello-scene requires the store; readings and the timer are optional.
+    let without_store = c
+        .admin
+        .post(
+            installations,
+            json!({"plugin": "hello-scene", "version": "0.1.0",
+                   "grants": {"sensor": {"kinds": ["*"]}, "timer": {}}}),
+        )
+        .await;
+    assert_eq!(without_store.status, 400, "{}", without_store.body);
+    assert!(
+        without_store
+            .message()
+            .starts_with("grants.store: required"),
+        "{}",
+        without_store.message()
+    );
+
+    let id = c
+        .install("hello-scene", json!({"store": {}}), json!({}))
+        .await;
+    assert_eq!(
+        c.installation(&id).await["optional_not_granted"],
+        json!(["sensor", "timer"])
+    );
+    // The scene asks the host what it was granted and says what it will not do.
+    let remind = json!({"tag": "t", "in-ms": 60000});
+    let off = c.command("hello-scene", "remind", remind.clone()).await;
+    assert_eq!(off.status, 403, "{}", off.body);
+    assert!(
+        off.message().contains("not granted the timer"),
+        "{}",
+        off.message()
+    );
+
+    let path = format!("{installations}/{id}");
+    c.admin
+        .patch(&path, json!({"grants": {"store": {}, "timer": {}}}))
+        .await
+        .expect(200);
+    assert_eq!(
+        c.installation(&id).await["optional_not_granted"],
+        json!(["sensor"])
+    );
+    c.command("hello-scene", "remind", remind).await.expect(200);
+
+    let dropping_store = c.admin.patch(&path, json!({"grants": {"timer": {}}})).await;
+    assert_eq!(dropping_store.status, 400, "{}", dropping_store.body);
+    assert!(
+        dropping_store.message().starts_with("grants.store"),
+        "{}",
+        dropping_store.message()
+    );
+    assert_eq!(c.installation(&id).await["grants"]["store"], json!({}));
 }

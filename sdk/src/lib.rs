@@ -19,7 +19,9 @@
 //!   place, family of a person, holders of a role) for the host to resolve.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
 //!   and raw host interfaces ([`sensor`], [`store`], [`timer`], [`ledger`],
-//!   [`alarm`], [`map`]) at short paths.
+//!   [`alarm`], [`map`], [`notify`]) at short paths; [`grants`] answers what
+//!   the installation was granted, for a scene whose manifest marks a
+//!   capability `optional = true`.
 //!
 //! Instances are disposable: the host may start a fresh one for any call, so
 //! anything that must survive belongs in [`state`], and only the parsed config
@@ -105,7 +107,7 @@ pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
 };
-pub use bindings::linli::platform::{alarm, ledger, map, notify, sensor, store, timer};
+pub use bindings::linli::platform::{alarm, grants, ledger, map, notify, sensor, store, timer};
 
 impl Severity {
     /// Every severity, most urgent first.

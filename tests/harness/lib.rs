@@ -18,9 +18,11 @@ mod client;
 mod community;
 mod host;
 mod packages;
+mod records;
 
 pub use broker::*;
 pub use client::*;
 pub use community::*;
 pub use host::*;
 pub use packages::*;
+pub use records::*;

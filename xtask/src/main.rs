@@ -13,6 +13,7 @@
 mod demo;
 #[cfg(test)]
 mod layers;
+mod python;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build every plugin (examples/ and plugins/) to wasm32-wasip2 components.
+    /// Build every plugin (examples/ and plugins/, Rust and Python) to wasm32-wasip2 components.
     Plugins,
     /// Build the plugins, run every test, then the end-to-end tests again on PostgreSQL.
     Test {
@@ -57,7 +58,8 @@ enum Task {
     },
 }
 
-/// The plugin crates, built to `target/wasm/wasm32-wasip2/plugin/<name>.wasm`.
+/// The plugin crates, built to `target/wasm/wasm32-wasip2/plugin/<name>.wasm`
+/// (the scenes written in Python are in `python::PYTHON_PLUGINS`).
 pub const PLUGINS: &[&str] = &[
     "hello-scene",
     "hostile-scene",
@@ -129,7 +131,8 @@ pub fn build_plugins() -> Result<()> {
     for plugin in PLUGINS {
         build.args(["-p", plugin]);
     }
-    run(&mut build)
+    run(&mut build)?;
+    python::build_plugins(&python::environment()?)
 }
 
 /// Runs the plugins' and the SDK's own unit tests, natively: their domain
@@ -141,33 +144,6 @@ fn test_plugin_logic() -> Result<()> {
         test.args(["-p", plugin]);
     }
     run(&mut test)
-}
-
-/// The OpenAPI validator the test suite checks the host's document with,
-/// one the project did not write; pinned.
-const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
-
-/// Makes a Python environment under `target/py` holding the test suite's
-/// Python tools and returns its interpreter.
-fn python_tools() -> Result<PathBuf> {
-    let venv = root().join("target/py");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        eprintln!(
-            "xtask: making the Python environment for the test tools in {}",
-            venv.display()
-        );
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    }
-    let installed = Command::new(&python)
-        .args(["-c", "import openapi_spec_validator"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        eprintln!("xtask: installing {OPENAPI_VALIDATOR}");
-        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", OPENAPI_VALIDATOR]))?;
-    }
-    Ok(python)
 }
 
 /// The built component of a plugin.
@@ -204,8 +180,12 @@ fn test_on_postgres(args: &[String]) -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: running the end-to-end tests again on PostgreSQL ({address})");
+    // Every integration test target of the default members, not `-p
+    // linli-tests`: the same package selection as the first pass resolves
+    // the same features, so nothing is compiled again (selecting the tests
+    // crate alone rebuilt the host and its dependencies).
     run(cargo()
-        .args(["test", "-p", "linli-tests"])
+        .args(["test", "--test", "*"])
         .args(args)
         .env("LINLI_TEST_POSTGRES", &url))
 }
@@ -215,7 +195,7 @@ fn main() -> Result<()> {
         Task::Plugins => build_plugins(),
         Task::Test { args } => {
             build_plugins()?;
-            let python = python_tools()?;
+            let python = python::environment()?;
             run(cargo()
                 .arg("test")
                 .args(&args)

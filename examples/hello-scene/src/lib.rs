@@ -6,11 +6,16 @@
 //! counted under `lifecycle/<event>`. The `stats` command reports all of it.
 //! The first reading of a kind is greeted in the host's log with the
 //! configured greeting.
+//!
+//! Readings and the timer are optional in its manifest: an installation
+//! granted only the store answers `stats`, and `remind` then says that
+//! reminders are off (the scene asks the host what it was granted) instead
+//! of failing on a denied call.
 
 use std::collections::BTreeMap;
 
 use linli_sdk::{
-    export_scene, log, parse_input, state, timer, Caller, Error, Event, Lifecycle, Scene,
+    export_scene, grants, log, parse_input, state, timer, Caller, Error, Event, Lifecycle, Scene,
 };
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -95,6 +100,11 @@ impl Scene for HelloScene {
             "stats" => stats(),
             "remind" => {
                 let reminder: Reminder = parse_input(input)?;
+                if !grants::granted().timer {
+                    return Err(Error::Denied(
+                        "reminders are off: this installation was not granted the timer".into(),
+                    ));
+                }
                 let due = timer::now() + i64::try_from(reminder.in_ms).unwrap_or(i64::MAX / 2);
                 timer::schedule(&reminder.tag, due, reminder.every_ms)?;
                 Ok(json!({ "due": due }))

@@ -74,6 +74,10 @@ pub struct InstallationView {
     pub installation: Installation,
     /// Events in the log it has not yet handled or skipped.
     pub backlog: i64,
+    /// Capabilities the plugin marks optional that this installation was
+    /// not granted: what it runs without.
+    #[serde(default)]
+    pub optional_not_granted: Vec<String>,
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -89,9 +93,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<InstallationView>> {
     let backlog = installation::backlog(&state.services.db, &installation).await?;
+    let optional_not_granted = registry::info(
+        &state.services.db,
+        &installation.plugin,
+        &installation.version,
+    )
+    .await?
+    .map(|plugin| plugin.manifest.optional_not_granted(&installation.grants))
+    .unwrap_or_default();
     Ok(Json(InstallationView {
         installation,
         backlog,
+        optional_not_granted,
     }))
 }
 
@@ -154,6 +167,10 @@ fn load_refusal(error: LoadError) -> ApiError {
 fn check_against(state: &AppState, plugin: &PluginInfo, i: &Installation) -> ApiResult<()> {
     i.grants
         .check_within(&plugin.manifest.capabilities)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    plugin
+        .manifest
+        .check_required(&i.grants)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     plugin
         .manifest

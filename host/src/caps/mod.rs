@@ -6,15 +6,19 @@
 //! protocol. The runtime composes them through the lists in this file and
 //! knows nothing of their insides. Adding a capability is adding its folder
 //! and one line in each list: its scope in [`CapabilitySet`] (and its check
-//! in [`CapabilitySet::check_within`]), its state in [`InstanceCaps`] (built
+//! in [`CapabilitySet::check_within`], its name in [`CapabilitySet::names`]
+//! and `grants`), its state in [`InstanceCaps`] (built
 //! in `new`, listed in `effects`) and its interface in [`add_to_linker`].
 //!
 //! A call outside the installation's grants returns the typed `denied` error
 //! to the plugin (never a trap) and is counted in
-//! `linli_denied_calls_total`.
+//! `linli_denied_calls_total`; a plugin can ask beforehand through `grants`.
+//! A manifest marks a capability it can do without `optional = true`; the
+//! others are required, and an installation must be granted them.
 
 pub mod alarm;
 pub mod effects;
+pub mod grants;
 pub mod ledger;
 pub mod log;
 pub mod map;
@@ -135,6 +139,21 @@ fn check_grant<S: Scope>(
 }
 
 impl CapabilitySet {
+    /// The capabilities in this set, by the names a manifest gives them.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("sensor", self.sensor.is_some()),
+            ("store", self.store.is_some()),
+            ("timer", self.timer.is_some()),
+            ("ledger", self.ledger.is_some()),
+            ("alarm", self.alarm.is_some()),
+            ("map", self.map.is_some()),
+            ("notify", self.notify.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+    }
+
     /// Checks that this grant set is a subset of `requested`, naming the first capability that is not.
     pub fn check_within(&self, requested: &CapabilitySet) -> Result<(), GrantError> {
         check_grant("sensor", &self.sensor, &requested.sensor)?;
@@ -195,6 +214,8 @@ pub struct InstanceCaps {
     pub map: map::MapHost,
     pub notify: notify::NotifyHost,
     pub log: log::LogHost,
+    /// Answers what the installation was granted; it has no effects.
+    pub grants: grants::GrantsHost,
 }
 
 impl InstanceCaps {
@@ -208,7 +229,8 @@ impl InstanceCaps {
             alarm: alarm::AlarmHost::new(ctx.clone(), services.feed.clone()),
             map: map::MapHost::new(ctx.clone(), services.map.clone()),
             notify: notify::NotifyHost::new(ctx.clone(), services.notify.clone()),
-            log: log::LogHost::new(ctx),
+            log: log::LogHost::new(ctx.clone()),
+            grants: grants::GrantsHost::new(ctx),
         }
     }
 
@@ -289,5 +311,6 @@ pub fn add_to_linker<T: CapsView>(linker: &mut Linker<T>) -> wasmtime::Result<()
     wit::alarm::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().alarm)?;
     wit::map::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().map)?;
     wit::notify::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().notify)?;
+    wit::grants::add_to_linker::<T, HasSelf<_>>(linker, |s: &mut T| &mut s.caps().grants)?;
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! The plugin manifest, `linli.toml`: who made the plugin, which version of
 //! the platform contract it targets, which capabilities (and scopes) it
-//! requests, and the JSON Schema its installation config must satisfy.
+//! requests (and which of them it can do without), and the JSON Schema its
+//! installation config must satisfy.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::caps::CapabilitySet;
+use crate::caps::{CapabilitySet, GrantError};
 use crate::ids::PluginId;
 
 /// Versions of `linli:platform` this host runs.
@@ -25,10 +28,44 @@ pub struct Manifest {
     /// What the plugin asks to reach; an installation is granted a subset.
     #[serde(default)]
     pub capabilities: CapabilitySet,
+    /// Requested capabilities the plugin can run without, marked
+    /// `optional = true` in their table; an installation must be granted
+    /// every other one. Read from the capability tables, never written as
+    /// a key of its own.
+    #[serde(default, skip_deserializing)]
+    pub optional_capabilities: BTreeSet<String>,
     /// JSON Schema for the installation config.
     #[serde(default = "any_object")]
     #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
+}
+
+/// Takes `optional = true | false` out of every `[capabilities.NAME]`
+/// table. Whether a plugin can run without a capability is the manifest's
+/// to say and no part of the capability's scope, which an admin's grant
+/// shares; so the flag is read here and the scopes parse as before.
+fn take_optional_flags(table: &mut toml::Table) -> Result<BTreeSet<String>, ManifestError> {
+    let mut optional = BTreeSet::new();
+    let Some(toml::Value::Table(capabilities)) = table.get_mut("capabilities") else {
+        return Ok(optional);
+    };
+    for (name, scope) in capabilities.iter_mut() {
+        let Some(flag) = scope.as_table_mut().and_then(|t| t.remove("optional")) else {
+            continue;
+        };
+        match flag {
+            toml::Value::Boolean(true) => {
+                optional.insert(name.clone());
+            }
+            toml::Value::Boolean(false) => {}
+            _ => {
+                return Err(ManifestError(format!(
+                    "capabilities.{name}.optional: must be true or false"
+                )))
+            }
+        }
+    }
+    Ok(optional)
 }
 
 fn any_object() -> serde_json::Value {
@@ -43,10 +80,48 @@ pub struct ManifestError(pub String);
 impl Manifest {
     /// Parses and checks manifest text.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| ManifestError(e.message().to_owned()))?;
+        let toml_error = |e: toml::de::Error| ManifestError(e.message().to_owned());
+        let mut table: toml::Table = toml::from_str(text).map_err(toml_error)?;
+        let optional = take_optional_flags(&mut table)?;
+        let mut manifest: Manifest = table.try_into().map_err(toml_error)?;
+        manifest.optional_capabilities = optional;
         manifest.check()?;
         Ok(manifest)
+    }
+
+    /// The capabilities an installation must be granted: those requested
+    /// and not marked optional.
+    pub fn required_capabilities(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.capabilities
+            .names()
+            .filter(|name| !self.optional_capabilities.contains(*name))
+    }
+
+    /// The optional capabilities `grants` leaves out: what the installation
+    /// runs without.
+    pub fn optional_not_granted(&self, grants: &CapabilitySet) -> Vec<String> {
+        let granted: BTreeSet<&str> = grants.names().collect();
+        self.optional_capabilities
+            .iter()
+            .filter(|name| !granted.contains(name.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// Checks that `grants` holds every required capability, naming the
+    /// first it lacks.
+    pub fn check_required(&self, grants: &CapabilitySet) -> Result<(), GrantError> {
+        let granted: BTreeSet<&str> = grants.names().collect();
+        match self.required_capabilities().find(|name| !granted.contains(name)) {
+            Some(capability) => Err(GrantError {
+                capability,
+                reason: format!(
+                    "required by {} (its manifest does not mark it optional); grant it to install this plugin",
+                    self.id
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn check(&self) -> Result<(), ManifestError> {
@@ -147,6 +222,48 @@ type = "number"
             .unwrap_err();
         assert!(err.contains("config.threshold"), "{err}");
         assert!(m.check_config(&serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn a_capability_is_required_unless_marked_optional() {
+        let m = Manifest::parse(&HELLO.replace(
+            "[capabilities.store]",
+            "[capabilities.store]\noptional = true",
+        ))
+        .unwrap();
+        assert_eq!(m.required_capabilities().collect::<Vec<_>>(), ["sensor"]);
+        assert!(
+            m.capabilities.store.is_some(),
+            "an optional capability is still requested"
+        );
+        let store_only: CapabilitySet =
+            serde_json::from_value(serde_json::json!({"store": {}})).unwrap();
+        let err = m.check_required(&store_only).unwrap_err();
+        assert_eq!(err.capability, "sensor");
+        assert!(
+            err.to_string().starts_with("grants.sensor: required"),
+            "{err}"
+        );
+        let sensor_only: CapabilitySet =
+            serde_json::from_value(serde_json::json!({"sensor": {"kinds": ["temperature"]}}))
+                .unwrap();
+        assert!(m.check_required(&sensor_only).is_ok());
+        assert_eq!(m.optional_not_granted(&sensor_only), ["store"]);
+        assert!(m.optional_not_granted(&store_only).is_empty());
+    }
+
+    #[test]
+    fn an_optional_flag_is_a_boolean_inside_a_capability_table() {
+        let err = Manifest::parse(&HELLO.replace(
+            "[capabilities.store]",
+            "[capabilities.store]\noptional = \"yes\"",
+        ))
+        .unwrap_err();
+        assert!(err.0.contains("capabilities.store.optional"), "{err}");
+        let err = Manifest::parse(&format!("optional = [\"store\"]\n{HELLO}")).unwrap_err();
+        assert!(err.0.contains("optional"), "{err}");
+        let all_required = Manifest::parse(HELLO).unwrap();
+        assert!(all_required.optional_capabilities.is_empty());
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl Community {
             let version = manifest["version"]
                 .as_str()
                 .ok_or_else(|| anyhow!("{plugin}: no version in its manifest"))?;
-            let grants = manifest["capabilities"].clone();
+            let grants = requested_grants(&manifest);
             let installed = committee
                 .post(
                     &format!("/api/v1/communities/{COMMUNITY}/installations"),
@@ -313,6 +313,21 @@ fn manifest(dir: &Path) -> Result<Value> {
     let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
     Ok(serde_json::to_value(table)?)
+}
+
+/// Everything a manifest requests, as grants: the committee grants the demo
+/// scenes all they ask for. A capability's `optional` flag says whether the
+/// scene can do without it and is no part of a grant, so it is left out.
+fn requested_grants(manifest: &Value) -> Value {
+    let mut grants = manifest["capabilities"].clone();
+    if let Some(capabilities) = grants.as_object_mut() {
+        for scope in capabilities.values_mut() {
+            if let Some(scope) = scope.as_object_mut() {
+                scope.remove("optional");
+            }
+        }
+    }
+    grants
 }
 
 /// `sensor (10 kinds), store, map (people), ledger (timebank), ...`
