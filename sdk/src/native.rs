@@ -148,6 +148,8 @@ pub(crate) trait Host {
 }
 
 /// The arguments of `ledger.transfer`, gathered so the trait method stays readable.
+// Only a host reads them, and without `testing` there is none to read them.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) struct Transfer<'a> {
     pub source: &'a str,
     pub target: &'a str,
