@@ -23,6 +23,10 @@
 //!   the installation was granted, for a scene whose manifest marks a
 //!   capability `optional = true`.
 //!
+//! - `testing` (feature `testing`, native targets only): a simulated host
+//!   that runs a [`Scene`] in a plain `#[test]`, with the manifest's grants,
+//!   a map, a manual clock, and every effect open to assertions.
+//!
 //! Instances are disposable: the host may start a fresh one for any call, so
 //! anything that must survive belongs in [`state`], and only the parsed config
 //! is kept in memory. A handler's store writes commit only when it returns
@@ -76,8 +80,12 @@ pub mod audience;
 pub mod calendar;
 mod json;
 pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
 mod scene;
 pub mod state;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 
 pub use scene::{parse_input, NoConfig, Scene};
 
@@ -107,7 +115,13 @@ pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
 };
+// In a component the host interfaces are the generated imports; natively
+// they are the same types with functions that call a simulated host
+// (`native`), so a plugin's `cargo test` runs its handlers.
+#[cfg(target_arch = "wasm32")]
 pub use bindings::linli::platform::{alarm, grants, ledger, map, notify, sensor, store, timer};
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{alarm, grants, ledger, map, notify, sensor, store, timer};
 
 impl Severity {
     /// Every severity, most urgent first.

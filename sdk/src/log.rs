@@ -3,7 +3,11 @@
 //! The one-argument helpers cover the common case of a plain message; use
 //! [`write()`] directly to attach structured fields.
 
-pub use crate::bindings::linli::platform::log::{write, Level};
+#[cfg(target_arch = "wasm32")]
+pub use crate::bindings::linli::platform::log::write;
+pub use crate::bindings::linli::platform::log::Level;
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::native::log::write;
 
 /// Logs `message` at [`Level::Trace`].
 pub fn trace(message: &str) {

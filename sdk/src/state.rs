@@ -12,8 +12,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::bindings::linli::platform::store;
-use crate::{json, Error};
+use crate::{json, store, Error};
 
 /// How many keys [`keys`] asks for per `list-keys` call; the host may cap it lower.
 const KEYS_PER_PAGE: u32 = 256;

@@ -139,7 +139,9 @@ pub fn build_plugins() -> Result<()> {
 /// logic (and the SDK's calendar) is plain Rust.
 fn test_plugin_logic() -> Result<()> {
     let mut test = cargo();
-    test.args(["test", "--lib", "-p", "linli-sdk"]);
+    // `--tests`: the crates' unit tests and the SDK's simulated-host tests,
+    // not their doctests (the SDK's examples are compiled for wasm only).
+    test.args(["test", "--tests", "-p", "linli-sdk"]);
     for plugin in PLUGINS {
         test.args(["-p", plugin]);
     }

@@ -1,7 +1,8 @@
 //! `linli plugin new`: a plugin crate that builds for wasm32-wasip2 and
 //! passes its tests as generated — Cargo.toml, `linli.toml` with a config
-//! schema, a `Scene` with one handler and one command, native tests of its
-//! decisions, and a README saying what to do next.
+//! schema, a `Scene` with one handler and one command, native tests that run
+//! the scene on the SDK's simulated host (`linli-sdk/testing`, a
+//! dev-dependency), and a README saying what to do next.
 //!
 //! The crate depends on `linli-sdk = "0.1"`, as a vendor writes it once the
 //! SDK is published. Until then a `[patch.crates-io]` points it at an SDK on

@@ -30,6 +30,8 @@ mod people;
 mod reports;
 mod request;
 mod safety;
+#[cfg(test)]
+mod scenarios;
 mod timebank;
 mod volunteers;
 mod welfare;

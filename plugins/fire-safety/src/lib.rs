@@ -28,6 +28,8 @@ mod health;
 mod notices;
 mod order_lifecycle;
 mod placement;
+#[cfg(test)]
+mod scenarios;
 mod severity;
 mod water;
 mod work_orders;
