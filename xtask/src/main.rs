@@ -135,8 +135,8 @@ pub fn build_plugins() -> Result<()> {
     python::build_plugins(&python::environment()?)
 }
 
-/// Runs the plugins' and the SDK's own unit tests, natively: their domain
-/// logic (and the SDK's calendar) is plain Rust.
+/// Runs the plugins' and the SDK's own tests natively: their domain logic,
+/// the SDK's calendar, and their handlers on the SDK's simulated host.
 fn test_plugin_logic() -> Result<()> {
     let mut test = cargo();
     // `--tests`: the crates' unit tests and the SDK's simulated-host tests,
