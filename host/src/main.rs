@@ -138,6 +138,40 @@ enum PluginCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Rebuild, upload and upgrade a development installation on every
+    /// change of the plugin's files; the installation keeps its state and
+    /// its place in the event log across reloads.
+    Dev {
+        /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
+        dir: PathBuf,
+        /// The host's API.
+        #[arg(long, env = "LINLI_HOST", default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// A token that may publish plugins and manage the community's
+        /// installations.
+        #[arg(long, env = "LINLI_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The community of the development installation.
+        #[arg(long)]
+        community: String,
+        /// The component to pack, when not the one cargo builds for the
+        /// crate; without --build, a new one written there starts a round.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+        /// A shell command, run in DIR, that builds the component given with
+        /// --wasm (for a plugin that is not a Rust crate).
+        #[arg(long, requires = "wasm")]
+        build: Option<String>,
+        /// The installation's config (JSON) when the loop installs it.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// Sign every package with this vendor key (for a host not in --dev mode).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Reload once and stop, instead of watching.
+        #[arg(long)]
+        once: bool,
+    },
     /// Pack a plugin (its linli.toml and built component) into one package file.
     Pack {
         /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
@@ -284,6 +318,38 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Plugin {
+            command:
+                PluginCommand::Dev {
+                    dir,
+                    host,
+                    token,
+                    community,
+                    wasm,
+                    build,
+                    config,
+                    key,
+                    once,
+                },
+        } => {
+            use linli_host::vendor::dev::{Build, DevPlugin};
+            let build = match (build, dir.join("Cargo.toml").exists(), &wasm) {
+                (Some(line), _, _) => Build::Command(line),
+                (None, true, None) => Build::Cargo,
+                (None, _, _) => Build::Prebuilt,
+            };
+            let plugin = DevPlugin {
+                dir,
+                wasm,
+                build,
+                community,
+                config: serde_json::from_str(&config).context("--config is not JSON")?,
+                key: key
+                    .map(|key| linli_host::vendor::keys::read_secret(&key))
+                    .transpose()?,
+            };
+            dev_loop(plugin, linli_client::Client::new(host, token), once).await?;
+        }
+        Command::Plugin {
             command: PluginCommand::Pack { dir, wasm, output },
         } => {
             let package = linli_host::vendor::build::pack_crate(&dir, wasm.as_deref())?;
@@ -302,6 +368,46 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 /// `linli ledger verify`: exits 1 when the receipt does not check out.
+/// Reloads on every change until Ctrl-C (or once); a failure an edit can
+/// fix is printed and waited out, any other ends the loop.
+async fn dev_loop(
+    plugin: linli_host::vendor::dev::DevPlugin,
+    host: linli_client::Client,
+    once: bool,
+) -> anyhow::Result<()> {
+    println!("watching {}", linli_host::vendor::dev::describe(&plugin));
+    let mut dev = linli_host::vendor::dev::DevLoop::new(plugin, host);
+    let watched = dev.watched();
+    loop {
+        match dev.round().await {
+            Ok(done) => println!(
+                "{} {} {} as installation {} (build {:.1} s, in all {:.1} s)",
+                if done.installed {
+                    "installed"
+                } else {
+                    "reloaded"
+                },
+                done.plugin,
+                done.version,
+                done.installation,
+                done.build_seconds,
+                done.total_seconds
+            ),
+            Err(e) if e.fixable_by_an_edit() && !once => {
+                eprintln!("linli: {e}; waiting for the next change");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if once {
+            return Ok(());
+        }
+        tokio::select! {
+            () = watched.changed() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
 fn verify_receipt(path: &std::path::Path, key: &str) -> anyhow::Result<()> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?

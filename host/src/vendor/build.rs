@@ -1,6 +1,7 @@
 //! `linli plugin pack` for a plugin crate: the component cargo built (never a
 //! file nobody wrote), checked to be a component, and the version written in
-//! one place — `Cargo.toml` — carried into the package's manifest.
+//! one place — `Cargo.toml` — carried into the package's manifest; and the
+//! pre-release packages the dev loop uploads.
 
 use std::path::{Path, PathBuf};
 
@@ -95,14 +96,24 @@ fn enclosing_workspace(dir: &Path) -> Option<(PathBuf, toml::Table)> {
     })
 }
 
+/// A manifest that cannot be packed, and why.
+fn manifest_error(reason: String) -> PackError {
+    PackError::Package(PackageError::Manifest(
+        crate::registry::manifest::ManifestError(reason),
+    ))
+}
+
+/// The manifest as a TOML table.
+fn manifest_table(manifest: &str) -> Result<toml::Table, PackError> {
+    manifest
+        .parse()
+        .map_err(|e: toml::de::Error| manifest_error(e.message().to_owned()))
+}
+
 /// The manifest text with the crate's version: added when `linli.toml` has
 /// none, refused when it names another.
 fn with_version(manifest: &str, cargo_version: String) -> Result<String, PackError> {
-    let table: toml::Table = manifest.parse().map_err(|e: toml::de::Error| {
-        PackError::Package(PackageError::Manifest(
-            crate::registry::manifest::ManifestError(e.message().to_owned()),
-        ))
-    })?;
+    let table = manifest_table(manifest)?;
     match table.get("version").and_then(toml::Value::as_str) {
         Some(version) if version == cargo_version => Ok(manifest.to_owned()),
         Some(version) => Err(PackError::VersionMismatch {
@@ -164,14 +175,40 @@ pub fn packed_manifest(dir: &Path) -> Result<String, PackError> {
     Ok(plugin_parts(dir, Some(Path::new("")))?.0)
 }
 
+/// The component at `path`, checked to be one.
+fn component_bytes(path: PathBuf) -> Result<Vec<u8>, PackError> {
+    if !path.exists() {
+        return Err(PackError::NotBuilt(path));
+    }
+    let bytes = read(&path)?;
+    check_component(&path, &bytes)?;
+    Ok(bytes)
+}
+
 /// Packs the plugin crate in `dir`, with `component` or the one cargo built.
 pub fn pack_crate(dir: &Path, component: Option<&Path>) -> Result<Vec<u8>, PackError> {
     let (manifest, component_path) = plugin_parts(dir, component)?;
-    if !component_path.exists() {
-        return Err(PackError::NotBuilt(component_path));
-    }
-    let bytes = read(&component_path)?;
-    check_component(&component_path, &bytes)?;
+    let bytes = component_bytes(component_path)?;
+    Ok(package::pack_bytes(manifest.as_bytes(), &bytes)?)
+}
+
+/// Packs the plugin in `dir` as the pre-release `VERSION-dev.STAMP` of the
+/// version `pack_crate` would give it, leaving the vendor's files as they
+/// are: how the dev loop uploads every rebuild as a version of its own.
+pub fn pack_dev(dir: &Path, component: Option<&Path>, stamp: u64) -> Result<Vec<u8>, PackError> {
+    let (manifest, component_path) = plugin_parts(dir, component)?;
+    let mut table = manifest_table(&manifest)?;
+    let version = table
+        .get("version")
+        .and_then(toml::Value::as_str)
+        .ok_or_else(|| manifest_error("version: missing (or in Cargo.toml for a crate)".into()))?;
+    let mut dev =
+        semver::Version::parse(version).map_err(|e| manifest_error(format!("version: {e}")))?;
+    dev.pre = semver::Prerelease::new(&format!("dev.{stamp}"))
+        .map_err(|e| manifest_error(format!("version: {e}")))?;
+    table.insert("version".into(), toml::Value::String(dev.to_string()));
+    let manifest = toml::to_string(&table).map_err(|e| manifest_error(e.to_string()))?;
+    let bytes = component_bytes(component_path)?;
     Ok(package::pack_bytes(manifest.as_bytes(), &bytes)?)
 }
 
@@ -266,5 +303,33 @@ mod tests {
         std::fs::write(&wasm, b"\0asm\x0d\0\x01\0").unwrap();
         let package = package::unpack(&pack_crate(dir.path(), Some(&wasm)).unwrap()).unwrap();
         assert_eq!(package.manifest.version.to_string(), "0.3.1");
+    }
+
+    #[test]
+    fn a_dev_package_is_a_pre_release_of_the_crate_s_version_with_the_same_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = format!("{MANIFEST}[capabilities.store]\noptional = true\n");
+        std::fs::write(dir.path().join("linli.toml"), &manifest).unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), CARGO).unwrap();
+        let wasm = dir.path().join("x.wasm");
+        std::fs::write(&wasm, b"\0asm\x0d\0\x01\0").unwrap();
+        let dev = package::unpack(&pack_dev(dir.path(), Some(&wasm), 42).unwrap()).unwrap();
+        assert_eq!(dev.manifest.version.to_string(), "0.3.1-dev.42");
+        let release = package::unpack(&pack_crate(dir.path(), Some(&wasm)).unwrap()).unwrap();
+        assert_eq!(
+            (
+                dev.manifest.capabilities,
+                dev.manifest.optional_capabilities
+            ),
+            (
+                release.manifest.capabilities,
+                release.manifest.optional_capabilities
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("linli.toml")).unwrap(),
+            manifest,
+            "the vendor's manifest is left as it was"
+        );
     }
 }
