@@ -2,7 +2,8 @@
 //! and the HTTP API only: `linli plugin new` into a folder outside this
 //! workspace, the generated crate's own tests, a wasm32-wasip2 build, `linli
 //! plugin pack`, a signing key and `linli plugin sign`, upload to a host
-//! that trusts the key, install, and its handler running on a reading.
+//! that trusts the key, install, and its handler running on a reading; and
+//! `linli plugin test`, the scenario files run against a built component.
 
 use std::path::Path;
 use std::process::Command;
@@ -255,4 +256,75 @@ fn cli_errors_are_one_clear_line_unless_asked_for_more() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.lines().count() > 1, "{stderr}");
+}
+
+/// The component `cargo xtask plugins` built for `plugin`.
+fn built(plugin: &str) -> std::path::PathBuf {
+    workspace()
+        .join("target/wasm/wasm32-wasip2/plugin")
+        .join(format!("{}.wasm", plugin.replace('-', "_")))
+}
+
+/// `linli plugin test` runs a scene's scenario files against its built
+/// component on a host of its own (a Rust scene, one on the demo map, the
+/// Python one), and a scenario expecting what the scene does not do fails,
+/// naming the step and the difference.
+#[test]
+fn plugin_test_runs_the_scenarios_and_names_the_step_that_does_not_hold() {
+    for (dir, plugin, scenario) in [
+        (
+            "examples/hello-scene",
+            "hello-scene",
+            "counts-and-reminders (20 steps",
+        ),
+        (
+            "plugins/fire-safety",
+            "fire-safety",
+            "two-detectors-confirm-a-fire (7 steps",
+        ),
+        ("plugins/leak-watch", "leak-watch", "wet-then-dry (5 steps"),
+    ] {
+        let output = run(
+            &format!("linli plugin test {dir}"),
+            Command::new(linli_binary())
+                .args(["plugin", "test"])
+                .arg(workspace().join(dir))
+                .arg("--wasm")
+                .arg(built(plugin)),
+        );
+        assert!(output.contains(&format!("ok     {scenario}")), "{output}");
+        assert!(output.contains("1 scenarios held"), "{output}");
+    }
+
+    let hello = workspace().join("examples/hello-scene");
+    let written =
+        std::fs::read_to_string(hello.join("scenarios/counts-and-reminders.toml")).expect("read");
+    let wrong = tempfile::tempdir().expect("a folder");
+    let file = wrong.path().join("four-beats.toml");
+    std::fs::write(
+        &file,
+        written.replacen("water-plants = 3 } }", "water-plants = 4 } }", 1),
+    )
+    .expect("write");
+    let failed = Command::new(linli_binary())
+        .args(["plugin", "test"])
+        .arg(&hello)
+        .arg(&file)
+        .arg("--wasm")
+        .arg(built("hello-scene"))
+        .output()
+        .expect("linli plugin test runs");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(!failed.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "FAILED four-beats: step 12 (command stats): output.timers.water-plants: 3, expected 4"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("1 of 1 scenarios failed"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
 }

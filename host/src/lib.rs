@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod registry;
 pub mod runtime;
+pub mod scenarios;
 pub mod server;
 pub mod validation;
 pub mod vendor;

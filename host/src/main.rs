@@ -172,6 +172,18 @@ enum PluginCommand {
         #[arg(long)]
         once: bool,
     },
+    /// Run the plugin's built component through scenario files (readings,
+    /// clock moves, commands, and the alarms, messages and ledger entries
+    /// expected) on a host of its own: the real runtime on a temporary store.
+    Test {
+        /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
+        dir: PathBuf,
+        /// Scenario files; DIR/scenarios/*.toml when none are given.
+        scenarios: Vec<PathBuf>,
+        /// The built component; for a crate, the one cargo built.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
     /// Pack a plugin (its linli.toml and built component) into one package file.
     Pack {
         /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
@@ -204,12 +216,20 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
+    // `plugin test` runs hosts of its own: their start-up lines would bury
+    // the results, so it logs warnings (and the plugin's own lines) only.
+    let default_filter = match &command {
+        Command::Plugin {
+            command: PluginCommand::Test { .. },
+        } => "warn,plugin=info",
+        _ => "info,sqlx=warn,wasmtime=warn,cranelift=warn",
+    };
     tracing_subscriber::fmt()
         // Colours only for a terminal: a log file or collector gets plain text.
         .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
     match command {
@@ -350,6 +370,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             dev_loop(plugin, linli_client::Client::new(host, token), once).await?;
         }
         Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    dir,
+                    scenarios,
+                    wasm,
+                },
+        } => test_scenarios(&dir, scenarios, wasm.as_deref()).await?,
+        Command::Plugin {
             command: PluginCommand::Pack { dir, wasm, output },
         } => {
             let package = linli_host::vendor::build::pack_crate(&dir, wasm.as_deref())?;
@@ -368,6 +396,45 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 /// `linli ledger verify`: exits 1 when the receipt does not check out.
+/// Runs every scenario, printing a line for each; fails when one did not hold.
+async fn test_scenarios(
+    dir: &std::path::Path,
+    mut files: Vec<PathBuf>,
+    wasm: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use linli_host::scenarios::{discover, run_scenario, Scenario};
+    let package = linli_host::vendor::build::pack_crate(dir, wasm)?;
+    if files.is_empty() {
+        files = discover(dir);
+    }
+    if files.is_empty() {
+        anyhow::bail!(
+            "no scenarios: write {}/scenarios/NAME.toml or name the files",
+            dir.display()
+        );
+    }
+    let mut failed = 0;
+    for file in &files {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy();
+        let scenario = Scenario::load(file)?;
+        match run_scenario(package.clone(), &scenario).await {
+            Ok(outcome) => println!(
+                "ok     {name} ({} steps, {:.2} s) {}",
+                outcome.steps, outcome.seconds, scenario.description
+            ),
+            Err(error) => {
+                failed += 1;
+                println!("FAILED {name}: {error}");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} scenarios failed", files.len());
+    }
+    println!("{} scenarios held", files.len());
+    Ok(())
+}
+
 /// Reloads on every change until Ctrl-C (or once); a failure an edit can
 /// fix is printed and waited out, any other ends the loop.
 async fn dev_loop(

@@ -160,6 +160,12 @@ impl Server {
         &self.state.runtime
     }
 
+    /// The host's store, for tools that run a host of their own and read
+    /// what the API does not show (`linli plugin test` waits for due timers).
+    pub fn db(&self) -> &crate::db::Db {
+        &self.state.services.db
+    }
+
     /// Stops serving, lets each installation finish its current event, and closes the store.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(mqtt) = self.mqtt.take() {
