@@ -63,6 +63,14 @@ async fn a_new_plugin_builds_tests_packs_uploads_and_handles_a_reading() {
         "building the new crate for wasm32-wasip2",
         cargo(&crate_dir).args(["build", "--release", "--target", "wasm32-wasip2"]),
     );
+    let scenarios = run(
+        "linli plugin test in the new crate",
+        Command::new(linli_binary())
+            .args(["plugin", "test"])
+            .arg(&crate_dir)
+            .env("CARGO_TARGET_DIR", workspace().join("target/vendor-crates")),
+    );
+    assert!(scenarios.contains("ok     first"), "{scenarios}");
     let package = outside.path().join("heat-watch.linli");
     run(
         "linli plugin pack",

@@ -2,7 +2,8 @@
 //! passes its tests as generated — Cargo.toml, `linli.toml` with a config
 //! schema, a `Scene` with one handler and one command, native tests that run
 //! the scene on the SDK's simulated host (`linli-sdk/testing`, a
-//! dev-dependency), and a README saying what to do next.
+//! dev-dependency), a scenario for `linli plugin test` (the built component
+//! on a host of its own), and a README saying what to do next.
 //!
 //! The crate depends on `linli-sdk = "0.1"`, as a vendor writes it once the
 //! SDK is published. Until then a `[patch.crates-io]` points it at an SDK on
@@ -90,6 +91,10 @@ const READING_LIB: &str = include_str!("../../templates/plugin/src/reading.rs.te
 const READING_TEST: &str = include_str!("../../templates/plugin/tests/reading.rs.template");
 const COMMAND_LIB: &str = include_str!("../../templates/plugin/src/command.rs.template");
 const COMMAND_TEST: &str = include_str!("../../templates/plugin/tests/command.rs.template");
+const READING_SCENARIO: &str =
+    include_str!("../../templates/plugin/scenarios/reading.toml.template");
+const COMMAND_SCENARIO: &str =
+    include_str!("../../templates/plugin/scenarios/command.toml.template");
 
 /// The parts of the manifest that depend on the kind.
 struct KindParts {
@@ -98,6 +103,7 @@ struct KindParts {
     config_schema: &'static str,
     lib: &'static str,
     test: &'static str,
+    scenario: &'static str,
     try_it: &'static str,
 }
 
@@ -110,6 +116,7 @@ fn parts(kind: Kind) -> KindParts {
                             description = \"Degrees Celsius above which a reading is too hot (default 30)\"",
             lib: READING_LIB,
             test: READING_TEST,
+            scenario: READING_SCENARIO,
             try_it: "send a `temperature` reading over 30 to a device of the community, then run the `status` command",
         },
         Kind::Command => KindParts {
@@ -119,6 +126,7 @@ fn parts(kind: Kind) -> KindParts {
                             description = \"How many days a notice stays on the board (default 14)\"",
             lib: COMMAND_LIB,
             test: COMMAND_TEST,
+            scenario: COMMAND_SCENARIO,
             try_it: "run the `post` command with `{\"text\": \"Lift B is out of order\"}`, then `board`",
         },
     }
@@ -168,6 +176,7 @@ pub fn generate(plugin: &NewPlugin) -> Result<PathBuf, NewPluginError> {
         ("README.md", fill(README)),
         ("src/lib.rs", fill(parts.lib)),
         ("tests/scene.rs", fill(parts.test)),
+        ("scenarios/first.toml", fill(parts.scenario)),
         (".gitignore", "/target\n*.linli\n".to_owned()),
     ];
     for (name, contents) in files {
