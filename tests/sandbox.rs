@@ -345,3 +345,125 @@ async fn a_dead_letter_retried_after_a_fix_is_handled_exactly_once() {
         .await;
     assert_eq!(elsewhere.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_bundle_replays_the_same_failure_and_the_fix_and_carries_no_contact_details()
+{
+    let host = TestHost::start().await;
+    host.publish(HOSTILE).await;
+    let c = host.community("bundled").await;
+    c.import_map(&linli_tests::demo_community_map())
+        .await
+        .expect(200);
+    let probe = c
+        .placed_device("probe", "thermometer", &["temperature"], Some("b3-201"))
+        .await;
+    c.device("door-1", &["door"]).await;
+    let grants =
+        json!({"sensor": {"kinds": ["temperature"]}, "store": {}, "map": {"people": true}});
+    let config = json!({"behaviour": "trap", "trigger-at": 50.0});
+    let id = c.install(HOSTILE, grants, config).await;
+    for value in [20.0, 21.0, 99.0] {
+        probe
+            .send(json!([probe.reading("temperature", json!(value))]))
+            .await
+            .expect(202);
+    }
+    c.settle(&id).await;
+    let letter = c.dead_letters(&id).await[0]["id"]
+        .as_i64()
+        .expect("a dead letter");
+    let path = format!("/api/v1/communities/bundled/installations/{id}/dead-letters/{letter}");
+    let bundle = c.admin.get(&path).await.expect(200);
+
+    assert_eq!(bundle["format"], "linli-dead-letter/1");
+    assert_eq!(bundle["dead_letter"]["event"]["reading"]["value"], 99.0);
+    assert_eq!(bundle["version"], "0.1.0");
+    let state: Vec<&str> = bundle["state"]
+        .as_array()
+        .expect("state")
+        .iter()
+        .filter_map(|e| e["key"].as_str())
+        .collect();
+    assert!(
+        state.contains(&"handled"),
+        "the state the handler saw: {state:?}"
+    );
+    let devices: Vec<&str> = bundle["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert_eq!(devices, ["probe"], "only devices of the granted kinds");
+    let features = bundle["map"]["features"].as_array().expect("the map");
+    assert!(
+        features.iter().any(|f| f["properties"]["kind"] == "person"),
+        "people, since the installation may see them"
+    );
+    assert!(
+        features
+            .iter()
+            .all(|f| f["properties"].get("contact").is_none()),
+        "never contact details"
+    );
+    assert!(
+        !bundle.to_string().contains("+86"),
+        "no phone number anywhere in the bundle"
+    );
+
+    // Replayed against the same build: the same trap.
+    let folder = tempfile::tempdir().expect("a folder");
+    let file = folder.path().join("bundle.json");
+    std::fs::write(&file, bundle.to_string()).expect("the bundle");
+    let dir = linli_tests::workspace().join("examples").join(HOSTILE);
+    let wasm = linli_tests::workspace().join("target/wasm/wasm32-wasip2/plugin/hostile_scene.wasm");
+    let replay = |bundle: &std::path::Path| {
+        std::process::Command::new(linli_tests::linli_binary())
+            .args(["plugin", "test"])
+            .arg(&dir)
+            .arg("--replay")
+            .arg(bundle)
+            .arg("--wasm")
+            .arg(&wasm)
+            .output()
+            .expect("linli plugin test --replay runs")
+    };
+    let same = replay(&file);
+    let said = String::from_utf8_lossy(&same.stdout);
+    assert!(!same.status.success(), "{said}");
+    assert!(
+        said.contains("failed again:")
+            && said.contains("trapping as configured on a temperature reading"),
+        "{said}"
+    );
+
+    // The fix (here: a config that no longer traps on 99) handles it.
+    let mut fixed = bundle.clone();
+    fixed["config"]["trigger-at"] = json!(1000.0);
+    let fixed_file = folder.path().join("fixed.json");
+    std::fs::write(&fixed_file, fixed.to_string()).expect("the fixed bundle");
+    let mended = replay(&fixed_file);
+    let said = String::from_utf8_lossy(&mended.stdout);
+    assert!(
+        mended.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&mended.stderr)
+    );
+    assert!(said.contains("handled"), "{said}");
+
+    // Without the people grant, the bundle's map has places only.
+    c.admin
+        .patch(
+            &format!("/api/v1/communities/bundled/installations/{id}"),
+            json!({"grants": {"sensor": {"kinds": ["temperature"]}, "store": {}, "map": {}}}),
+        )
+        .await
+        .expect(200);
+    let placeless = c.admin.get(&path).await.expect(200);
+    assert!(placeless["map"]["features"]
+        .as_array()
+        .expect("the map")
+        .iter()
+        .all(|f| f["properties"]["kind"] != "person"));
+}

@@ -179,10 +179,15 @@ enum PluginCommand {
         /// The plugin directory holding linli.toml (and Cargo.toml for a crate).
         dir: PathBuf,
         /// Scenario files; DIR/scenarios/*.toml when none are given.
+        #[arg(conflicts_with = "replay")]
         scenarios: Vec<PathBuf>,
         /// The built component; for a crate, the one cargo built.
         #[arg(long)]
         wasm: Option<PathBuf>,
+        /// Replay a dead letter's bundle (`GET …/dead-letters/{id}`) against
+        /// this build instead: the same event, state, map and devices.
+        #[arg(long)]
+        replay: Option<PathBuf>,
     },
     /// Pack a plugin (its linli.toml and built component) into one package file.
     Pack {
@@ -375,8 +380,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     dir,
                     scenarios,
                     wasm,
+                    replay,
                 },
-        } => test_scenarios(&dir, scenarios, wasm.as_deref()).await?,
+        } => match replay {
+            Some(bundle) => replay_bundle(&dir, &bundle, wasm.as_deref()).await?,
+            None => test_scenarios(&dir, scenarios, wasm.as_deref()).await?,
+        },
         Command::Plugin {
             command: PluginCommand::Pack { dir, wasm, output },
         } => {
@@ -433,6 +442,39 @@ async fn test_scenarios(
     }
     println!("{} scenarios held", files.len());
     Ok(())
+}
+
+/// Replays a dead letter's bundle against the build in `dir`; fails when
+/// the event fails again, printing how.
+async fn replay_bundle(
+    dir: &std::path::Path,
+    bundle: &std::path::Path,
+    wasm: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use linli_host::scenarios::{read_bundle, replay, Replayed};
+    let text =
+        std::fs::read_to_string(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let bundle = read_bundle(&text)?;
+    let package = linli_host::vendor::build::pack_crate(dir, wasm)?;
+    let letter = &bundle.dead_letter;
+    println!(
+        "replaying dead letter {} of {} {} ({}: {})",
+        letter.id,
+        bundle.plugin,
+        bundle.version,
+        letter.reason,
+        letter.error.lines().next().unwrap_or_default()
+    );
+    match replay(package, &bundle).await? {
+        Replayed::Handled => {
+            println!("handled: this build does not fail on it");
+            Ok(())
+        }
+        Replayed::FailedAgain(error) => {
+            println!("failed again: {error}");
+            anyhow::bail!("the replayed event fails on this build too")
+        }
+    }
 }
 
 /// Reloads on every change until Ctrl-C (or once); a failure an edit can

@@ -146,7 +146,7 @@ async fn shared(state: &AppState, community: &CommunityId) -> ApiResult<SharedMa
 }
 
 /// The community's map to read, held until the handler is done with it.
-async fn read(
+pub(super) async fn read(
     state: &AppState,
     community: &CommunityId,
 ) -> ApiResult<OwnedRwLockReadGuard<CommunityMap>> {

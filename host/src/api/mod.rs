@@ -9,6 +9,7 @@
 pub mod alarms;
 pub mod auth;
 pub mod communities;
+pub mod dead_letter_bundle;
 pub mod dead_letters;
 pub mod device_kinds;
 pub mod devices;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(plugins::routes())
         .merge(installations::routes())
         .merge(dead_letters::routes())
+        .merge(dead_letter_bundle::routes())
         .merge(vendor_keys::routes())
         .merge(reading_kinds::routes())
         .split_for_parts();

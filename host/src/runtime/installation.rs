@@ -263,6 +263,27 @@ pub async fn dead_letter(
     row.as_ref().map(dead_letter_of).transpose()
 }
 
+/// Files `letter`'s event as a dead letter of `installation` and returns its
+/// id: how a host replaying a failure from a bundle gets the event to
+/// deliver again, by the retry path every dead letter takes.
+pub async fn file_dead_letter(
+    db: &Db,
+    installation: &InstallationId,
+    letter: &DeadLetter,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO dead_letters (installation_id, event, reason, error, at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(installation)
+    .bind(letter.event.to_string())
+    .bind(&letter.reason)
+    .bind(&letter.error)
+    .bind(letter.at)
+    .fetch_one(db)
+    .await
+}
+
 fn dead_letter_of(row: &sqlx::any::AnyRow) -> Result<DeadLetter, sqlx::Error> {
     Ok(DeadLetter {
         id: row.try_get("id")?,

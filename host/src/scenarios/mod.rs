@@ -29,6 +29,7 @@
 //! ```
 
 mod expect;
+mod replay;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use replay::{read_bundle, replay, Replayed};
 pub use run::{run_scenario, Outcome, ScenarioError};
 
 /// One scenario file.
@@ -65,7 +67,7 @@ fn empty_object() -> Value {
 }
 
 /// A device registered before the first step.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DeviceSpec {
     pub id: String,

@@ -12,17 +12,17 @@ use linli_client::{Client, ClientError};
 use serde_json::{json, Value};
 
 use super::expect::mismatch;
-use super::{Scenario, Step};
+use super::{DeviceSpec, Scenario, Step};
 use crate::clock::{Clock, ManualClock};
 use crate::config::HostConfig;
 use crate::ids::InstallationId;
 use crate::server::Server;
 
 /// The community every scenario runs in.
-const COMMUNITY: &str = "scenario";
+pub(super) const COMMUNITY: &str = "scenario";
 
 /// 2026-01-01T00:00:00Z, where the clock starts unless the scenario says.
-const DEFAULT_START: i64 = 1_767_225_600_000;
+pub(super) const DEFAULT_START: i64 = 1_767_225_600_000;
 
 /// The longest the host may take to handle one step's events and timers.
 const SETTLE_WITHIN: Duration = Duration::from_secs(30);
@@ -52,16 +52,57 @@ pub enum ScenarioError {
     },
 }
 
-fn setup(error: impl std::fmt::Display) -> ScenarioError {
+pub(super) fn setup_error(error: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Setup(error.to_string())
+}
+
+/// What a run's host holds before the first step: the community's map and
+/// devices, and the installation's grants and config, on a clock at `start`.
+pub(super) struct Setup {
+    pub start: i64,
+    pub map: Option<Value>,
+    pub devices: Vec<DeviceSpec>,
+    /// Everything the manifest requests when `None`.
+    pub grants: Option<Value>,
+    pub config: Value,
+}
+
+impl Setup {
+    fn of(scenario: &Scenario) -> Result<Self, ScenarioError> {
+        let start = match &scenario.start {
+            Some(text) => text
+                .parse::<jiff::Timestamp>()
+                .map_err(|e| setup_error(format!("start: {e}")))?
+                .as_millisecond(),
+            None => DEFAULT_START,
+        };
+        let map = match &scenario.map {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| setup_error(format!("map {}: {e}", path.display())))?;
+                Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| setup_error(format!("map {}: {e}", path.display())))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self {
+            start,
+            map,
+            devices: scenario.devices.clone(),
+            grants: scenario.grants.clone(),
+            config: scenario.config.clone(),
+        })
+    }
 }
 
 /// Runs `scenario` against the plugin in `package`.
 pub async fn run_scenario(package: Vec<u8>, scenario: &Scenario) -> Result<Outcome, ScenarioError> {
     let started = Instant::now();
-    let mut run = Run::start(package, scenario).await?;
+    let mut run = Run::start(package, &Setup::of(scenario)?).await?;
     let result = run.steps(scenario).await;
-    run.server.shutdown().await.map_err(setup)?;
+    run.server.shutdown().await.map_err(setup_error)?;
     result?;
     Ok(Outcome {
         steps: scenario.steps.len(),
@@ -70,14 +111,14 @@ pub async fn run_scenario(package: Vec<u8>, scenario: &Scenario) -> Result<Outco
 }
 
 /// A scenario's host and what the steps act through.
-struct Run {
-    server: Server,
+pub(super) struct Run {
+    pub(super) server: Server,
     clock: ManualClock,
     admin: Client,
     /// The community admin: commands run as them unless a step says.
     community: Client,
-    plugin: String,
-    installation: InstallationId,
+    pub(super) plugin: String,
+    pub(super) installation: InstallationId,
     /// Each scenario device's client, holding its token.
     devices: BTreeMap<String, Client>,
     /// Tokens minted for people named by `as`.
@@ -86,45 +127,35 @@ struct Run {
 }
 
 impl Run {
-    async fn start(package: Vec<u8>, scenario: &Scenario) -> Result<Self, ScenarioError> {
-        let data = tempfile::tempdir().map_err(setup)?;
-        let start = match &scenario.start {
-            Some(text) => text
-                .parse::<jiff::Timestamp>()
-                .map_err(|e| setup(format!("start: {e}")))?
-                .as_millisecond(),
-            None => DEFAULT_START,
-        };
+    /// A host of its own with the plugin in `package` installed as `setup` says.
+    pub(super) async fn start(package: Vec<u8>, setup: &Setup) -> Result<Self, ScenarioError> {
+        let data = tempfile::tempdir().map_err(setup_error)?;
         let mut config = HostConfig::new(data.path(), "127.0.0.1:0".parse().expect("an address"));
         let admin_token = format!("scenario-{}", hex::encode(rand::random::<[u8; 16]>()));
         config.admin_token = Some(admin_token.clone());
         config.dev = true;
-        let clock = ManualClock::new(start);
+        let clock = ManualClock::new(setup.start);
         let server = Server::start(config, Arc::new(clock.clone()))
             .await
-            .map_err(setup)?;
+            .map_err(setup_error)?;
         let admin = Client::new(server.url(), admin_token);
-        let community = community(&admin).await.map_err(setup)?;
-        if let Some(map) = &scenario.map {
-            let text = std::fs::read_to_string(map)
-                .map_err(|e| setup(format!("map {}: {e}", map.display())))?;
-            let geojson: Value = serde_json::from_str(&text)
-                .map_err(|e| setup(format!("map {}: {e}", map.display())))?;
+        let community = community(&admin).await.map_err(setup_error)?;
+        if let Some(geojson) = &setup.map {
             let path = format!("/api/v1/communities/{COMMUNITY}/map");
             community
-                .put(&path, &geojson)
+                .put(&path, geojson)
                 .await
                 .and_then(|r| r.ok())
-                .map_err(setup)?;
+                .map_err(|e| setup_error(format!("the map: {e}")))?;
         }
         let published = admin
             .upload_package(package)
             .await
             .and_then(|r| r.ok())
-            .map_err(setup)?;
+            .map_err(setup_error)?;
         let plugin = published["id"].as_str().unwrap_or_default().to_owned();
         let mut devices = BTreeMap::new();
-        for device in &scenario.devices {
+        for device in &setup.devices {
             let mut registration = json!({"id": device.id, "kind": device.kind,
                                           "reading_kinds": device.reading_kinds});
             if let Some(location) = &device.location {
@@ -135,22 +166,22 @@ impl Run {
                 .post(&path, &registration)
                 .await
                 .and_then(|r| r.ok())
-                .map_err(|e| setup(format!("device {}: {e}", device.id)))?;
+                .map_err(|e| setup_error(format!("device {}: {e}", device.id)))?;
             let token = registered["token"].as_str().unwrap_or_default();
             devices.insert(device.id.clone(), admin.with_token(token));
         }
-        let grants = scenario
+        let grants = setup
             .grants
             .clone()
             .unwrap_or_else(|| published["capabilities"].clone());
         let install = json!({"plugin": plugin, "version": published["version"],
-                             "grants": grants, "config": scenario.config});
+                             "grants": grants, "config": setup.config});
         let path = format!("/api/v1/communities/{COMMUNITY}/installations");
         let installed = community
             .post(&path, &install)
             .await
             .and_then(|r| r.ok())
-            .map_err(|e| setup(format!("installing: {e}")))?;
+            .map_err(|e| setup_error(format!("installing: {e}")))?;
         let installation = InstallationId::from(installed["id"].as_str().unwrap_or_default());
         let run = Self {
             server,
@@ -163,7 +194,7 @@ impl Run {
             people: BTreeMap::new(),
             _data: data,
         };
-        run.settle().await.map_err(setup)?;
+        run.settle().await.map_err(setup_error)?;
         Ok(run)
     }
 

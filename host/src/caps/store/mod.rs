@@ -13,6 +13,8 @@
 //! the runtime commits once it holds more than that. A write past a quota is
 //! the typed `limit` error; writes that shrink the state are always allowed.
 
+pub mod snapshot;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
