@@ -73,6 +73,22 @@ def leak_counts():
     return counts
 
 
+def tell_household(reading, severity, title, body, key, escalation):
+    """Tells the residents of the reading's place; with `escalation`, asks
+    them to acknowledge and goes on to those steps until someone does."""
+    notify.send(notify.Message(
+        audience=[residents_of(reading.location)],
+        severity=severity,
+        topic=TOPIC,
+        title=title,
+        body=body,
+        data=json.dumps({"device": reading.device, "place": reading.location}),
+        idempotency_key=key,
+        require_ack=escalation is not None,
+        escalation=escalation or [],
+    ))
+
+
 def wet(reading):
     already = alarm.active(reading.device, ALARM_TYPE)
     details = json.dumps({"place": reading.location, "since": reading.at})
@@ -86,34 +102,18 @@ def wet(reading):
         return
     escalation = [notify.EscalationStep(
         config["escalate-after-minutes"] * 60_000, [staff_of(reading.location)])]
-    notify.send(notify.Message(
-        audience=[residents_of(reading.location)],
-        severity=SEVERITIES[config["severity"]],
-        topic=TOPIC,
-        title="Water leak at home",
-        body=f"The leak sensor {reading.device} is wet. Turn off the water supply and check the floor.",
-        data=json.dumps({"device": reading.device, "place": reading.location}),
-        idempotency_key=f"leak:{reading.device}:{reading.at}",
-        require_ack=True,
-        escalation=escalation,
-    ))
+    tell_household(reading, SEVERITIES[config["severity"]], "Water leak at home",
+                   f"The leak sensor {reading.device} is wet. Turn off the water supply and check the floor.",
+                   f"leak:{reading.device}:{reading.at}", escalation)
 
 
 def dry(reading):
     cleared = alarm.clear(reading.device, ALARM_TYPE)
     if cleared is None or reading.location is None:
         return
-    notify.send(notify.Message(
-        audience=[residents_of(reading.location)],
-        severity=types.Severity.INFO,
-        topic=TOPIC,
-        title="Leak over",
-        body=f"The leak sensor {reading.device} is dry again.",
-        data=json.dumps({"device": reading.device, "place": reading.location}),
-        idempotency_key=f"dry:{reading.device}:{reading.at}",
-        require_ack=False,
-        escalation=[],
-    ))
+    tell_household(reading, types.Severity.INFO, "Leak over",
+                   f"The leak sensor {reading.device} is dry again.",
+                   f"dry:{reading.device}:{reading.at}", None)
 
 
 def status():

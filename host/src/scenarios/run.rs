@@ -254,12 +254,7 @@ impl Run {
             self.installation
         );
         loop {
-            let installation = self
-                .admin
-                .get(&path)
-                .await
-                .and_then(|r| r.ok())
-                .map_err(text)?;
+            let installation = read(&self.admin, &path).await?;
             let next_timer = crate::caps::timer::next_due(self.server.db(), &self.installation)
                 .await
                 .map_err(text)?;
@@ -377,12 +372,7 @@ impl Run {
 
     /// Active alarms, oldest first.
     async fn active_alarms(&self, path: String) -> Result<Value, String> {
-        let listed = self
-            .community
-            .get(&path)
-            .await
-            .and_then(|r| r.ok())
-            .map_err(text)?;
+        let listed = read(&self.community, &path).await?;
         let mut alarms = listed.as_array().cloned().unwrap_or_default();
         // Ids are random; type and originator order alarms raised together
         // the same way on every run.
@@ -399,12 +389,7 @@ impl Run {
 
     /// Every message, oldest first, each with `to`: the people it reached.
     async fn messages(&self, path: String) -> Result<Value, String> {
-        let listed = self
-            .community
-            .get(&path)
-            .await
-            .and_then(|r| r.ok())
-            .map_err(text)?;
+        let listed = read(&self.community, &path).await?;
         let mut messages = Vec::new();
         for message in listed["notifications"]
             .as_array()
@@ -414,12 +399,7 @@ impl Run {
         {
             let id = message["id"].as_str().unwrap_or_default();
             let path = format!("/api/v1/communities/{COMMUNITY}/notifications/{id}");
-            let mut detail = self
-                .community
-                .get(&path)
-                .await
-                .and_then(|r| r.ok())
-                .map_err(text)?;
+            let mut detail = read(&self.community, &path).await?;
             let mut to: Vec<String> = detail["deliveries"]
                 .as_array()
                 .into_iter()
@@ -447,12 +427,7 @@ impl Run {
 
     /// The ledger's entries, oldest first, with each `body` decoded.
     async fn entries(&self, path: String) -> Result<Value, String> {
-        let listed = self
-            .community
-            .get(&path)
-            .await
-            .and_then(|r| r.ok())
-            .map_err(text)?;
+        let listed = read(&self.community, &path).await?;
         let entries = listed
             .as_array()
             .into_iter()
@@ -489,6 +464,11 @@ async fn community(admin: &Client) -> Result<Client, ClientError> {
         .await?
         .ok()?;
     Ok(admin.with_token(token["token"].as_str().unwrap_or_default()))
+}
+
+/// The body of a successful GET, or what went wrong as the step's reason.
+async fn read(client: &Client, path: &str) -> Result<Value, String> {
+    client.get(path).await.and_then(|r| r.ok()).map_err(text)
 }
 
 fn text(error: impl std::fmt::Display) -> String {

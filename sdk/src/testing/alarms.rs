@@ -30,22 +30,6 @@ pub(crate) struct Alarms {
     all: Vec<AlarmInfo>,
 }
 
-/// Whether `name` is 1-64 of a-z, 0-9 or '-': how alarm types are spelled.
-fn check_type(alarm_type: &str) -> Result<(), Error> {
-    let ok = !alarm_type.is_empty()
-        && alarm_type.len() <= 64
-        && alarm_type
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(
-            "alarm-type: must be 1-64 characters of a-z, 0-9 or '-'".to_owned(),
-        ))
-    }
-}
-
 /// Whether the platform owns alarms of this type.
 pub(crate) fn is_platform_type(alarm_type: &str) -> bool {
     PLATFORM_PREFIXES.iter().any(|p| alarm_type.starts_with(p))
@@ -53,7 +37,7 @@ pub(crate) fn is_platform_type(alarm_type: &str) -> bool {
 
 /// Checks what a plugin's raise or clear names, before its grant is asked.
 pub(crate) fn check_type_spelling(alarm_type: &str) -> Result<(), Error> {
-    check_type(alarm_type)
+    super::check_slug("alarm-type", alarm_type)
 }
 
 /// Checks a plugin's raise or clear once its grant allows the type.

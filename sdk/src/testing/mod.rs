@@ -79,3 +79,20 @@ pub use host::{Handled, SimulatedHost};
 pub use log::LogLine;
 pub use notify::{SentMessage, Step};
 pub use timers::Schedule;
+
+/// Whether `name` is 1-64 characters of a-z, 0-9 or '-', as the host spells
+/// alarm types and topics; the error names `field` in the host's words.
+pub(crate) fn check_slug(field: &str, name: &str) -> Result<(), crate::Error> {
+    let spelled = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if spelled {
+        Ok(())
+    } else {
+        Err(crate::Error::Invalid(format!(
+            "{field}: must be 1-64 characters of a-z, 0-9 or '-'"
+        )))
+    }
+}

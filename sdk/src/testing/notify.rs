@@ -180,20 +180,9 @@ pub(crate) fn check(message: &Message) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether a topic is 1-64 of a-z, 0-9 or '-'.
+/// Whether a topic is spelled as the host spells topics.
 pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
-    let ok = !topic.is_empty()
-        && topic.len() <= 64
-        && topic
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(
-            "topic: must be 1-64 characters of a-z, 0-9 or '-'".to_owned(),
-        ))
-    }
+    super::check_slug("topic", topic)
 }
 
 /// Every message the plugin sent, oldest first.
