@@ -38,7 +38,7 @@ use crate::pricing::{self, Settlement};
 pub const MAX_RESERVATIONS: usize = 512;
 
 /// Where a reservation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Confirmed,
@@ -191,6 +191,32 @@ impl fmt::Display for BookError {
     }
 }
 
+/// Whether `wanted` keeps the rules for any reservation made at `now`: it
+/// starts no earlier than a minute ago (slack for a client clock a little
+/// behind the host's), no further ahead than `max-advance-ms`, and lasts
+/// from `min-length-ms` to `max-length-ms`. Search asks this too, so that
+/// it never offers what reserve would refuse.
+pub fn check_times(wanted: Interval, now: i64, config: &Config) -> Result<(), BookError> {
+    let rules = &config.reservations;
+    if wanted.start < now - 60_000 {
+        return Err(BookError::Invalid("start: is in the past".into()));
+    }
+    if wanted.start > now + rules.max_advance_ms {
+        return Err(BookError::Invalid(format!(
+            "start: at most {} days ahead",
+            rules.max_advance_ms / 86_400_000
+        )));
+    }
+    if wanted.len_ms() < rules.min_length_ms || wanted.len_ms() > rules.max_length_ms {
+        return Err(BookError::Invalid(format!(
+            "end: a reservation lasts {} to {} minutes",
+            rules.min_length_ms / 60_000,
+            rules.max_length_ms / 60_000
+        )));
+    }
+    Ok(())
+}
+
 /// One space's reservations, ordered by start: one store value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Book {
@@ -259,25 +285,8 @@ impl Book {
         now: i64,
         config: &Config,
     ) -> Result<&Reservation, BookError> {
-        let rules = &config.reservations;
         let wanted = request.wanted;
-        // A minute of slack for a client clock a little behind the host's.
-        if wanted.start < now - 60_000 {
-            return Err(BookError::Invalid("start: is in the past".into()));
-        }
-        if wanted.start > now + rules.max_advance_ms {
-            return Err(BookError::Invalid(format!(
-                "start: at most {} days ahead",
-                rules.max_advance_ms / 86_400_000
-            )));
-        }
-        if wanted.len_ms() < rules.min_length_ms || wanted.len_ms() > rules.max_length_ms {
-            return Err(BookError::Invalid(format!(
-                "end: a reservation lasts {} to {} minutes",
-                rules.min_length_ms / 60_000,
-                rules.max_length_ms / 60_000
-            )));
-        }
+        check_times(wanted, now, config)?;
         if let Some(held) = self.conflict(wanted) {
             return Err(BookError::Overlaps {
                 seq: held.seq,

@@ -17,7 +17,7 @@ use crate::access::{self, Denied, Requester};
 use crate::config::Config;
 use crate::interval::Interval;
 use crate::pricing;
-use crate::reservations::{Book, BookError, Request, Reservation};
+use crate::reservations::{self, Book, BookError, Request, Reservation};
 use crate::space::Space;
 use crate::windows::Windows;
 
@@ -42,7 +42,8 @@ pub struct Offer {
 }
 
 /// The free spaces among `candidates` for `wanted`, nearest first (ties by
-/// space id, so the answer is stable), at most `limit`.
+/// space id, so the answer is stable), at most `limit`; none when `wanted`
+/// breaks the rules for any reservation (in the past, too long, ...).
 pub fn search(
     candidates: &[Candidate<'_>],
     wanted: Interval,
@@ -51,6 +52,9 @@ pub fn search(
     limit: usize,
     config: &Config,
 ) -> Vec<Offer> {
+    if reservations::check_times(wanted, now, config).is_err() {
+        return Vec::new();
+    }
     let mut offers: Vec<Offer> = candidates
         .iter()
         .filter(|c| access::may_reserve(c.space, requester, now, config).is_ok())
@@ -252,6 +256,28 @@ mod tests {
         assert_eq!(offers[0].estimated_charge, 12);
         assert_eq!(
             search(&candidates, tuesday(21, 23), &ann(), MONDAY, 1, &config).len(),
+            1
+        );
+    }
+
+    /// Found by the property test: a window starting at the last quarter
+    /// hour, minutes ago, was offered and then refused by reserve.
+    #[test]
+    fn search_offers_nothing_reserve_would_refuse_for_its_times() {
+        let config = Config::default();
+        let shared = space("s-1", SpaceClass::Shared);
+        let (windows, book) = (weeknights(), Book::default());
+        let candidates = [Candidate {
+            space: &shared,
+            distance_m: 1.0,
+            windows: &windows,
+            book: &book,
+        }];
+        let now = MONDAY + DAY_MS + 20 * HOUR + 10 * 60_000;
+        let started = tuesday(20, 22);
+        assert!(search(&candidates, started, &ann(), now, 10, &config).is_empty());
+        assert_eq!(
+            search(&candidates, tuesday(21, 23), &ann(), now, 10, &config).len(),
             1
         );
     }
