@@ -70,6 +70,7 @@ pub const PLUGINS: &[&str] = &[
     "notify-scene",
     "fire-safety",
     "elder-care",
+    "parking",
 ];
 
 /// The workspace root.
