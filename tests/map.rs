@@ -447,3 +447,70 @@ async fn one_community_never_reads_another_communitys_map() {
         .expect(200);
     assert!(!residents.as_array().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_s_attributes_reach_the_plugin_as_the_map_says_them() {
+    let host = TestHost::start().await;
+    host.publish(MAP_SCENE).await;
+    let c = sunny_garden(&host, "sunny-garden", false).await;
+    let places = "/api/v1/communities/sunny-garden/map/places";
+    let space = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.4013, 31.20025]},
+        "properties": {"kind": "poi", "poi_kind": "parking-space", "name": "Space B3-07", "parent": "building-3",
+                       "attributes": {"class": "shared", "owner": "b3-201", "sensor": "mag-b3-07"}}});
+    c.admin
+        .put(&format!("{places}/space-b3-07"), space.clone())
+        .await
+        .expect(201);
+    let nearest = c
+        .command(
+            MAP_SCENE,
+            "nearest",
+            json!({"poi_kind": "parking-space", "from": {"place": "b3-201"}, "k": 1}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        nearest[0]["place"]["attributes"],
+        json!({"class": "shared", "owner": "b3-201", "sensor": "mag-b3-07"})
+    );
+    let exported = c
+        .admin
+        .get(&format!("{places}/space-b3-07"))
+        .await
+        .expect(200);
+    assert_eq!(exported["properties"]["attributes"]["class"], "shared");
+
+    let mut shouting = space.clone();
+    shouting["properties"]["attributes"] = json!({"Class": "shared"});
+    let refused = c
+        .admin
+        .put(&format!("{places}/space-b3-08"), shouting)
+        .await
+        .expect(400);
+    assert_eq!(
+        refused["features"][0]["field"],
+        "properties.attributes.Class"
+    );
+    let mut long = space;
+    long["properties"]["attributes"] = json!({"note": "x".repeat(257)});
+    let refused = c
+        .admin
+        .put(&format!("{places}/space-b3-09"), long)
+        .await
+        .expect(400);
+    assert_eq!(
+        refused["features"][0]["field"],
+        "properties.attributes.note"
+    );
+    let person = json!({"type": "Feature", "geometry": null,
+        "properties": {"kind": "person", "name": "Qian Duoduo", "attributes": {"car": "沪A12345"}}});
+    let refused = c
+        .admin
+        .put(
+            "/api/v1/communities/sunny-garden/map/people/person-901",
+            person,
+        )
+        .await
+        .expect(400);
+    assert_eq!(refused["features"][0]["field"], "properties.attributes");
+}

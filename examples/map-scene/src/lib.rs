@@ -118,6 +118,7 @@ fn place_json(place: &Place) -> Json {
         "point": place.point.map(|p| json!({"lat": p.lat, "lon": p.lon})),
         "level": place.level,
         "exclusive_area_m2": place.exclusive_area_m2,
+        "attributes": place.attributes.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
     })
 }
 

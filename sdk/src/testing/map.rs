@@ -52,6 +52,8 @@ struct Properties {
     poi_kind: Option<String>,
     level: Option<i32>,
     exclusive_area_m2: Option<f64>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
     birth_year: Option<i32>,
     #[serde(default)]
     links: Vec<LinkJson>,
@@ -242,6 +244,7 @@ impl CommunityMap {
             point,
             level: p.level,
             exclusive_area_m2: p.exclusive_area_m2,
+            attributes: p.attributes.into_iter().collect(),
         };
         self.places.insert(id, place);
         Ok(())

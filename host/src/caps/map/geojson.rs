@@ -8,7 +8,7 @@
 //! field, so an import can be fixed in one round. Export writes the same
 //! schema, so a map exported and imported again is the same map.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use geo::{Centroid, Validation};
 use geojson::{Feature, FeatureCollection, GeometryValue};
@@ -99,6 +99,7 @@ struct Properties {
     poi_kind: Option<PoiKind>,
     level: Option<i32>,
     exclusive_area_m2: Option<f64>,
+    attributes: Option<BTreeMap<String, String>>,
     birth_year: Option<i32>,
     links: Option<Vec<Link>>,
     roles: Option<Vec<RoleAssignment>>,
@@ -256,6 +257,7 @@ fn person(
             ("poi_kind", p.poi_kind.is_some()),
             ("level", p.level.is_some()),
             ("exclusive_area_m2", p.exclusive_area_m2.is_some()),
+            ("attributes", p.attributes.is_some()),
         ],
         errors,
     );
@@ -343,6 +345,8 @@ fn place(
             format!("{area} is not an area in m²: expected a number above 0"),
         ));
     }
+    let attributes = p.attributes.unwrap_or_default();
+    check_attributes(index, &attributes, errors);
     let point = geometry_point(kind, feature.geometry.as_ref()).unwrap_or_else(|message| {
         errors.push(error("geometry", message));
         None
@@ -362,9 +366,47 @@ fn place(
         poi_kind: p.poi_kind,
         level: p.level,
         exclusive_area_m2: p.exclusive_area_m2,
+        attributes,
         geometry: feature.geometry.clone(),
         point,
     }))
+}
+
+/// Most attributes one place carries.
+pub const MAX_ATTRIBUTES: usize = 32;
+/// Longest attribute value, in characters.
+pub const MAX_ATTRIBUTE_CHARS: usize = 256;
+
+/// Checks a place's `attributes`: at most [`MAX_ATTRIBUTES`], names spelled
+/// as slugs, values at most [`MAX_ATTRIBUTE_CHARS`] characters.
+fn check_attributes(
+    index: usize,
+    attributes: &BTreeMap<String, String>,
+    errors: &mut Vec<ItemError>,
+) {
+    if attributes.len() > MAX_ATTRIBUTES {
+        errors.push(ItemError::new(
+            index,
+            "properties.attributes",
+            format!("{} attributes; at most {MAX_ATTRIBUTES}", attributes.len()),
+        ));
+    }
+    for (name, value) in attributes {
+        let field = format!("properties.attributes.{name}");
+        if !crate::caps::is_slug(name, 64) {
+            errors.push(ItemError::new(
+                index,
+                &field,
+                "an attribute's name is 1-64 characters of a-z, 0-9 or '-'",
+            ));
+        } else if value.chars().count() > MAX_ATTRIBUTE_CHARS {
+            errors.push(ItemError::new(
+                index,
+                &field,
+                format!("at most {MAX_ATTRIBUTE_CHARS} characters"),
+            ));
+        }
+    }
 }
 
 /// Checks a place's geometry and finds its representative point.
@@ -511,6 +553,10 @@ pub fn place_feature(place: &Place) -> Feature {
         (
             "exclusive_area_m2",
             place.exclusive_area_m2.map(|a| json!(a)),
+        ),
+        (
+            "attributes",
+            (!place.attributes.is_empty()).then(|| json!(place.attributes)),
         ),
     ];
     for (key, value) in optional {

@@ -220,6 +220,11 @@ impl Place {
             point: self.point.map(Into::into),
             level: self.level,
             exclusive_area_m2: self.exclusive_area_m2,
+            attributes: self
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
         }
     }
 }

@@ -97,6 +97,10 @@ pub struct Place {
     pub level: Option<i32>,
     /// A unit's exclusive area (专有部分面积) in m², which owners' votes are weighed by.
     pub exclusive_area_m2: Option<f64>,
+    /// What the community records of the place for scenes to read (a
+    /// parking space's `class` and `owner`, say); the host gives them no
+    /// meaning.
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// The geometry as imported (longitude, latitude), kept for export.
     pub geometry: Option<geojson::Geometry>,
     /// Where the place is: its point, or its footprint's centroid.
