@@ -53,6 +53,7 @@ fn hydrants() -> CommunityMap {
             poi_kind: Some(kind.clone()),
             level: None,
             exclusive_area_m2: None,
+            attributes: Default::default(),
             geometry: None,
             point: Some(point(i as u64)),
         })
