@@ -14,7 +14,8 @@
 //! - [`state`]: typed, JSON-encoded values over the plugin's private `store`.
 //! - [`log`]: one-line structured logging into the host's log.
 //! - [`calendar`]: the community's local dates and times from host
-//!   timestamps and its fixed UTC offset.
+//!   timestamps and its fixed UTC offset; [`week`]: days of the week and
+//!   times of day as weekly schedules are written.
 //! - [`audience`]: who a message goes to, named by relation (residents of a
 //!   place, family of a person, holders of a role) for the host to resolve.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
@@ -86,6 +87,7 @@ mod scene;
 pub mod state;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod testing;
+pub mod week;
 
 pub use scene::{parse_input, NoConfig, Scene};
 

@@ -2,68 +2,17 @@
 //! `{"days": ["mon", "thu"], "from": "09:00", "to": "18:00"}`. A window does
 //! not cross midnight; an evening-to-morning helper declares two windows.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use linli_sdk::calendar::{local_minutes, minute_of_week, DAY_MINUTES, WEEK_MINUTES};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Day {
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
-    Sun,
-}
-
-impl Day {
-    /// Days since Monday.
-    fn index(self) -> i64 {
-        self as i64
-    }
-}
-
-/// A time of day, written `HH:MM`, kept as minutes since midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TimeOfDay(i64);
-
-impl TimeOfDay {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let parsed = text.split_once(':').and_then(|(hours, minutes)| {
-            let hours: i64 = hours.parse().ok()?;
-            let minutes: i64 = minutes.parse().ok()?;
-            ((0..=24).contains(&hours)
-                && (0..60).contains(&minutes)
-                && hours * 60 + minutes <= DAY_MINUTES)
-                .then_some(hours * 60 + minutes)
-        });
-        parsed
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not a time of day HH:MM between 00:00 and 24:00"))
-    }
-}
-
-impl Serialize for TimeOfDay {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format!("{:02}:{:02}", self.0 / 60, self.0 % 60))
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeOfDay {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+use linli_sdk::week::{LocalTime, Weekday};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
-    pub days: Vec<Day>,
-    pub from: TimeOfDay,
-    pub to: TimeOfDay,
+    pub days: Vec<Weekday>,
+    pub from: LocalTime,
+    pub to: LocalTime,
 }
 
 impl Window {
@@ -123,7 +72,10 @@ fn covered_minutes(windows: &[Window], start: i64, end: i64, offset_minutes: i32
         for window in windows {
             for day in &window.days {
                 let day_start = week + day.index() * DAY_MINUTES;
-                let (from, to) = (day_start + window.from.0, day_start + window.to.0);
+                let (from, to) = (
+                    day_start + window.from.minutes(),
+                    day_start + window.to.minutes(),
+                );
                 let (from, to) = (from.max(first), to.min(last));
                 if from < to {
                     spans.push((from, to));
@@ -155,11 +107,11 @@ mod tests {
     const SHANGHAI: i32 = 8 * 60;
     const HOUR: i64 = 60 * MINUTE_MS;
 
-    fn window(days: &[Day], from: &str, to: &str) -> Window {
+    fn window(days: &[Weekday], from: &str, to: &str) -> Window {
         Window {
             days: days.to_vec(),
-            from: TimeOfDay::parse(from).unwrap(),
-            to: TimeOfDay::parse(to).unwrap(),
+            from: from.parse().unwrap(),
+            to: to.parse().unwrap(),
         }
     }
 
@@ -175,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_window_holding_the_duration_fits_fully() {
-        let thursdays = [window(&[Day::Thu], "09:00", "18:00")];
+        let thursdays = [window(&[Weekday::Thu], "09:00", "18:00")];
         assert_eq!(fits(&thursdays, 2, 5, 90), Fit::Full, "10:00-13:00");
         assert_eq!(
             fits(&thursdays, 9, 11, 90),
@@ -188,7 +140,7 @@ mod tests {
 
     #[test]
     fn weekends_and_overlapping_windows_count_once() {
-        let weekend = [window(&[Day::Sat, Day::Sun], "08:00", "20:00")];
+        let weekend = [window(&[Weekday::Sat, Weekday::Sun], "08:00", "20:00")];
         assert_eq!(fits(&weekend, 2, 5, 90), Fit::None, "a Thursday");
         assert_eq!(
             fits(&weekend, 48 + 2, 48 + 5, 90),
@@ -196,8 +148,8 @@ mod tests {
             "Saturday 10:00"
         );
         let overlapping = [
-            window(&[Day::Thu], "10:00", "10:30"),
-            window(&[Day::Thu], "10:00", "10:45"),
+            window(&[Weekday::Thu], "10:00", "10:30"),
+            window(&[Weekday::Thu], "10:00", "10:45"),
         ];
         assert_eq!(
             fits(&overlapping, 2, 5, 60),
@@ -208,18 +160,18 @@ mod tests {
 
     #[test]
     fn a_request_across_a_week_boundary_sees_next_week() {
-        let mondays = [window(&[Day::Mon], "09:00", "10:00")];
+        let mondays = [window(&[Weekday::Mon], "09:00", "10:00")];
         // Sunday 20:00 to Monday 12:00.
         assert_eq!(fits(&mondays, 3 * 24 + 12, 4 * 24 + 4, 60), Fit::Full);
     }
 
     #[test]
     fn times_of_day_are_checked() {
-        assert!(TimeOfDay::parse("24:00").is_ok());
+        assert!("24:00".parse::<LocalTime>().is_ok());
         for bad in ["24:01", "9", "09:60", "-1:00", "aa:bb"] {
-            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+            assert!(bad.parse::<LocalTime>().is_err(), "{bad}");
         }
-        assert!(window(&[Day::Mon], "10:00", "09:00").check().is_err());
+        assert!(window(&[Weekday::Mon], "10:00", "09:00").check().is_err());
         assert!(window(&[], "09:00", "10:00").check().is_err());
     }
 }

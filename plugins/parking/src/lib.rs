@@ -13,7 +13,6 @@
 //!
 //! - [`space`]: a space's lot, class, owner and sensor, from the map;
 //! - [`interval`]: half-open spans of host time;
-//! - [`local_time`]: local times of day and days of the week;
 //! - [`windows`]: an owner's weekly and one-off sharing windows and their
 //!   exceptions, expanded into priced availability;
 //! - [`access`]: who may reserve which class of space;
@@ -38,7 +37,6 @@
 pub mod access;
 pub mod config;
 pub mod interval;
-pub mod local_time;
 pub mod occupancy;
 pub mod overstay;
 pub mod pricing;

@@ -28,7 +28,7 @@ use linli_sdk::calendar::{self, DAY_MINUTES, DAY_MS, MINUTE_MS};
 use serde::{Deserialize, Serialize};
 
 use crate::interval::Interval;
-pub use crate::local_time::{LocalTime, Weekday};
+pub use linli_sdk::week::{LocalTime, Weekday};
 
 /// At most this many windows per space, so a space's windows stay one small
 /// store value and an expansion stays cheap.

@@ -1,13 +1,14 @@
-//! Local times of day and days of the week, as owners write their sharing
-//! windows: `"19:00"`, `"24:00"`, `"mon"`.
-//!
-//! A local time is read in the community's fixed offset from UTC
-//! ([`linli_sdk::calendar`]), so it names the same UTC instant every week.
+//! Days of the week and times of day as scenes write them in commands,
+//! configs and the store: `"mon"` … `"sun"` (weeks start on Monday, as in
+//! China) and `"HH:MM"` from `00:00` to `24:00`. Both elder-care's
+//! volunteer availability and parking's sharing windows are weekly
+//! schedules in the community's local time.
 
 use std::fmt;
 
-use linli_sdk::calendar::{self, DAY_MINUTES};
 use serde::{Deserialize, Serialize};
+
+use crate::calendar::{self, DAY_MINUTES};
 
 /// A day of the week; weeks start on Monday, as in China.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,6 +34,11 @@ impl Weekday {
         Weekday::Sat,
         Weekday::Sun,
     ];
+
+    /// Days since Monday: 0 for Monday, 6 for Sunday.
+    pub fn index(self) -> i64 {
+        self as i64
+    }
 
     /// The weekday of local day number `day` (days since 1970-01-01, a Thursday).
     pub fn of_local_day(day: i64) -> Weekday {
