@@ -275,7 +275,8 @@ fn built(plugin: &str) -> std::path::PathBuf {
 
 /// `linli plugin test` runs a scene's scenario files against its built
 /// component on a host of its own (a Rust scene, one on the demo map, the
-/// Python one), and a scenario expecting what the scene does not do fails,
+/// Python one, parking on a map of its own), and a scenario expecting what
+/// the scene does not do fails,
 /// naming the step and the difference.
 #[test]
 fn plugin_test_runs_the_scenarios_and_names_the_step_that_does_not_hold() {
@@ -291,6 +292,7 @@ fn plugin_test_runs_the_scenarios_and_names_the_step_that_does_not_hold() {
             "two-detectors-confirm-a-fire (7 steps",
         ),
         ("plugins/leak-watch", "leak-watch", "wet-then-dry (5 steps"),
+        ("plugins/parking", "parking", "share-search-reserve (11 steps"),
     ] {
         let output = run(
             &format!("linli plugin test {dir}"),

@@ -29,16 +29,22 @@
 //! - [`report`]: a lot's monthly report;
 //! - [`config`]: the installation's config, every number with a default.
 //!
-//! The handlers (commands over the store, readings, timers, the ledger,
-//! alarms and messages) come with the host's typed map attributes for a
-//! space's class and owner; until then the scene answers every command
-//! with `unknown command`.
+//! - [`places`]: spaces and parkers as the map describes them (a space's
+//!   `class`, `owner`, `lot` and `sensor` are place attributes);
+//! - [`commands`]: publishing and withdrawing windows, search, reserve,
+//!   cancel.
+//!
+//! Still to come: the sensor's check-in and check-out with payment on the
+//! ledger, no-show release on a timer, overstay, unauthorised and
+//! fire-lane alarms, and the reports.
 
 pub mod access;
+pub mod commands;
 pub mod config;
 pub mod interval;
 pub mod occupancy;
 pub mod overstay;
+pub mod places;
 pub mod pricing;
 pub mod report;
 pub mod reservations;
@@ -66,8 +72,19 @@ impl Scene for Parking {
         Ok(())
     }
 
-    fn on_command(_: &Config, _: &Caller, name: &str, _: Json) -> Result<Json, Error> {
-        Err(Error::Invalid(format!("unknown command: {name}")))
+    fn on_command(
+        config: &Config,
+        caller: &Caller,
+        name: &str,
+        input: Json,
+    ) -> Result<Json, Error> {
+        match name {
+            "publish-window" => commands::publish_window(caller, input),
+            "search" => commands::search(config, caller, input),
+            "reserve" => commands::reserve(config, caller, input),
+            "cancel" => commands::cancel(caller, input),
+            _ => Err(Error::Invalid(format!("unknown command: {name}"))),
+        }
     }
 }
 

@@ -1,0 +1,105 @@
+//! What the map says of spaces and people, read into the domain's types: a
+//! `parking-space` point of interest carries its `class`, `owner` and,
+//! optionally, `lot` and `sensor` as place attributes; a person acts for
+//! the households they live in, the units they own and the households'
+//! units, and marks vehicles by skills (`accessible-permit`,
+//! `electric-vehicle`) until the map has a better word for them.
+
+use std::collections::BTreeSet;
+
+use linli_sdk::map::{self, LinkKind, Place, PlaceKind};
+use linli_sdk::{Caller, Error};
+
+use crate::access::Requester;
+use crate::space::{Space, SpaceClass};
+
+/// The point-of-interest kind of a parking space.
+pub const SPACE_POI: &str = "parking-space";
+
+fn attribute<'p>(place: &'p Place, name: &str) -> Option<&'p str> {
+    place
+        .attributes
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// The space `place` is, from its attributes and its ancestors: its lot is
+/// the `lot` attribute, else its parent; its building the nearest building
+/// above it.
+pub fn space_of(place: &Place) -> Result<Space, Error> {
+    if place.poi_kind.as_deref() != Some(SPACE_POI) {
+        return Err(Error::Invalid(format!(
+            "{} is not a parking space",
+            place.id
+        )));
+    }
+    let class = attribute(place, "class")
+        .and_then(SpaceClass::from_name)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: the map gives it no class attribute (private, shared, visitor, fire-lane, accessible, ev)",
+                place.id
+            ))
+        })?;
+    let owner = attribute(place, "owner").ok_or_else(|| {
+        Error::Invalid(format!("{}: the map gives it no owner attribute", place.id))
+    })?;
+    let building = map::ancestors(&place.id)?
+        .into_iter()
+        .find(|p| p.kind == PlaceKind::Building)
+        .map(|b| b.id);
+    let lot = attribute(place, "lot")
+        .map(str::to_owned)
+        .or_else(|| place.parent.clone())
+        .unwrap_or_else(|| "community".to_owned());
+    Ok(Space {
+        id: place.id.clone(),
+        lot,
+        building,
+        class,
+        owner: owner.to_owned(),
+        sensor: attribute(place, "sensor").map(str::to_owned),
+    })
+}
+
+/// The space with id `id`.
+pub fn space(id: &str) -> Result<Space, Error> {
+    space_of(&map::get(id)?)
+}
+
+/// The caller as the reservation rules see them; `None` for a caller who is
+/// no person of the map (an admin's token), who reserves nothing.
+pub fn requester(caller: &Caller, visitor: Option<String>) -> Result<Option<Requester>, Error> {
+    let Some(person) = caller.person.as_deref() else {
+        return Ok(None);
+    };
+    let found = map::get_person(person)?;
+    let mut acts_for = BTreeSet::new();
+    let mut resident = false;
+    for link in &found.links {
+        match link.kind {
+            LinkKind::ResidentOf => {
+                resident = true;
+                acts_for.insert(link.target.clone());
+                if let Some(unit) = map::get(&link.target)?.parent {
+                    acts_for.insert(unit);
+                }
+            }
+            LinkKind::OwnerOf => {
+                acts_for.insert(link.target.clone());
+            }
+            LinkKind::FamilyOf => {}
+        }
+    }
+    let marked = |skill: &str| found.skills.iter().any(|s| s == skill);
+    Ok(Some(Requester {
+        person: person.to_owned(),
+        acts_for,
+        resident,
+        visitor,
+        accessible_permit: marked("accessible-permit"),
+        electric: marked("electric-vehicle"),
+        banned_until: None,
+    }))
+}
