@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::ledger::{Account, Entry, EntryRef, InsufficientFunds, LedgerError};
+use crate::native::Transfer;
 use crate::Timestamp;
 
 /// Largest record body or transfer evidence, in bytes, as on the host.
@@ -42,16 +43,6 @@ struct Written {
 pub(crate) struct Ledger {
     accounts: Vec<Account>,
     log: Vec<Written>,
-}
-
-/// What a transfer asks for, checked for form and grant by the caller.
-pub(crate) struct TransferRequest<'a> {
-    pub source: &'a str,
-    pub target: &'a str,
-    pub amount: i64,
-    pub memo: &'a str,
-    pub evidence: Option<&'a str>,
-    pub idempotency_key: &'a str,
 }
 
 pub(crate) fn check_key(key: &str) -> Result<(), LedgerError> {
@@ -160,7 +151,7 @@ impl Ledger {
     pub fn transfer(
         &mut self,
         plugin: &str,
-        t: TransferRequest<'_>,
+        t: Transfer<'_>,
         at: Timestamp,
     ) -> Result<EntryRef, LedgerError> {
         check_key(t.idempotency_key)?;

@@ -12,7 +12,7 @@
 use super::alarms::{self, Alarms, Raise};
 use super::devices::Devices;
 use super::grants::Grants;
-use super::ledger::{Ledger, TransferRequest};
+use super::ledger::Ledger;
 use super::log::{self, LogLine};
 use super::map::CommunityMap;
 use super::notify::{self, Messages};
@@ -226,15 +226,7 @@ impl Host for World {
         self.grants.ledger_name("source", t.source)?;
         self.grants.ledger_name("target", t.target)?;
         let (plugin, now) = (self.plugin.clone(), self.now);
-        let request = TransferRequest {
-            source: t.source,
-            target: t.target,
-            amount: t.amount,
-            memo: t.memo,
-            evidence: t.evidence,
-            idempotency_key: t.idempotency_key,
-        };
-        self.effects.ledger.transfer(&plugin, request, now)
+        self.effects.ledger.transfer(&plugin, t, now)
     }
 
     fn ledger_append_record(
