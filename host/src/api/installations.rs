@@ -15,7 +15,7 @@ use crate::caps::CapabilitySet;
 use crate::feed::{self, FeedKind};
 use crate::ids::{self, CommunityId, InstallationId, PluginId};
 use crate::limits::Limits;
-use crate::registry::{self, PluginInfo};
+use crate::registry::{self, Manifest, PluginInfo};
 use crate::runtime::installation::{self, Installation, InstallationState};
 use crate::runtime::instance::CallFailure;
 use crate::runtime::mailbox::{CommandError, PluginError};
@@ -91,16 +91,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(run_command))
 }
 
-async fn view(state: &AppState, installation: Installation) -> ApiResult<Json<InstallationView>> {
+/// The installation with its backlog and the optional capabilities of
+/// `manifest` (its version's, which the caller has at hand) it runs without.
+async fn view(
+    state: &AppState,
+    installation: Installation,
+    manifest: Option<&Manifest>,
+) -> ApiResult<Json<InstallationView>> {
     let backlog = installation::backlog(&state.services.db, &installation).await?;
-    let optional_not_granted = registry::info(
-        &state.services.db,
-        &installation.plugin,
-        &installation.version,
-    )
-    .await?
-    .map(|plugin| plugin.manifest.optional_not_granted(&installation.grants))
-    .unwrap_or_default();
+    let optional_not_granted = manifest
+        .map(|manifest| manifest.optional_not_granted(&installation.grants))
+        .unwrap_or_default();
     Ok(Json(InstallationView {
         installation,
         backlog,
@@ -244,7 +245,10 @@ async fn create_installation(
     let current = installation::get(&state.services.db, &stored.id)
         .await?
         .unwrap_or(stored);
-    Ok((StatusCode::CREATED, view(&state, current).await?))
+    Ok((
+        StatusCode::CREATED,
+        view(&state, current, Some(&plugin.manifest)).await?,
+    ))
 }
 
 /// List a community's installations.
@@ -272,7 +276,13 @@ async fn get_installation(
 ) -> ApiResult<Json<InstallationView>> {
     principal.require_community_admin(&community)?;
     let installation = load(&state, &community, &id).await?;
-    view(&state, installation).await
+    let plugin = registry::info(
+        &state.services.db,
+        &installation.plugin,
+        &installation.version,
+    )
+    .await?;
+    view(&state, installation, plugin.as_ref().map(|p| &p.manifest)).await
 }
 
 /// Suspend, resume, upgrade, re-grant, reconfigure or re-limit an installation.
@@ -323,7 +333,7 @@ async fn change_installation(
     let current = installation::get(&state.services.db, &id)
         .await?
         .unwrap_or(after);
-    view(&state, current).await
+    view(&state, current, Some(&plugin.manifest)).await
 }
 
 /// Writes a change to an installation, tells the community's feed and hands
