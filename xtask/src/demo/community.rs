@@ -201,17 +201,24 @@ impl Community {
             summary["people"]
         );
 
+        // What the host answers an upload is its own reading of the
+        // manifest: the version packed and the capabilities requested.
+        let mut published = BTreeMap::new();
         for (plugin, package) in packages {
-            admin
+            let info = admin
                 .upload(package)
                 .with_context(|| format!("publishing {plugin}"))?;
+            published.insert(*plugin, info);
         }
-        for (plugin, source, config) in scenes() {
-            let manifest = manifest(&root().join(source))?;
-            let version = manifest["version"]
+        for (plugin, _, config) in scenes() {
+            let info = published
+                .get(plugin)
+                .ok_or_else(|| anyhow!("{plugin} was not packed"))?;
+            let version = info["version"]
                 .as_str()
-                .ok_or_else(|| anyhow!("{plugin}: no version in its manifest"))?;
-            let grants = requested_grants(&manifest);
+                .ok_or_else(|| anyhow!("{plugin}: the host answered no version"))?;
+            // The committee grants the demo scenes all they ask for.
+            let grants = info["capabilities"].clone();
             let installed = committee
                 .post(
                     &format!("/api/v1/communities/{COMMUNITY}/installations"),
@@ -303,31 +310,6 @@ impl Community {
             .ingest(Value::Array(batch))
             .with_context(|| format!("sending readings from {device}"))
     }
-}
-
-/// A plugin's `linli.toml` as JSON.
-fn manifest(dir: &Path) -> Result<Value> {
-    let path = dir.join("linli.toml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
-    Ok(serde_json::to_value(table)?)
-}
-
-/// Everything a manifest requests, as grants: the committee grants the demo
-/// scenes all they ask for. A capability's `optional` flag says whether the
-/// scene can do without it and is no part of a grant, so it is left out.
-fn requested_grants(manifest: &Value) -> Value {
-    let mut grants = manifest["capabilities"].clone();
-    if let Some(capabilities) = grants.as_object_mut() {
-        for scope in capabilities.values_mut() {
-            if let Some(scope) = scope.as_object_mut() {
-                scope.remove("optional");
-            }
-        }
-    }
-    grants
 }
 
 /// `sensor (10 kinds), store, map (people), ledger (timebank), ...`
