@@ -292,7 +292,11 @@ fn plugin_test_runs_the_scenarios_and_names_the_step_that_does_not_hold() {
             "two-detectors-confirm-a-fire (7 steps",
         ),
         ("plugins/leak-watch", "leak-watch", "wet-then-dry (5 steps"),
-        ("plugins/parking", "parking", "share-search-reserve (11 steps"),
+        (
+            "plugins/parking",
+            "parking",
+            "share-search-reserve (11 steps",
+        ),
     ] {
         let output = run(
             &format!("linli plugin test {dir}"),

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, Json, Path};
 use super::installations::load;
 use super::AppState;
 use crate::auth::Principal;
-use crate::caps::map::geojson::export;
+use crate::caps::map::geojson::export_as_plugin_sees;
 use crate::caps::sensor::SensorScope;
 use crate::caps::store::snapshot;
 use crate::caps::{CapabilitySet, NameSet};
@@ -165,14 +165,5 @@ async fn map_for_plugin(
     people: bool,
 ) -> ApiResult<Value> {
     let map = super::map::read(state, community).await?;
-    let mut collection = serde_json::to_value(export(&map)).map_err(ApiError::internal)?;
-    if let Some(features) = collection["features"].as_array_mut() {
-        features.retain(|f| people || f["properties"]["kind"] != "person");
-        for feature in features.iter_mut() {
-            if let Some(properties) = feature["properties"].as_object_mut() {
-                properties.remove("contact");
-            }
-        }
-    }
-    Ok(collection)
+    serde_json::to_value(export_as_plugin_sees(&map, people)).map_err(ApiError::internal)
 }

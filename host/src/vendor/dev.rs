@@ -12,7 +12,7 @@
 //!
 //! It talks to the host only over its HTTP API, as any client does.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -249,7 +249,7 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
-/// The component path the loop packs for `dir`, for messages.
+/// What the loop builds and packs, for its first line.
 pub fn describe(plugin: &DevPlugin) -> String {
     match (&plugin.build, &plugin.wasm) {
         (Build::Cargo, _) => format!("{} (cargo build)", plugin.dir.display()),
@@ -261,9 +261,6 @@ pub fn describe(plugin: &DevPlugin) -> String {
             )
         }
         (_, Some(wasm)) => wasm.display().to_string(),
-        (_, None) => Path::new(&plugin.dir)
-            .join("plugin.wasm")
-            .display()
-            .to_string(),
+        (_, None) => plugin.dir.join("plugin.wasm").display().to_string(),
     }
 }

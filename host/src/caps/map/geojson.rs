@@ -569,6 +569,16 @@ pub fn place_feature(place: &Place) -> Feature {
 
 /// A person as a GeoJSON feature, contact details included: for the API, never for plugins.
 pub fn person_feature(person: &Person) -> Feature {
+    let mut feature = person_feature_without_contact(person);
+    if let Some(properties) = feature.properties.as_mut() {
+        properties.insert("contact".into(), json!(person.contact));
+    }
+    feature
+}
+
+/// A person as a GeoJSON feature without contact details: what a plugin
+/// may know of them, and so all that may leave the host with a plugin's data.
+pub fn person_feature_without_contact(person: &Person) -> Feature {
     let mut properties = Map::new();
     properties.insert("kind".into(), json!("person"));
     properties.insert("name".into(), json!(person.name));
@@ -578,7 +588,6 @@ pub fn person_feature(person: &Person) -> Feature {
     properties.insert("links".into(), json!(person.links));
     properties.insert("roles".into(), json!(person.roles));
     properties.insert("skills".into(), json!(person.skills));
-    properties.insert("contact".into(), json!(person.contact));
     feature(person.id.as_str(), None, properties)
 }
 
@@ -598,11 +607,28 @@ fn feature(
 
 /// The whole map as a collection: places top-down, then people.
 pub fn export(map: &CommunityMap) -> FeatureCollection {
+    collection(map, Some(person_feature))
+}
+
+/// The map as a plugin sees it: its places, and its people without contact
+/// details when `people` (the `map.people` grant) allows them.
+pub fn export_as_plugin_sees(map: &CommunityMap, people: bool) -> FeatureCollection {
+    collection(
+        map,
+        people.then_some(person_feature_without_contact as fn(&Person) -> Feature),
+    )
+}
+
+fn collection(map: &CommunityMap, people: Option<fn(&Person) -> Feature>) -> FeatureCollection {
     let features = map
         .places()
         .into_iter()
         .map(place_feature)
-        .chain(map.people().map(person_feature))
+        .chain(
+            people
+                .into_iter()
+                .flat_map(|person| map.people().map(person)),
+        )
         .collect();
     FeatureCollection {
         bbox: None,
