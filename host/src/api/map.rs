@@ -559,7 +559,7 @@ async fn delete_person(
 /// Which people to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PeopleQuery {
-    /// resident, owner, family, or a role: volunteer, grid-worker, property-staff, community-doctor, security.
+    /// resident, owner, family, or a role: volunteer, grid-worker, property-staff, community-doctor, security, owners-committee, owners-committee.
     pub relation: String,
     /// A place id (a person id for `family`); optional for roles.
     pub scope: Option<String>,
@@ -573,7 +573,7 @@ fn relation(name: &str) -> ApiResult<Relation> {
         role => Relation::Role(
             serde_json::from_value::<CommunityRole>(Value::String(role.to_owned())).map_err(|_| {
                 ApiError::invalid(format!(
-                    "relation: {role:?} is not resident, owner, family or a role (volunteer, grid-worker, property-staff, community-doctor, security)"
+                    "relation: {role:?} is not resident, owner, family or a role (volunteer, grid-worker, property-staff, community-doctor, security, owners-committee)"
                 ))
             })?,
         ),

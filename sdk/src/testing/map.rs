@@ -88,6 +88,7 @@ pub(crate) fn community_role(name: &str) -> Option<CommunityRole> {
         "property-staff" => CommunityRole::PropertyStaff,
         "community-doctor" => CommunityRole::CommunityDoctor,
         "security" => CommunityRole::Security,
+        "owners-committee" => CommunityRole::OwnersCommittee,
         _ => return None,
     })
 }

@@ -181,6 +181,7 @@ impl From<CommunityRole> for wit::CommunityRole {
             CommunityRole::PropertyStaff => wit::CommunityRole::PropertyStaff,
             CommunityRole::CommunityDoctor => wit::CommunityRole::CommunityDoctor,
             CommunityRole::Security => wit::CommunityRole::Security,
+            CommunityRole::OwnersCommittee => wit::CommunityRole::OwnersCommittee,
         }
     }
 }
@@ -193,6 +194,7 @@ impl From<wit::CommunityRole> for CommunityRole {
             wit::CommunityRole::PropertyStaff => CommunityRole::PropertyStaff,
             wit::CommunityRole::CommunityDoctor => CommunityRole::CommunityDoctor,
             wit::CommunityRole::Security => CommunityRole::Security,
+            wit::CommunityRole::OwnersCommittee => CommunityRole::OwnersCommittee,
         }
     }
 }

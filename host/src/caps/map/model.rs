@@ -134,6 +134,8 @@ pub enum CommunityRole {
     PropertyStaff,
     CommunityDoctor,
     Security,
+    /// 业主委员会: elected by the owners; drafts their assembly's motions.
+    OwnersCommittee,
 }
 
 /// A role, for a place and everything in it, or the whole community when `scope` is `None`.
