@@ -63,6 +63,48 @@ pub fn is_date(text: &str) -> bool {
         })
 }
 
+/// The host timestamp of a local date and time written as [`date_time`]
+/// writes it (`YYYY-MM-DD HH:MM`, or with a `T` between date and time, as
+/// people and ISO 8601 write it); `None` for anything else, or a date that
+/// does not exist.
+pub fn parse_date_time(text: &str, offset_minutes: i32) -> Option<i64> {
+    let (date, time) = text.split_once([' ', 'T'])?;
+    if !is_date(date) || time.len() != 5 || time.as_bytes()[2] != b':' {
+        return None;
+    }
+    let number = |digits: &str| digits.parse::<u32>().ok();
+    let (year, month, day) = (
+        number(&date[..4])?,
+        number(&date[5..7])?,
+        number(&date[8..])?,
+    );
+    let (hour, minute) = (number(&time[..2])?, number(&time[3..])?);
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day)?;
+    let local = days * DAY_MINUTES + i64::from(hour * 60 + minute);
+    Some((local - i64::from(offset_minutes)) * MINUTE_MS)
+}
+
+/// The day counted from 1970-01-01 of a proleptic Gregorian date, if it
+/// exists (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let shifted_month = i64::from((month + 9) % 12);
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    // A day past the month's end lands in the next month.
+    let (_, check_month, check_day) = civil_from_days(days);
+    (check_month == month && check_day == day).then_some(days)
+}
+
 fn local_day(at: i64, offset_minutes: i32) -> i64 {
     local_minutes(at, offset_minutes).div_euclid(DAY_MINUTES)
 }
@@ -93,6 +135,28 @@ mod tests {
 
     /// 2026-01-01T00:00:00Z.
     const NEW_YEAR: i64 = 1_767_225_600_000;
+
+    #[test]
+    fn local_date_times_parse_back_to_the_instant() {
+        assert_eq!(parse_date_time("2026-01-01 00:00", 0), Some(NEW_YEAR));
+        assert_eq!(parse_date_time("2026-01-01T08:00", 480), Some(NEW_YEAR));
+        assert_eq!(
+            parse_date_time("2025-12-31 23:59", 0),
+            Some(NEW_YEAR - MINUTE_MS)
+        );
+        let at = NEW_YEAR + 40 * DAY_MS + 19 * 60 * MINUTE_MS;
+        assert_eq!(parse_date_time(&date_time(at, 480), 480), Some(at));
+        for bad in [
+            "2026-02-30 10:00",
+            "2026-13-01 10:00",
+            "2026-01-01 24:00",
+            "2026-01-01",
+            "tomorrow 10:00",
+            "2026-01-01 9:00",
+        ] {
+            assert_eq!(parse_date_time(bad, 480), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_follow_the_offset() {

@@ -26,6 +26,7 @@ pub struct Config {
     pub fire_lane: FireLaneConfig,
     pub occupancy: OccupancyConfig,
     pub access: AccessConfig,
+    pub ledger: LedgerConfig,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             fire_lane: FireLaneConfig::default(),
             occupancy: OccupancyConfig::default(),
             access: AccessConfig::default(),
+            ledger: LedgerConfig::default(),
         }
     }
 }
@@ -125,6 +127,25 @@ impl Default for ReservationConfig {
 impl ReservationConfig {
     pub fn keep_finished_ms(&self) -> i64 {
         i64::from(self.keep_finished_days) * DAY_MS
+    }
+}
+
+/// How far accounts may go below zero (see [`crate::money`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// The pool's floor: how many points the property office may issue.
+    pub pool_floor_points: i64,
+    /// A parker's floor: 0 allows no debt; -50 lets a parker owe 50.
+    pub parker_floor_points: i64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            pool_floor_points: -10_000_000,
+            parker_floor_points: 0,
+        }
     }
 }
 

@@ -29,31 +29,47 @@
 //! - [`report`]: a lot's monthly report;
 //! - [`config`]: the installation's config, every number with a default.
 //!
+//! The handlers read and write the store around those:
+//!
 //! - [`places`]: spaces and parkers as the map describes them (a space's
 //!   `class`, `owner`, `lot` and `sensor` are place attributes);
-//! - [`commands`]: publishing and withdrawing windows, search, reserve,
-//!   cancel.
-//!
-//! Still to come: the sensor's check-in and check-out with payment on the
-//! ledger, no-show release on a timer, overstay, unauthorised and
-//! fire-lane alarms, and the reports.
+//! - [`sensing`]: occupancy readings, check-in, check-out and payment;
+//! - [`wake`]: one space brought up to date — no-shows, overstay stages,
+//!   offers to a blocked holder, unauthorised and fire-lane alarms — and
+//!   its timer;
+//! - [`money`]: points and handover records on the ledger;
+//! - [`tell`]: messages, when the notify grant allows;
+//! - [`finder`]: free spaces near a place, from the store;
+//! - [`lots`]: counts, recount, hourly samples, the nightly archive and
+//!   the monthly report;
+//! - [`commands`] (windows, search, reserve, cancel) and [`office`] (lots,
+//!   reports, points, a parker's own reservations): every command, in
+//!   README.md with its input and output.
 
 pub mod access;
 pub mod commands;
 pub mod config;
+pub mod finder;
 pub mod interval;
+pub mod lots;
+pub mod money;
 pub mod occupancy;
+pub mod office;
 pub mod overstay;
 pub mod places;
 pub mod pricing;
 pub mod report;
 pub mod reservations;
 pub mod search;
+pub mod sensing;
 pub mod space;
+pub mod tell;
 pub mod violations;
+pub mod wake;
 pub mod windows;
 
-use linli_sdk::{export_scene, Caller, Error, Event, Scene};
+use linli_sdk::alarm::ChangeKind;
+use linli_sdk::{export_scene, log, timer, Caller, Error, Event, Lifecycle, Scene};
 use serde_json::Value as Json;
 
 use config::Config;
@@ -68,8 +84,33 @@ impl Scene for Parking {
         config.check()
     }
 
-    fn on_event(_: &Config, _: Event) -> Result<(), Error> {
-        Ok(())
+    fn on_event(config: &Config, event: Event) -> Result<(), Error> {
+        match event {
+            Event::Reading(reading) => sensing::on_reading(reading, config),
+            Event::TimerFired(fired) => match fired.tag.as_str() {
+                lots::SAMPLE_TAG => lots::sample(timer::now(), config),
+                lots::ARCHIVE_TAG => lots::archive(timer::now(), config),
+                tag => match wake::space_of_tag(tag) {
+                    Some(space) => wake::wake_space(space, config),
+                    None => {
+                        log::warn(&format!("a timer {tag:?} this scene does not set"));
+                        Ok(())
+                    }
+                },
+            },
+            Event::Lifecycle(
+                Lifecycle::Installed | Lifecycle::Resumed | Lifecycle::Reconfigured,
+            ) => lots::schedule(timer::now(), config),
+            Event::AlarmChanged(change) if change.alarm.alarm_type == wake::FIRE_CONFIRMED => {
+                match change.change {
+                    ChangeKind::Raised | ChangeKind::Cleared => {
+                        wake::wake_fire_lanes(&change.alarm.originator, config)
+                    }
+                    ChangeKind::Updated | ChangeKind::Acknowledged => Ok(()),
+                }
+            }
+            Event::AlarmChanged(_) | Event::NotificationAcknowledged(_) => Ok(()),
+        }
     }
 
     fn on_command(
@@ -82,10 +123,22 @@ impl Scene for Parking {
             "publish-window" => commands::publish_window(caller, input),
             "search" => commands::search(config, caller, input),
             "reserve" => commands::reserve(config, caller, input),
+            "withdraw-window" => commands::withdraw_window(caller, input, config),
+            "except-window" => commands::except_window(caller, input),
+            "space" => commands::space(input, config),
             "cancel" => commands::cancel(caller, input),
+            "my-reservations" => office::my_reservations(caller),
+            "lots" => office::lots(input, config),
+            "recount" => office::recount(caller, input, config),
+            "report" => office::report(caller, input, config),
+            "top-up" => office::top_up(caller, input, config),
+            "account" => office::account(caller, input, config),
             _ => Err(Error::Invalid(format!("unknown command: {name}"))),
         }
     }
 }
 
 export_scene!(Parking);
+
+#[cfg(test)]
+mod scenarios;

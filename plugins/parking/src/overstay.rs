@@ -112,7 +112,8 @@ pub fn advance(book: &mut Book, now: i64, config: &Config) -> Vec<Reached> {
         .collect()
 }
 
-/// A parker's overstays and ban: one store value, `parker/<person>`.
+/// A parker's standing: their overstays, ban and unpaid debts; one store
+/// value, `parker/<person>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     /// When each recent overstay reached its warning, oldest first.
@@ -120,6 +121,9 @@ pub struct History {
     pub overstays: Vec<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub banned_until: Option<i64>,
+    /// Payments a check-out could not make, oldest first (see [`crate::money`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owed: Vec<crate::money::Debt>,
 }
 
 impl History {

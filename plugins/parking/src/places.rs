@@ -8,9 +8,10 @@
 use std::collections::BTreeSet;
 
 use linli_sdk::map::{self, LinkKind, Place, PlaceKind};
-use linli_sdk::{Caller, Error};
+use linli_sdk::{state, Caller, Error};
 
 use crate::access::Requester;
+use crate::overstay::History;
 use crate::space::{Space, SpaceClass};
 
 /// The point-of-interest kind of a parking space.
@@ -71,9 +72,15 @@ pub fn space(id: &str) -> Result<Space, Error> {
 /// The caller as the reservation rules see them; `None` for a caller who is
 /// no person of the map (an admin's token), who reserves nothing.
 pub fn requester(caller: &Caller, visitor: Option<String>) -> Result<Option<Requester>, Error> {
-    let Some(person) = caller.person.as_deref() else {
-        return Ok(None);
-    };
+    caller
+        .person
+        .as_deref()
+        .map(|person| requester_of(person, visitor))
+        .transpose()
+}
+
+/// `person` as the reservation rules see them, with their ban.
+pub fn requester_of(person: &str, visitor: Option<String>) -> Result<Requester, Error> {
     let found = map::get_person(person)?;
     let mut acts_for = BTreeSet::new();
     let mut resident = false;
@@ -93,13 +100,29 @@ pub fn requester(caller: &Caller, visitor: Option<String>) -> Result<Option<Requ
         }
     }
     let marked = |skill: &str| found.skills.iter().any(|s| s == skill);
-    Ok(Some(Requester {
+    let history: History = state::get(&History::key(person))?.unwrap_or_default();
+    Ok(Requester {
         person: person.to_owned(),
         acts_for,
         resident,
         visitor,
         accessible_permit: marked("accessible-permit"),
         electric: marked("electric-vehicle"),
-        banned_until: None,
-    }))
+        banned_until: history.banned_until,
+    })
+}
+
+/// Every parking space of the community, for the lots' counts and reports
+/// (the map answers at most 5,000 places a list).
+pub fn all_spaces() -> Result<Vec<Space>, Error> {
+    let mut spaces = Vec::new();
+    for top in map::children(None)? {
+        if top.poi_kind.as_deref() == Some(SPACE_POI) {
+            spaces.extend(space_of(&top));
+        }
+        for place in map::descendants(&top.id, Some(PlaceKind::Poi), Some(SPACE_POI))? {
+            spaces.extend(space_of(&place));
+        }
+    }
+    Ok(spaces)
 }

@@ -117,6 +117,9 @@ pub struct Reservation {
     /// What it cost, once checked out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement: Option<Settlement>,
+    /// Whether its holder, blocked by an overstayer, was offered another space.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offered: bool,
 }
 
 impl Reservation {
@@ -316,6 +319,7 @@ impl Book {
                 finished: None,
                 told: Stage::OnTime,
                 settlement: None,
+                offered: false,
             },
         );
         Ok(&self.reservations[at])

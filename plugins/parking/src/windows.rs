@@ -130,6 +130,11 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// Whether the owner shares nothing: no search need read the space's book.
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
     /// The store key of `space`'s windows.
     pub fn key(space: &str) -> String {
         format!("space/{space}/windows")

@@ -274,6 +274,23 @@ impl<S: Scene> SimulatedHost<S> {
         self.announce(Some(change))
     }
 
+    /// Another installation of the community (the plugin `raiser`) raises
+    /// an alarm, as fire-safety raises `fire-confirmed` for a building; the
+    /// scene receives the change if it watches the type.
+    pub fn raise_alarm_of(
+        &mut self,
+        raiser: &str,
+        originator: &str,
+        alarm_type: &str,
+        severity: Severity,
+    ) -> Result<(), Error> {
+        let change = self
+            .world
+            .borrow_mut()
+            .raise_as(raiser, originator, alarm_type, severity, "{}")?;
+        self.announce(Some(change))
+    }
+
     /// Delivers a change someone else made, if the installation watches its type.
     fn announce(&mut self, change: Option<AlarmChange>) -> Result<(), Error> {
         let Some(change) = change else {
