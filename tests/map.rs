@@ -16,7 +16,7 @@ const MAP_SCENE: &str = "map-scene";
 async fn sunny_garden(host: &TestHost, id: &str, people: bool) -> Community {
     let c = host.community(id).await;
     let summary = c.import_map(&demo_community_map()).await.expect(200);
-    assert_eq!(summary, json!({"places": 324, "people": 220}));
+    assert_eq!(summary, json!({"places": 342, "people": 220}));
     c.install(MAP_SCENE, json!({"map": {"people": people}}), json!({}))
         .await;
     c
@@ -127,7 +127,7 @@ async fn a_map_with_bad_features_is_refused_whole_and_the_previous_map_stays() {
         .expect(200);
     assert_eq!(
         kept["features"].as_array().unwrap().len(),
-        544,
+        562,
         "the previous map stays whole"
     );
     c.admin

@@ -93,10 +93,27 @@ poi("aed-gate-south", "aed", "AED at the south gate guard house", None, 104, 2)
 poi("reservoir-east", "water-tank", "Underground fire reservoir", "cell-east", 190, 50)
 poi("hydrant-west-plaza", "hydrant", "Hydrant, west plaza", "cell-west", 10, 50)
 poi("hydrant-east-plaza", "hydrant", "Hydrant, east plaza", "cell-east", 190, 90)
-for cell, x0 in [("cell-west", 5), ("cell-east", 105)]:
-    for i in range(20):
-        poi(f"parking-{cell.split('-')[1]}-{i + 1:02d}", "parking-space",
-            f"Parking space {cell.split('-')[1]} {i + 1}", cell, x0 + 4.5 * i, 92)
+# Parking (the parking scene reads a space's class, owner, lot and sensor
+# from its attributes). Each cell's lot along the north wall: spaces 1-8
+# private to the units of its first building's ground and first floors,
+# 9-14 residents' spaces their owners may share, 15-17 for visitors,
+# 18 accessible, 19-20 EV charging; the property company owns the last six.
+SPACE_CLASSES = ["private"] * 8 + ["shared"] * 6 + ["visitor"] * 3 + ["accessible"] + ["ev"] * 2
+
+
+def space(id, name, parent, x, y, space_class, owner, lot):
+    poi(id, "parking-space", name, parent, x, y)
+    features[-1]["properties"]["attributes"] = {
+        "class": space_class, "owner": owner, "lot": lot, "sensor": f"mag-{id}"}
+
+
+for cell, x0, building in [("cell-west", 5, "b1"), ("cell-east", 105, "b3")]:
+    side = cell.split('-')[1]
+    for i, space_class in enumerate(SPACE_CLASSES):
+        # Units 101-104, 201-204, ... of the building own spaces 1-14.
+        owner = f"{building}-{1 + i // 4}{i % 4 + 1:02d}" if i < 14 else "property"
+        space(f"parking-{side}-{i + 1:02d}", f"Parking space {side} {i + 1}", cell,
+              x0 + 4.5 * i, 92, space_class, owner, f"lot-{side}")
 
 households = {}  # building -> [(household id, unit id)]
 for building, cell, x0, y0 in BUILDINGS:
@@ -134,6 +151,18 @@ for building, cell, x0, y0 in BUILDINGS:
             add(household, None, kind="household", name=f"Household of unit {level}{u:02d}",
                 parent=unit)
             households.setdefault(building, []).append((household, unit))
+
+# The office tower east of the compound: its tenant's twelve spaces are
+# shared with residents on weeknights and weekends; a fire lane runs beside
+# every building.
+add("office-tower", rectangle(210, 20, 250, 35), kind="building", name="Sunny Tower (offices)")
+for i in range(12):
+    space(f"office-p{i + 1:02d}", f"Office space {i + 1}", "office-tower", 210 + 3.3 * i, 40,
+          "shared", "tenant-sunrise-tech", "lot-office")
+for building, cell, x0, y0 in BUILDINGS + [("office-tower", None, 210, 20)]:
+    short = building.replace("building-", "b").replace("office-tower", "office")
+    space(f"lane-{short}", f"Fire lane beside {building}", building, x0 + WIDTH / 2, y0 - 3,
+          "fire-lane", "property", "fire-lanes")
 
 # People. Elderly people living alone, one or two per building, each with
 # family: some living in the compound, some elsewhere.

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use linli_client::{Client, EventStream, StatusCode};
 use serde_json::{json, Value};
-use support::{ok, verdict, wall_ms, Host};
+use support::{load_average, ok, spread, verdict, wall_ms, Host};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -317,27 +317,6 @@ async fn figures(admin: &Client) -> Figures {
         }
     }
     figures
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-/// p50, p99 and max of `samples`.
-fn spread(samples: &mut [f64]) -> (f64, f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    (
-        percentile(samples, 0.50),
-        percentile(samples, 0.99),
-        samples[samples.len() - 1],
-    )
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 fn millis(d: Duration) -> f64 {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use linli_client::Client;
 use serde_json::{json, Value};
-use support::{ok, verdict, wall_ms, Host};
+use support::{ok, percentile, verdict, wall_ms, Host};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "bench";
@@ -101,11 +101,6 @@ async fn follow(resident: Client, arrivals: mpsc::UnboundedSender<(String, f64)>
         arrivals.send((id, latency)).is_ok()
     })
     .await;
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn main() {

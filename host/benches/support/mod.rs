@@ -171,3 +171,26 @@ pub fn verdict(pass: bool) -> &'static str {
         "MISS"
     }
 }
+
+/// The sample at quantile `q` of `sorted` (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// p50, p99 and max of `samples`.
+pub fn spread(samples: &mut [f64]) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    (
+        percentile(samples, 0.50),
+        percentile(samples, 0.99),
+        samples[samples.len() - 1],
+    )
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}

@@ -24,7 +24,7 @@ use crate::office;
 use crate::overstay::History;
 use crate::places::{self, SPACE_POI};
 use crate::pricing;
-use crate::reservations::{Book, ReservationId};
+use crate::reservations::{Book, BookError, ReservationId};
 use crate::search;
 use crate::space::Space;
 use crate::wake;
@@ -243,7 +243,7 @@ pub fn reserve(config: &Config, caller: &Caller, input: Json) -> Result<Json, Er
     let key = Book::key(&space.id);
     let mut book: Book = state::get(&key)?.unwrap_or_default();
     let made = search::reserve(&space, &windows, &mut book, &requester, wanted, now, config)
-        .map_err(|refused| Error::Invalid(refused.to_string()))?
+        .map_err(|refused| refusal(&space, refused, config))?
         .clone();
     // Checked after the rules and the book, so an overlap is refused as
     // one; the book is written only if this passes too.
@@ -261,6 +261,21 @@ pub fn reserve(config: &Config, caller: &Caller, input: Json) -> Result<Json, Er
     let id = made.id(&space.id);
     office::remember(&made.holder, &id)?;
     Ok(json!({ "id": id.to_string(), "reservation": made }))
+}
+
+/// A refused reservation in the parker's words: a clash with another
+/// reservation is told in local time, without whose it is.
+fn refusal(space: &Space, refused: search::Refusal, config: &Config) -> Error {
+    match refused {
+        search::Refusal::Book(BookError::Overlaps { held, .. }) => Error::Invalid(format!(
+            "start: {} is already reserved from {} to {}: search again for another space or time",
+            space.id,
+            calendar::date_time(held.start, config.utc_offset_minutes),
+            calendar::date_time(held.end, config.utc_offset_minutes)
+        )),
+        search::Refusal::Denied(denied) => Error::Denied(denied.to_string()),
+        other => Error::Invalid(other.to_string()),
+    }
 }
 
 /// Refuses a priced reservation the parker could not pay for if used to

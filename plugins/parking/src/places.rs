@@ -26,8 +26,8 @@ fn attribute<'p>(place: &'p Place, name: &str) -> Option<&'p str> {
 }
 
 /// The space `place` is, from its attributes and its ancestors: its lot is
-/// the `lot` attribute, else its parent; its building the nearest building
-/// above it.
+/// the `lot` attribute, else its parent; a fire lane's building the nearest
+/// building above it.
 pub fn space_of(place: &Place) -> Result<Space, Error> {
     if place.poi_kind.as_deref() != Some(SPACE_POI) {
         return Err(Error::Invalid(format!(
@@ -46,10 +46,16 @@ pub fn space_of(place: &Place) -> Result<Space, Error> {
     let owner = attribute(place, "owner").ok_or_else(|| {
         Error::Invalid(format!("{}: the map gives it no owner attribute", place.id))
     })?;
-    let building = map::ancestors(&place.id)?
-        .into_iter()
-        .find(|p| p.kind == PlaceKind::Building)
-        .map(|b| b.id);
+    // Only a fire lane needs its building, and a search reads a thousand
+    // spaces: the others are spared the map call.
+    let building = if class == SpaceClass::FireLane {
+        map::ancestors(&place.id)?
+            .into_iter()
+            .find(|p| p.kind == PlaceKind::Building)
+            .map(|b| b.id)
+    } else {
+        None
+    };
     let lot = attribute(place, "lot")
         .map(str::to_owned)
         .or_else(|| place.parent.clone())

@@ -78,8 +78,8 @@ pub struct Space {
     /// The place it is counted under: its lot, or the building or grid cell
     /// it stands in when it has no lot.
     pub lot: String,
-    /// The building the space belongs to, for fire lanes: a fire confirmed
-    /// in this building makes a blocked lane critical.
+    /// For a fire lane, the building it serves: a fire confirmed in this
+    /// building makes the blocked lane critical. `None` for other classes.
     pub building: Option<String>,
     pub class: SpaceClass,
     /// Who the space belongs to and who earns what it is paid: a unit or

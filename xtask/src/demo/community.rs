@@ -15,9 +15,13 @@ pub const COMMUNITY: &str = "sunny-garden";
 pub const FIRE: &str = "fire-safety";
 pub const ELDER: &str = "elder-care";
 pub const HELLO: &str = "hello-scene";
+pub const PARKING: &str = "parking";
+/// How long a car may stand on a fire lane before the alarm, in the demo
+/// (the scene's default is a minute).
+pub const LANE_SECONDS: u64 = 5;
 
 /// The scenes the demo installs: plugin, source folder, installation config.
-fn scenes() -> [(&'static str, &'static str, Value); 3] {
+fn scenes() -> [(&'static str, &'static str, Value); 4] {
     [
         (
             HELLO,
@@ -31,6 +35,11 @@ fn scenes() -> [(&'static str, &'static str, Value); 3] {
             ELDER,
             "plugins/elder-care",
             json!({"offer-group-size": 1, "offer-timeout-minutes": 1}),
+        ),
+        (
+            PARKING,
+            "plugins/parking",
+            json!({"fire-lane": {"blocked-after-ms": LANE_SECONDS * 1000}}),
         ),
     ]
 }

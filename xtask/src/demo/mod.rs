@@ -9,6 +9,7 @@ mod api;
 mod community;
 mod feed;
 mod observe;
+mod parking;
 mod story;
 
 use std::path::{Path, PathBuf};
@@ -26,10 +27,12 @@ pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
     println!("linli demo: builds the scene plugins and the `linli` host, starts the host on the");
     println!("embedded store in target/demo, creates the community Sunny Garden (阳光花园) from");
     println!(
-        "examples/demo-community, installs hello-scene, fire-safety and elder-care, and tells"
+        "examples/demo-community, installs hello-scene, fire-safety, elder-care and parking, and"
     );
-    println!("a short story over the HTTP API: the time bank, a wearable's alarm, a fire and a");
-    println!("hydrant losing pressure. Then simulated devices keep reporting until Ctrl-C");
+    println!("tells a short story over the HTTP API: the time bank, a wearable's alarm, a fire, a");
+    println!(
+        "hydrant losing pressure, and parking. Then simulated devices keep reporting until Ctrl-C"
+    );
     match seconds {
         Some(s) => println!("(here: for {s} s)."),
         None => println!("(or --seconds N)."),

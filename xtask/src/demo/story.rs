@@ -51,6 +51,11 @@ pub fn tell(c: &mut Community, linli: &Path, demo_dir: &Path) -> Result<Told> {
     })?;
     let fire_message = chapter("3", "Smoke on the second floor of building 3", || fire(c))?;
     chapter("4", "A hydrant losing pressure", || water(c))?;
+    chapter(
+        "5",
+        "Parking: an office space at night, and a fire lane",
+        || super::parking::tell(c),
+    )?;
     Ok(Told {
         son,
         receipt_index,
