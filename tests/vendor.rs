@@ -295,7 +295,12 @@ fn plugin_test_runs_the_scenarios_and_names_the_step_that_does_not_hold() {
         (
             "plugins/parking",
             "parking",
-            "share-search-reserve (11 steps",
+            "share-search-reserve (13 steps",
+        ),
+        (
+            "plugins/voting",
+            "voting",
+            "repaint-the-stairwells (22 steps",
         ),
     ] {
         let output = run(

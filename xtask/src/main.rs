@@ -71,6 +71,7 @@ pub const PLUGINS: &[&str] = &[
     "fire-safety",
     "elder-care",
     "parking",
+    "voting",
 ];
 
 /// The workspace root.
@@ -228,6 +229,8 @@ fn main() -> Result<()> {
                     "notify",
                     "--bench",
                     "fire",
+                    "--bench",
+                    "parking",
                     "--",
                 ])
                 .args(&args))
