@@ -81,6 +81,38 @@ async fn ndjson_batches_reject_only_their_broken_lines() {
     assert_eq!(report["errors"][0]["index"], 1);
 }
 
+/// A multi-sensor reports flags, numbers and texts in turn, each batch
+/// holding only one type, so the value columns a batch leaves NULL change
+/// from batch to batch on the same store connection (on PostgreSQL this
+/// once failed with "incorrect binary data format" after the first flag).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_of_flags_numbers_and_texts_in_turn_all_land() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let sensor = block
+        .device("multi-1", &["door", "temperature", "status"])
+        .await;
+    let kinds = [
+        ("door", json!(true)),
+        ("temperature", json!(21.5)),
+        ("status", json!("locked")),
+    ];
+    for round in 0..12 {
+        let (kind, value) = &kinds[round % kinds.len()];
+        let report = sensor
+            .send(json!([sensor.reading(kind, value.clone())]))
+            .await
+            .expect(202);
+        assert_eq!(report["accepted"], 1, "round {round}: {report}");
+    }
+    let stored = block
+        .admin
+        .get("/api/v1/communities/block-a/devices/multi-1/readings?limit=100")
+        .await
+        .expect(200);
+    assert_eq!(stored.as_array().map(Vec::len), Some(12), "{stored}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_refuses_people_unknown_tokens_and_whole_batches_that_are_not_json() {
     let host = TestHost::start().await;

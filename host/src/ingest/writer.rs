@@ -176,7 +176,14 @@ async fn commit(
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
         let sql = statements.insert(&tx, chunk.len());
-        let mut query = sqlx::query(sql);
+        // sqlx 0.8.6's Any driver declares a NULL `f64` as `float4` to
+        // PostgreSQL (transact-rs/sqlx#4284), and a prepared statement keeps
+        // the parameter types of its first execution: a batch of flags
+        // followed by one of numbers on the same connection would send an
+        // 8-byte float to a 4-byte parameter and fail. On PostgreSQL the
+        // statement is prepared afresh each time, with this batch's types;
+        // SQLite, untyped, keeps it prepared.
+        let mut query = sqlx::query(sql).persistent(crate::db::is_sqlite(&tx));
         for row in chunk {
             let (num, flag, txt) = match &row.reading.value {
                 ReadingValue::Number(n) => (Some(*n), None, None),
