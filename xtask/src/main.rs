@@ -231,6 +231,8 @@ fn main() -> Result<()> {
                     "fire",
                     "--bench",
                     "parking",
+                    "--bench",
+                    "voting",
                     "--",
                 ])
                 .args(&args))
