@@ -201,7 +201,7 @@ async fn a_resident_parks_on_the_office_s_weeknight_space_and_the_tenant_is_paid
         .find(|n| n["title"] == "Checked out")
         .expect("the parker is told");
     let message = p.c.notification(checked_out["id"].as_str().unwrap()).await;
-    assert_eq!(recipients(&message), [li.clone()]);
+    assert_eq!(recipients(&message), [li.as_str()]);
     let data: Value = match &message["data"] {
         Value::String(text) => serde_json::from_str(text).unwrap(),
         other => other.clone(),
