@@ -136,17 +136,8 @@ async fn history_has(c: &Community, id: &Value, matches: impl Fn(&Value) -> bool
 
 /// The work-order history records the plugin wrote to the ledger, in order: `(work order, what)`.
 async fn ledger_history(c: &Community) -> Vec<(String, String)> {
-    let entries = c
-        .admin
-        .get(&format!(
-            "/api/v1/communities/{}/ledger/entries?limit=1000",
-            c.id
-        ))
+    c.ledger_entries()
         .await
-        .expect(200);
-    entries
-        .as_array()
-        .expect("a list")
         .iter()
         .filter_map(|entry| {
             let body: Value = serde_json::from_str(entry["body"].as_str()?).ok()?;

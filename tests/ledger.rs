@@ -220,14 +220,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         ))
         .await
         .expect(200);
-    let key = host
-        .admin
-        .get("/api/v1/ledger/public-key")
-        .await
-        .expect(200)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = host.ledger_public_key().await;
     let parsed: Receipt = serde_json::from_value(receipt.clone()).unwrap();
     assert!(parsed.entry.body.contains("\"amount\":90"));
 

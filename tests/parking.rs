@@ -259,17 +259,8 @@ async fn a_resident_parks_on_the_office_s_weeknight_space_and_the_tenant_is_paid
 
 /// The parking handover records on the ledger, in order: `"<what> <reservation>"`.
 async fn handovers(c: &Community) -> Vec<String> {
-    let entries = c
-        .admin
-        .get(&format!(
-            "/api/v1/communities/{}/ledger/entries?limit=1000",
-            c.id
-        ))
+    c.ledger_entries()
         .await
-        .expect(200);
-    entries
-        .as_array()
-        .unwrap()
         .iter()
         .filter_map(|entry| {
             let body: Value = serde_json::from_str(entry["body"].as_str()?).ok()?;

@@ -262,15 +262,7 @@ async fn an_ordinary_motion_carries_with_both_majorities_hidden_until_the_close_
         ))
         .await
         .expect(200);
-    let key = a
-        .host
-        .admin
-        .get("/api/v1/ledger/public-key")
-        .await
-        .expect(200)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = a.host.ledger_public_key().await;
     let file = a.host.data_dir().join("ballot-receipt.json");
     std::fs::write(&file, receipt.to_string()).unwrap();
     let verified = Command::new(linli_binary())
@@ -459,12 +451,7 @@ async fn on_a_secret_motion_nobody_else_can_link_a_voter_to_their_choice() {
             .await
             .expect(200),
     );
-    seen.push(
-        a.c.admin
-            .get("/api/v1/communities/sunny-garden/ledger/entries?limit=1000")
-            .await
-            .expect(200),
-    );
+    seen.push(Value::from(a.c.ledger_entries().await));
     for reply in &seen {
         let linked = links(reply, &voter.unit, "disagree");
         assert!(

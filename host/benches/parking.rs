@@ -116,12 +116,7 @@ fn main() {
         let host = Host::start();
         let admin = host.admin();
         support::community_with_map(&admin, COMMUNITY, "Parking bench", community()).await;
-        support::publish(&admin, "parking").await;
-        ok(admin.post(
-            &format!("/api/v1/communities/{COMMUNITY}/installations"),
-            &json!({"plugin": "parking", "version": "0.1.0", "config": {}, "grants": support::requested_grants("parking")}),
-        ))
-        .await;
+        support::install(&admin, COMMUNITY, "parking", json!({}), json!({})).await;
         let office = admin.clone();
         let resident = host.client(&support::resident_token(&admin, COMMUNITY, "resident").await);
 

@@ -94,14 +94,15 @@ fn main() {
         let host = Host::start();
         let admin = host.admin();
         support::community_with_map(&admin, COMMUNITY, "Voting bench", community()).await;
-        support::publish(&admin, "voting").await;
-        ok(admin.post(
-            &format!("/api/v1/communities/{COMMUNITY}/installations"),
-            &json!({"plugin": "voting", "version": "0.1.0", "grants": support::requested_grants("voting"),
-                   "config": {"min-notice-ms": 0, "min-voting-ms": 60_000},
-                   // Opening freezes 5,000 units in one call.
-                   "limits": {"call-timeout-ms": 10_000}}),
-        ))
+        // Opening freezes 5,000 units in one call: a longer budget than a
+        // ballot's.
+        support::install(
+            &admin,
+            COMMUNITY,
+            "voting",
+            json!({"min-notice-ms": 0, "min-voting-ms": 60_000}),
+            json!({"call-timeout-ms": 10_000}),
+        )
         .await;
 
         let now = wall_ms() as i64;

@@ -17,7 +17,8 @@
 //!   timestamps and its fixed UTC offset; [`week`]: days of the week and
 //!   times of day as weekly schedules are written.
 //! - [`audience`]: who a message goes to, named by relation (residents of a
-//!   place, family of a person, holders of a role) for the host to resolve.
+//!   place, family of a person, holders of a role) for the host to resolve;
+//!   [`roles`]: whether a person holds a role for a place.
 //! - The platform's types ([`Event`], [`Reading`], [`Caller`], [`Error`], ...)
 //!   and raw host interfaces ([`sensor`], [`store`], [`timer`], [`ledger`],
 //!   [`alarm`], [`map`], [`notify`]) at short paths; [`grants`] answers what
@@ -83,6 +84,7 @@ mod json;
 pub mod log;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+pub mod roles;
 mod scene;
 pub mod state;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]

@@ -345,6 +345,17 @@ impl TestHost {
         self.dir.path()
     }
 
+    /// The host's ledger key, as `linli ledger verify --key` takes it.
+    pub async fn ledger_public_key(&self) -> String {
+        self.admin
+            .get("/api/v1/ledger/public-key")
+            .await
+            .expect(200)["public_key"]
+            .as_str()
+            .expect("a key")
+            .to_owned()
+    }
+
     /// Moves the clock and lets every installation see it.
     pub fn advance(&self, ms: i64) {
         self.clock.advance(ms);

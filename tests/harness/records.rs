@@ -1,5 +1,6 @@
 //! What a community's records show a test: its notifications with their
-//! deliveries, and its alarms, read through the API as an admin reads them.
+//! deliveries, its ledger entries and its alarms, read through the API as
+//! an admin reads them.
 
 use serde_json::Value;
 
@@ -29,6 +30,21 @@ impl Community {
             ))
             .await
             .expect(200)
+    }
+
+    /// The community's ledger entries as an admin reads them, oldest first
+    /// (at most 1,000).
+    pub async fn ledger_entries(&self) -> Vec<Value> {
+        self.admin
+            .get(&format!(
+                "/api/v1/communities/{}/ledger/entries?limit=1000",
+                self.id
+            ))
+            .await
+            .expect(200)
+            .as_array()
+            .expect("a list")
+            .clone()
     }
 
     /// Alarms of `alarm_type` in `state` (`active` or `cleared`).

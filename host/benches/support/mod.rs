@@ -127,6 +127,28 @@ fn manifest_path(plugin: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("no plugins/{plugin} or examples/{plugin}"))
 }
 
+/// Publishes `plugin` and installs it in `community` with everything its
+/// manifest requests, `config` and `limits`; returns the installation's id.
+pub async fn install(
+    admin: &Client,
+    community: &str,
+    plugin: &str,
+    config: Value,
+    limits: Value,
+) -> String {
+    publish(admin, plugin).await;
+    let installed = ok(admin.post(
+        &format!("/api/v1/communities/{community}/installations"),
+        &json!({"plugin": plugin, "version": "0.1.0", "grants": requested_grants(plugin),
+                "config": config, "limits": limits}),
+    ))
+    .await;
+    installed["id"]
+        .as_str()
+        .expect("installation id")
+        .to_owned()
+}
+
 /// Everything a plugin's manifest requests, as the grants of an installation.
 pub fn requested_grants(plugin: &str) -> Value {
     let text = std::fs::read_to_string(manifest_path(plugin)).expect("the manifest is readable");

@@ -2,7 +2,8 @@
 //! or operator token), the supervisor, or staff of the work orders' role
 //! for a place, read from the caller's roles in the map.
 
-use linli_sdk::map::{self, CommunityRole};
+use linli_sdk::map;
+use linli_sdk::roles::holds;
 use linli_sdk::{Caller, Error};
 
 use crate::config::{Config, Supervisor};
@@ -36,35 +37,6 @@ pub fn capacities(
         },
         assignee: person.is_some() && person == assignee,
     })
-}
-
-/// Whether `person` holds `role` for `place`: community-wide, or scoped to
-/// the place or a place containing it. With no place, only community-wide counts.
-pub fn holds(person: &str, role: CommunityRole, place: Option<&str>) -> Result<bool, Error> {
-    let found = match map::get_person(person) {
-        Ok(found) => found,
-        Err(Error::NotFound(_)) => return Ok(false),
-        Err(other) => return Err(other),
-    };
-    let scopes: Vec<Option<String>> = found
-        .roles
-        .into_iter()
-        .filter(|r| r.role == role)
-        .map(|r| r.scope)
-        .collect();
-    if scopes.iter().any(Option::is_none) {
-        return Ok(true);
-    }
-    let Some(place) = place else {
-        return Ok(false);
-    };
-    let mut around = vec![place.to_owned()];
-    match map::ancestors(place) {
-        Ok(ancestors) => around.extend(ancestors.into_iter().map(|p| p.id)),
-        Err(Error::NotFound(_)) => {}
-        Err(other) => return Err(other),
-    }
-    Ok(scopes.iter().flatten().any(|scope| around.contains(scope)))
 }
 
 /// Whether the caller may read work orders and reports: an operator, the

@@ -223,7 +223,7 @@ pub fn advance(config: &Config, caller: &Caller, input: Advance) -> Result<Json,
             ));
         }
         let role = config.work_orders.role.community_role();
-        if !callers::holds(to, role, order.place.as_deref())? {
+        if !linli_sdk::roles::holds(to, role, order.place.as_deref())? {
             return Err(Error::Invalid(format!(
                 "command input at `to`: {to} is not staff for {}",
                 order.place.as_deref().unwrap_or("the whole community")

@@ -5,7 +5,7 @@
 //! scope: community-wide for the whole compound, or for the building (or a
 //! place containing it) for a building's motion.
 
-use linli_sdk::map::{self, CommunityRole};
+use linli_sdk::map::CommunityRole;
 use linli_sdk::{Caller, Error};
 
 /// The caller's person id; voting and its delegations need one.
@@ -27,26 +27,7 @@ pub fn runs_motions(caller: &Caller, scope: Option<&str>) -> Result<bool, Error>
     let Some(person) = caller.person.as_deref() else {
         return Ok(false);
     };
-    let found = match map::get_person(person) {
-        Ok(found) => found,
-        Err(Error::NotFound(_)) => return Ok(false),
-        Err(other) => return Err(other),
-    };
-    let scopes: Vec<Option<String>> = found
-        .roles
-        .into_iter()
-        .filter(|r| r.role == CommunityRole::OwnersCommittee)
-        .map(|r| r.scope)
-        .collect();
-    if scopes.iter().any(Option::is_none) {
-        return Ok(true);
-    }
-    let Some(scope) = scope else {
-        return Ok(false);
-    };
-    let mut around = vec![scope.to_owned()];
-    around.extend(map::ancestors(scope)?.into_iter().map(|p| p.id));
-    Ok(scopes.iter().flatten().any(|held| around.contains(held)))
+    linli_sdk::roles::holds(person, CommunityRole::OwnersCommittee, scope)
 }
 
 /// Refuses a caller who does not run motions of `scope`.

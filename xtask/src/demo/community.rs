@@ -16,12 +16,13 @@ pub const FIRE: &str = "fire-safety";
 pub const ELDER: &str = "elder-care";
 pub const HELLO: &str = "hello-scene";
 pub const PARKING: &str = "parking";
+pub const VOTING: &str = "voting";
 /// How long a car may stand on a fire lane before the alarm, in the demo
 /// (the scene's default is a minute).
 pub const LANE_SECONDS: u64 = 5;
 
 /// The scenes the demo installs: plugin, source folder, installation config.
-fn scenes() -> [(&'static str, &'static str, Value); 4] {
+fn scenes() -> [(&'static str, &'static str, Value); 5] {
     [
         (
             HELLO,
@@ -40,6 +41,13 @@ fn scenes() -> [(&'static str, &'static str, Value); 4] {
             PARKING,
             "plugins/parking",
             json!({"fire-lane": {"blocked-after-ms": LANE_SECONDS * 1000}}),
+        ),
+        // No notice period and the shortest vote the scene allows, so a
+        // motion opens and closes while the demo tells it.
+        (
+            VOTING,
+            "plugins/voting",
+            json!({"min-notice-ms": 0, "min-voting-ms": 60_000}),
         ),
     ]
 }
@@ -150,6 +158,23 @@ impl Map {
             })
             .map(|(id, _)| id.clone())
             .collect()
+    }
+
+    /// `(person, unit)` for every unit whose id starts with `prefix`
+    /// (`b3-` for building 3) and the person owning it, by unit.
+    pub fn owners_under(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut owners: Vec<(String, String)> = self
+            .features
+            .keys()
+            .flat_map(|person| {
+                self.links(person, "owner-of")
+                    .into_iter()
+                    .filter(|unit| unit.starts_with(prefix))
+                    .map(move |unit| (person.clone(), unit))
+            })
+            .collect();
+        owners.sort_by(|a, b| a.1.cmp(&b.1));
+        owners
     }
 
     pub fn skills(&self, person: &str) -> Vec<String> {

@@ -11,6 +11,7 @@ mod feed;
 mod observe;
 mod parking;
 mod story;
+mod voting;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,13 +27,14 @@ use crate::root;
 pub fn run(listen: &str, seconds: Option<u64>) -> Result<()> {
     println!("linli demo: builds the scene plugins and the `linli` host, starts the host on the");
     println!("embedded store in target/demo, creates the community Sunny Garden (阳光花园) from");
+    println!("examples/demo-community, installs hello-scene, fire-safety, elder-care, parking and");
     println!(
-        "examples/demo-community, installs hello-scene, fire-safety, elder-care and parking, and"
+        "voting, and tells a short story over the HTTP API: the time bank, a wearable's alarm,"
     );
-    println!("tells a short story over the HTTP API: the time bank, a wearable's alarm, a fire, a");
     println!(
-        "hydrant losing pressure, and parking. Then simulated devices keep reporting until Ctrl-C"
+        "a fire, a hydrant losing pressure, parking and an owners' vote (a minute long). Then"
     );
+    println!("simulated devices keep reporting until Ctrl-C");
     match seconds {
         Some(s) => println!("(here: for {s} s)."),
         None => println!("(or --seconds N)."),

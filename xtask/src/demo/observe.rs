@@ -3,7 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use super::api::{poll, Api};
@@ -152,4 +155,24 @@ pub fn offered(request: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|o| o["person"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// Writes `receipt` to `file` and checks it offline with `linli ledger
+/// verify` against the host's key; returns what the verifier said.
+pub fn verify_offline(c: &Community, linli: &Path, file: &Path, receipt: &Value) -> Result<String> {
+    std::fs::write(file, serde_json::to_vec_pretty(receipt)?)?;
+    let key = c.committee.get("/api/v1/ledger/public-key")?;
+    let verified = Command::new(linli)
+        .args(["ledger", "verify"])
+        .arg(file)
+        .args(["--key", text(&key["public_key"])])
+        .output()
+        .context("running linli ledger verify")?;
+    if !verified.status.success() {
+        bail!(
+            "linli ledger verify refused the receipt: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&verified.stdout).trim().to_owned())
 }

@@ -4,7 +4,6 @@
 //! [`PATIENCE`](super::api::PATIENCE)), never by sleeping.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -13,7 +12,7 @@ use super::api::{poll, Api};
 use super::community::{Community, ELDER, FIRE};
 use super::observe::{
     active_alarms, await_alarm, await_inbox, await_messages, clock, data, first_recipients, now_ms,
-    offered, say, show, text, HOUR, MINUTE,
+    offered, say, show, text, verify_offline, HOUR, MINUTE,
 };
 
 /// Liu Ping, born 1945, lives alone in b3-104.
@@ -56,6 +55,9 @@ pub fn tell(c: &mut Community, linli: &Path, demo_dir: &Path) -> Result<Told> {
         "Parking: an office space at night, and a fire lane",
         || super::parking::tell(c),
     )?;
+    chapter("6", "The owners of building 3 vote", || {
+        super::voting::tell(c, linli, demo_dir)
+    })?;
     Ok(Told {
         son,
         receipt_index,
@@ -152,25 +154,10 @@ fn time_bank(c: &Community, linli: &Path, demo_dir: &Path) -> Result<(Api, u64, 
         .ok_or_else(|| anyhow!("no ledger index in the receipt answer {receipt}"))?;
     let elder = c.person(ELDER_PERSON)?;
     let full = elder.get(&c.path(&format!("/ledger/entries/{index}/receipt")))?;
-    let file = demo_dir.join("receipt.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(&full)?)?;
-    let key = c.committee.get("/api/v1/ledger/public-key")?;
-    let verified = Command::new(linli)
-        .args(["ledger", "verify"])
-        .arg(&file)
-        .args(["--key", text(&key["public_key"])])
-        .output()
-        .context("running linli ledger verify")?;
-    if !verified.status.success() {
-        bail!(
-            "linli ledger verify refused the receipt: {}",
-            String::from_utf8_lossy(&verified.stderr)
-        );
-    }
+    let verified = verify_offline(c, linli, &demo_dir.join("receipt.json"), &full)?;
     say(&format!(
-        "The payment is ledger entry {index} (leaf {}), with the service record as evidence. Liu Ping's own token fetches its receipt (target/demo/receipt.json), and `linli ledger verify` checks it offline: {}",
+        "The payment is ledger entry {index} (leaf {}), with the service record as evidence. Liu Ping's own token fetches its receipt (target/demo/receipt.json), and `linli ledger verify` checks it offline: {verified}",
         text(&receipt["leaf-hash"]),
-        String::from_utf8_lossy(&verified.stdout).trim()
     ));
 
     let neighbour = c.person(NEIGHBOUR)?;
