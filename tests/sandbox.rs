@@ -389,6 +389,15 @@ async fn a_dead_letter_bundle_replays_the_same_failure_and_the_fix_and_carries_n
         state.contains(&"handled"),
         "the state the handler saw: {state:?}"
     );
+    let report = c.command(HOSTILE, "report", json!({})).await.expect(200);
+    assert_eq!(
+        report["sealed_handled"], 2,
+        "the plugin keeps its sealed key"
+    );
+    assert!(
+        !state.iter().any(|key| key.starts_with("sealed/")),
+        "sealed keys never leave the host: {state:?}"
+    );
     let devices: Vec<&str> = bundle["devices"]
         .as_array()
         .expect("devices")

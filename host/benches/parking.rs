@@ -51,8 +51,11 @@ fn community() -> Value {
     let centre = SIDE as f64 * SPACING_M / 2.0;
     let mut features = vec![
         json!({"type": "Feature", "id": "cell", "geometry": null, "properties": {"kind": "grid-cell", "name": "The compound"}}),
+        json!({"type": "Feature", "id": "tower", "geometry": {"type": "Point", "coordinates": at(centre, centre)},
+               "properties": {"kind": "building", "name": "The tower at the centre", "parent": "cell"}}),
+        json!({"type": "Feature", "id": "tower-f1", "geometry": null, "properties": {"kind": "floor", "name": "Its ground floor", "parent": "tower", "level": 1}}),
         json!({"type": "Feature", "id": "home", "geometry": {"type": "Point", "coordinates": at(centre, centre)},
-               "properties": {"kind": "unit", "name": "The unit at the centre", "parent": "cell"}}),
+               "properties": {"kind": "unit", "name": "The unit at the centre", "parent": "tower-f1"}}),
         json!({"type": "Feature", "id": "home-hh", "geometry": null, "properties": {"kind": "household", "name": "The household", "parent": "home"}}),
         json!({"type": "Feature", "id": "resident", "geometry": null,
                "properties": {"kind": "person", "name": "A resident", "links": [{"kind": "resident-of", "target": "home-hh"}]}}),
@@ -120,7 +123,7 @@ fn main() {
         let office = admin.clone();
         let resident = host.client(&support::resident_token(&admin, COMMUNITY, "resident").await);
 
-        let every_day = json!({"kind": "weekly", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"});
+        let every_day = json!({"kind": "weekly", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"});
         let windows: Vec<Value> = (0..SPACES)
             .map(|n| json!({"space": space_id(n), "when": every_day}))
             .collect();

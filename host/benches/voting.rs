@@ -16,7 +16,8 @@
 //! - **tally**: from the motion's close to its result being readable
 //!   (the close timer firing, every shard read, the tally on the ledger).
 //!   Target: under 2 s.
-//! - **open**: the `open` command that freezes the roll. No target.
+//! - **open**: from the motion's opening time to its stage being open
+//!   (the timer firing, the roll of every unit frozen). No target.
 
 mod support;
 
@@ -105,15 +106,22 @@ fn main() {
         )
         .await;
 
-        let now = wall_ms() as i64;
-        let closes_at = now + VOTING.as_millis() as i64;
+        // The motion opens a second from now, on its timer: opening
+        // freezes the roll of every unit in one call.
+        let opens_at = wall_ms() as i64 + 1_000;
+        let closes_at = opens_at + VOTING.as_millis() as i64;
         let drafted = command(&admin, "draft-motion", &json!({"title": "Renew the management covenant", "text": "Adopt the revised covenant.",
-            "class": "management-covenant", "opens_at": now, "closes_at": closes_at})).await;
+            "class": "management-covenant", "opens_at": opens_at, "closes_at": closes_at})).await;
         let motion = drafted["motion"].as_str().expect("a motion id").to_owned();
-        let opening = Instant::now();
-        let opened = command(&admin, "open", &json!({"motion": motion})).await;
-        let open_ms = opening.elapsed().as_secs_f64() * 1000.0;
-        assert_eq!(opened["stage"], "open", "{opened}");
+        let scheduled = command(&admin, "open", &json!({"motion": motion})).await;
+        assert_eq!(scheduled["stage"], "scheduled", "{scheduled}");
+        let open_ms = loop {
+            let seen = command(&admin, "motion", &json!({"motion": motion})).await;
+            if seen["stage"] == "open" {
+                break wall_ms() - opens_at as f64;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
 
         eprintln!("voting bench: {UNITS} owners get their tokens");
         let mut owners = Vec::with_capacity(UNITS);
@@ -164,6 +172,6 @@ fn main() {
         println!("  load average before {load_before}, after {load_after}");
         println!("  ballot: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms   target p99 < {BALLOT_TARGET_MS} ms   {}", verdict(p99 < BALLOT_TARGET_MS));
         println!("  tally: {tally_ms:.0} ms from the close to the result   target < {TALLY_TARGET_MS} ms   {}", verdict(tally_ms < TALLY_TARGET_MS));
-        println!("  open (the roll of {UNITS} units frozen): {open_ms:.0} ms");
+        println!("  open (from its time to the roll of {UNITS} units frozen, on its timer): {open_ms:.0} ms");
     });
 }

@@ -40,7 +40,8 @@ pub struct DeadLetterBundle {
     pub config: Value,
     pub grants: CapabilitySet,
     /// The plugin's state in the community when the bundle was made (the
-    /// handler's own writes never landed); empty without the store grant.
+    /// handler's own writes never landed), without its `sealed/` keys;
+    /// empty without the store grant.
     pub state: Vec<StateEntry>,
     /// Whether the state was cut at 10,000 keys or 16 MiB.
     pub state_truncated: bool,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use crate::access::Requester;
+use crate::availability;
 use crate::config::Config;
 use crate::finder;
 use crate::interval::Interval;
@@ -100,7 +101,7 @@ pub fn publish_window(caller: &Caller, input: Json) -> Result<Json, Error> {
     let id = windows
         .publish(publish.when, publish.price_per_hour, timer::now())
         .map_err(|e| Error::Invalid(e.to_string()))?;
-    state::put(&key, &windows)?;
+    availability::save_windows(&space, &windows)?;
     Ok(json!({ "space": space.id, "window": id }))
 }
 
@@ -126,7 +127,7 @@ pub fn withdraw_window(caller: &Caller, input: Json, config: &Config) -> Result<
             config.utc_offset_minutes,
         )
         .map_err(|e| Error::Invalid(e.to_string()))?;
-    state::put(&key, &windows)?;
+    availability::save_windows(&space, &windows)?;
     Ok(json!({ "space": space.id, "withdrawn": withdrawn }))
 }
 
@@ -148,7 +149,7 @@ pub fn except_window(caller: &Caller, input: Json) -> Result<Json, Error> {
     windows
         .except(asked.except)
         .map_err(|e| Error::Invalid(e.to_string()))?;
-    state::put(&key, &windows)?;
+    availability::save_windows(&space, &windows)?;
     Ok(json!({ "space": space.id, "windows": windows }))
 }
 
@@ -257,7 +258,7 @@ pub fn reserve(config: &Config, caller: &Caller, input: Json) -> Result<Json, Er
         now,
         config,
     )?;
-    state::put(&key, &book)?;
+    availability::save_book(&space, &book)?;
     let id = made.id(&space.id);
     office::remember(&made.holder, &id)?;
     Ok(json!({ "id": id.to_string(), "reservation": made }))
@@ -336,6 +337,6 @@ pub fn cancel(caller: &Caller, input: Json) -> Result<Json, Error> {
         .cancel(id.seq, timer::now())
         .map_err(|e| Error::Invalid(e.to_string()))?
         .clone();
-    state::put(&key, &book)?;
+    availability::save_book(&places::space(&id.space)?, &book)?;
     Ok(json!({ "id": id.to_string(), "reservation": cancelled }))
 }

@@ -39,7 +39,9 @@
 //!   its timer;
 //! - [`money`]: points and handover records on the ledger;
 //! - [`tell`]: messages, when the notify grant allows;
-//! - [`finder`]: free spaces near a place, from the store;
+//! - [`availability`]: per lot, each space's windows and held intervals,
+//!   so a search reads a dozen lots instead of a thousand spaces;
+//! - [`finder`]: free spaces near a place, from those indexes;
 //! - [`lots`]: counts, recount, hourly samples, the nightly archive and
 //!   the monthly report;
 //! - [`commands`] (windows, search, reserve, cancel) and [`office`] (lots,
@@ -47,6 +49,7 @@
 //!   README.md with its input and output.
 
 pub mod access;
+pub mod availability;
 pub mod commands;
 pub mod config;
 pub mod finder;

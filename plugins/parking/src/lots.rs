@@ -14,6 +14,7 @@ use linli_sdk::calendar::{self, DAY_MS};
 use linli_sdk::{sensor, state, timer, Error, Value};
 use serde_json::{json, Value as Json};
 
+use crate::availability;
 use crate::config::Config;
 use crate::interval::Interval;
 use crate::occupancy::{self, LotCounts, SensorState};
@@ -166,7 +167,7 @@ pub fn archive(now: i64, config: &Config) -> Result<(), Error> {
                         .offered(offered);
                 }
                 windows.forget_past(now);
-                state::put(&windows_key, &windows)?;
+                availability::save_windows(space, &windows)?;
             }
             let book_key = Book::key(&space.id);
             let Some(mut book) = state::get::<Book>(&book_key)? else {
@@ -186,7 +187,7 @@ pub fn archive(now: i64, config: &Config) -> Result<(), Error> {
                     .expect("just inserted")
                     .fold(reservation, &space.owner);
             }
-            state::put(&book_key, &book)?;
+            availability::save_book(space, &book)?;
         }
         for (month, report) in reports {
             state::put(&MonthlyReport::key(&lot, &month), &report)?;

@@ -168,12 +168,23 @@ fn a_no_show_is_released_after_the_grace_and_the_space_is_bookable_again() {
     at(&mut host, "2026-01-05 20:15");
     let mine = host.command(&li(), "my-reservations", json!({})).unwrap();
     assert_eq!(mine["reservations"][0]["reservation"]["state"], "no-show");
+    let busy = |host: &SimulatedHost<Parking>| {
+        let lot: crate::availability::LotAvailability =
+            host.state("lot/office-lot/availability").unwrap();
+        lot.spaces["space-o1"].busy.len()
+    };
+    assert_eq!(
+        busy(&host),
+        0,
+        "the released time is free in the lot's index"
+    );
     host.command(
         &callers::resident("resident-wang"),
         "reserve",
         json!({"space": "space-o1", "start": "2026-01-05 20:30", "end": "2026-01-05 21:30"}),
     )
     .expect("released, the space is free again");
+    assert_eq!(busy(&host), 1);
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub struct Candidate<'a> {
     pub space: &'a Space,
     pub distance_m: f64,
     pub windows: &'a Windows,
-    pub book: &'a Book,
+    /// What its active reservations hold.
+    pub busy: &'a [Interval],
 }
 
 /// A free space, as search answers it.
@@ -58,7 +59,7 @@ pub fn search(
     let mut offers: Vec<Offer> = candidates
         .iter()
         .filter(|c| access::may_reserve(c.space, requester, now, config).is_ok())
-        .filter(|c| c.book.is_free(wanted))
+        .filter(|c| !c.busy.iter().any(|held| held.overlaps(wanted)))
         .filter_map(|c| {
             let rate = c.windows.rate_for(wanted, config.utc_offset_minutes)?;
             Some(Offer {
@@ -203,7 +204,6 @@ mod tests {
         ];
         let nights = weeknights();
         let none = Windows::default();
-        let free = Book::default();
         let mut taken = Book::default();
         taken
             .reserve(
@@ -222,31 +222,31 @@ mod tests {
                 space: &spaces[0],
                 distance_m: 250.0,
                 windows: &nights,
-                book: &free,
+                busy: &[],
             },
             Candidate {
                 space: &spaces[1],
                 distance_m: 40.0,
                 windows: &nights,
-                book: &free,
+                busy: &[],
             },
             Candidate {
                 space: &spaces[2],
                 distance_m: 10.0,
                 windows: &nights,
-                book: &taken,
+                busy: &taken.active_intervals(),
             },
             Candidate {
                 space: &spaces[3],
                 distance_m: 5.0,
                 windows: &nights,
-                book: &free,
+                busy: &[],
             },
             Candidate {
                 space: &spaces[4],
                 distance_m: 1.0,
                 windows: &none,
-                book: &free,
+                busy: &[],
             },
         ];
         let offers = search(&candidates, tuesday(21, 23), &ann(), MONDAY, 10, &config);
@@ -271,7 +271,7 @@ mod tests {
             space: &shared,
             distance_m: 1.0,
             windows: &windows,
-            book: &book,
+            busy: &book.active_intervals(),
         }];
         let now = MONDAY + DAY_MS + 20 * HOUR + 10 * 60_000;
         let started = tuesday(20, 22);

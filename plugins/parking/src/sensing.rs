@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use linli_sdk::{alarm, log, state, timer, Error, Reading, Value};
 use serde_json::json;
 
+use crate::availability;
 use crate::config::Config;
 use crate::money::{self, Handover};
 use crate::occupancy::{self, SensorState};
@@ -64,7 +65,7 @@ pub fn on_reading(reading: Reading, config: &Config) -> Result<(), Error> {
         }
     }
     wake::wake(&space, &mut book, Some(after), timer::now(), config)?;
-    state::put(&book_key, &book)
+    availability::save_book(&space, &book)
 }
 
 fn checked_in(space: &Space, arrived: &Reservation, config: &Config) -> Result<(), Error> {

@@ -382,7 +382,7 @@ pub fn wake_space(id: &str, config: &Config) -> Result<(), Error> {
     let key = Book::key(&space.id);
     let mut book: Book = state::get(&key)?.unwrap_or_default();
     wake(&space, &mut book, sensor_of(&space)?, timer::now(), config)?;
-    state::put(&key, &book)
+    crate::availability::save_book(&space, &book)
 }
 
 /// A fire confirmed or cleared in `building`: every fire lane of it is

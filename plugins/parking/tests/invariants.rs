@@ -351,12 +351,13 @@ proptest! {
         let start = run.now - run.now % (15 * MINUTE) + in_quarters * 15 * MINUTE;
         let wanted = Interval::new(start, start + quarters * 15 * MINUTE).unwrap();
         let requester = requester(who);
+        let busy: Vec<_> = run.books.iter().map(|book| book.active_intervals()).collect();
         let candidates: Vec<Candidate<'_>> = (0..run.spaces.len())
             .map(|i| Candidate {
                 space: &run.spaces[i],
                 distance_m: 10.0 * i as f64,
                 windows: &run.windows[i],
-                book: &run.books[i],
+                busy: &busy[i],
             })
             .collect();
         let offered: Vec<String> = search::search(&candidates, wanted, &requester, run.now, 100, &run.config)

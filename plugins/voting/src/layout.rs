@@ -16,7 +16,7 @@
 //! | `live/{motion}` | participation so far ([`Totals`]) |
 //! | `roll/{motion}/{shard}` | unit → [`Voter`](crate::roll::Voter), frozen at opening |
 //! | `people/{motion}/{shard}` | person → [`PersonUnits`] |
-//! | `votes/{motion}/{shard}` | unit → [`UnitVote`](crate::authority::UnitVote) |
+//! | `sealed/votes/{motion}/{shard}` | unit → [`UnitVote`](crate::authority::UnitVote); sealed, so the host never exports a choice |
 //! | `heads/{motion}/{shard}` | head → how many of its units have voted |
 //!
 //! Motions have their own prefix so listing them reads no shard.
@@ -51,7 +51,9 @@ impl Family {
         match self {
             Family::Roll => "roll",
             Family::People => "people",
-            Family::Votes => "votes",
+            // A secret ballot's choice is here: sealed, so no API of the
+            // host exports it (see the WIT `store` interface).
+            Family::Votes => "sealed/votes",
             Family::Heads => "heads",
         }
     }

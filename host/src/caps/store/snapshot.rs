@@ -1,9 +1,15 @@
 //! A plugin's whole state in one community, read out and written back: what
 //! a dead letter's bundle carries so a vendor can replay the failure on a
-//! host of their own with the state the handler saw.
+//! host of their own with the state the handler saw. Keys under
+//! [`SEALED`] are never read out: the plugin keeps there what nobody but
+//! itself may see (a secret ballot's choice), and a bundle goes to admins
+//! and vendors.
 
 use crate::db::Db;
 use crate::ids::{CommunityId, PluginId};
+
+/// The prefix of the keys a snapshot leaves out.
+pub const SEALED: &str = "sealed/";
 
 /// Most keys a snapshot holds; a state past it is cut, and says so.
 pub const MAX_SNAPSHOT_KEYS: i64 = 10_000;
@@ -28,10 +34,11 @@ pub async fn read(
 ) -> Result<Snapshot, sqlx::Error> {
     let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
         "SELECT key, value FROM plugin_state WHERE community_id = $1 AND plugin_id = $2 \
-         ORDER BY key LIMIT $3",
+         AND key NOT LIKE $3 ORDER BY key LIMIT $4",
     )
     .bind(community.as_str())
     .bind(plugin.as_str())
+    .bind(format!("{SEALED}%"))
     .bind(MAX_SNAPSHOT_KEYS + 1)
     .fetch_all(db)
     .await?;
