@@ -19,17 +19,13 @@ use super::observe::{clock, now_ms, say, text, verify_offline};
 const OPEN_MS: i64 = 60_000;
 const BUILDING: &str = "building-3";
 
-/// `by_area` or `by_owners` of a result, in words: `5610.00 of 7246.00 m²
-/// (more than 1/2: 55610 × 2 = 111220 > 72460): met`.
-fn measure(measure: &Value, unit: &str) -> String {
+/// `by_area` or `by_owners` of a result, in words: `1467.60 m² of 2201.40
+/// m² (at least 2/3: 146760 × 3 = 440280 ≥ 220140 × 2 = 440280) met`.
+fn measure(measure: &Value) -> String {
     format!(
-        "{} of {}{unit} ({}: {}) {}",
-        measure["value"]
-            .as_str()
-            .map_or_else(|| measure["value"].to_string(), str::to_owned),
-        measure["of"]
-            .as_str()
-            .map_or_else(|| measure["of"].to_string(), str::to_owned),
+        "{} of {} ({}: {}) {}",
+        text(&measure["value"]),
+        text(&measure["of"]),
         text(&measure["needs"]),
         text(&measure["working"]),
         if measure["met"] == true {
@@ -41,14 +37,24 @@ fn measure(measure: &Value, unit: &str) -> String {
 }
 
 pub fn tell(c: &mut Community, linli: &Path, demo_dir: &Path) -> Result<()> {
-    let now = now_ms();
+    // It opens on its timer a moment from now: opening at once would leave
+    // less than the shortest vote by the time the command runs.
+    let now = now_ms() + 2_000;
     let drafted = c.command(&c.committee, VOTING, "draft-motion", json!({
         "title": "Repaint the stairwells of building 3",
         "text": "Spend 48,000 yuan of building 3's maintenance fund on repainting both stairwells, as quoted.",
         "attachments": [{"name": "quote.pdf", "sha256": "9f2b5c1d0e8a7f6b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b"}],
         "class": "use-maintenance-fund", "scope": BUILDING, "opens_at": now, "closes_at": now + OPEN_MS}))?;
     let motion = text(&drafted["motion"]).to_owned();
-    let opened = c.command(&c.committee, VOTING, "open", json!({"motion": motion}))?;
+    c.command(&c.committee, VOTING, "open", json!({"motion": motion}))?;
+    let opened = super::api::poll("the motion to open", || {
+        let seen = c.command(&c.committee, VOTING, "motion", json!({"motion": motion}))?;
+        Ok(if seen["stage"] == "open" {
+            Ok(seen)
+        } else {
+            Err(seen.to_string())
+        })
+    })?;
     let totals = &opened["totals"];
     say(&format!(
         "The residents' committee puts {motion} to the owners of {BUILDING}: repaint the stairwells from the maintenance fund (art. 278 item 5: more than half of the area and of the owners taking part must agree, and two thirds of both must take part). The roll is frozen from the map as it opens: {} units, {} m², {} owners by head count. It closes at {}.",
@@ -130,10 +136,10 @@ pub fn tell(c: &mut Community, linli: &Path, demo_dir: &Path) -> Result<()> {
     say(&format!(
         "At the close the tally is published to every owner and recorded (ledger entry {}), with the arithmetic: participation by area {}, by owners {}; agreeing by area {}, by owners {}. Decision: {}. Anyone holding the {} counted ballot entries can recount it.",
         result["tally_record"]["index"],
-        measure(&counted["participation"]["by_area"], " m²"),
-        measure(&counted["participation"]["by_owners"], ""),
-        measure(&agree["by_area"], " m²"),
-        measure(&agree["by_owners"], ""),
+        measure(&counted["participation"]["by_area"]),
+        measure(&counted["participation"]["by_owners"]),
+        measure(&agree["by_area"]),
+        measure(&agree["by_owners"]),
         text(&counted["decision"]["outcome"]),
         result["counted"].as_array().map_or(0, Vec::len)
     ));
