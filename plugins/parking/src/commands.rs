@@ -19,8 +19,8 @@ use crate::availability;
 use crate::config::Config;
 use crate::finder;
 use crate::interval::Interval;
+use crate::lots;
 use crate::money;
-use crate::occupancy::SensorState;
 use crate::office;
 use crate::overstay::History;
 use crate::places::{self, SPACE_POI};
@@ -59,8 +59,11 @@ impl At {
 }
 
 fn interval(start: &At, end: &At, config: &Config) -> Result<Interval, Error> {
-    Interval::new(start.resolve("start", config)?, end.resolve("end", config)?)
-        .ok_or_else(|| Error::Invalid("start: must be before end".into()))
+    span(start.resolve("start", config)?, end.resolve("end", config)?)
+}
+
+fn span(start: i64, end: i64) -> Result<Interval, Error> {
+    Interval::new(start, end).ok_or_else(|| Error::Invalid("start: must be before end".into()))
 }
 
 /// The caller as a parker; admins' tokens name no person and reserve nothing.
@@ -174,14 +177,11 @@ pub fn space(input: Json, config: &Config) -> Result<Json, Error> {
     let end = asked.end.map_or(Ok(start + 7 * calendar::DAY_MS), |at| {
         at.resolve("end", config)
     })?;
-    let span = Interval::new(start, end)
-        .ok_or_else(|| Error::Invalid("start: must be before end".into()))?;
+    let span = span(start, end)?;
     let windows: Windows = state::get(&Windows::key(&space.id))?.unwrap_or_default();
     let book: Book = state::get(&Book::key(&space.id))?.unwrap_or_default();
-    let sensors: std::collections::BTreeMap<String, SensorState> =
-        state::get(&SensorState::key(&space.lot))?.unwrap_or_default();
     let status = crate::occupancy::status(
-        sensors.get(&space.id),
+        lots::sensor_of(&space)?.as_ref(),
         now,
         config.occupancy.report_interval_ms,
     );
@@ -249,15 +249,7 @@ pub fn reserve(config: &Config, caller: &Caller, input: Json) -> Result<Json, Er
     // Checked after the rules and the book, so an overlap is refused as
     // one; the book is written only if this passes too.
     can_pay(&requester.person, made.rate, wanted, config)?;
-    let sensors: std::collections::BTreeMap<String, SensorState> =
-        state::get(&SensorState::key(&space.lot))?.unwrap_or_default();
-    wake::wake(
-        &space,
-        &mut book,
-        sensors.get(&space.id).copied(),
-        now,
-        config,
-    )?;
+    wake::wake(&space, &mut book, lots::sensor_of(&space)?, now, config)?;
     availability::save_book(&space, &book)?;
     let id = made.id(&space.id);
     office::remember(&made.holder, &id)?;

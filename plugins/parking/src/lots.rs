@@ -46,8 +46,14 @@ fn by_lot(spaces: Vec<Space>) -> BTreeMap<String, Vec<Space>> {
     lots
 }
 
-fn sensors_of(lot: &str) -> Result<BTreeMap<String, SensorState>, Error> {
+/// What the sensors of `lot`'s spaces last said, by space id.
+pub fn sensors_of(lot: &str) -> Result<BTreeMap<String, SensorState>, Error> {
     Ok(state::get(&SensorState::key(lot))?.unwrap_or_default())
+}
+
+/// What `space`'s sensor last said, if it has spoken.
+pub fn sensor_of(space: &Space) -> Result<Option<SensorState>, Error> {
+    Ok(sensors_of(&space.lot)?.get(&space.id).copied())
 }
 
 fn counts_of(spaces: &[Space], now: i64, config: &Config) -> Result<LotCounts, Error> {
@@ -138,6 +144,30 @@ pub fn sample(now: i64, config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
+/// One lot's monthly reports as the archive changes them: each month read
+/// once, written once at the end.
+struct Reports<'l> {
+    lot: &'l str,
+    months: BTreeMap<String, MonthlyReport>,
+}
+
+impl Reports<'_> {
+    fn month(&mut self, month: String) -> Result<&mut MonthlyReport, Error> {
+        if !self.months.contains_key(&month) {
+            let stored = state::get(&MonthlyReport::key(self.lot, &month))?.unwrap_or_default();
+            self.months.insert(month.clone(), stored);
+        }
+        Ok(self.months.get_mut(&month).expect("just read"))
+    }
+
+    fn save(self) -> Result<(), Error> {
+        for (month, report) in self.months {
+            state::put(&MonthlyReport::key(self.lot, &month), &report)?;
+        }
+        Ok(())
+    }
+}
+
 /// The nightly timer: folds reservations finished long enough ago into
 /// their month's report and out of the books, adds the day's offered
 /// shared time, and forgets windows that have passed.
@@ -145,32 +175,27 @@ pub fn archive(now: i64, config: &Config) -> Result<(), Error> {
     let day = Interval::new(now - DAY_MS, now).expect("a day is a span");
     let month = calendar::month(day.start, config.utc_offset_minutes);
     for (lot, spaces) in by_lot(places::all_spaces()?) {
-        let mut reports: BTreeMap<String, MonthlyReport> = BTreeMap::new();
-        let report_of = |month: &str| -> Result<MonthlyReport, Error> {
-            Ok(state::get(&MonthlyReport::key(&lot, month))?.unwrap_or_default())
+        let mut reports = Reports {
+            lot: &lot,
+            months: BTreeMap::new(),
         };
         for space in &spaces {
-            let windows_key = Windows::key(&space.id);
-            if let Some(mut windows) = state::get::<Windows>(&windows_key)? {
+            if let Some(mut windows) = state::get::<Windows>(&Windows::key(&space.id))? {
                 let offered: i64 = windows
                     .available(day, config.utc_offset_minutes)
                     .iter()
                     .map(|a| a.end - a.start)
                     .sum();
                 if offered > 0 {
-                    if !reports.contains_key(&month) {
-                        reports.insert(month.clone(), report_of(&month)?);
-                    }
-                    reports
-                        .get_mut(&month)
-                        .expect("just inserted")
-                        .offered(offered);
+                    reports.month(month.clone())?.offered(offered);
                 }
+                let before = windows.clone();
                 windows.forget_past(now);
-                availability::save_windows(space, &windows)?;
+                if windows != before {
+                    availability::save_windows(space, &windows)?;
+                }
             }
-            let book_key = Book::key(&space.id);
-            let Some(mut book) = state::get::<Book>(&book_key)? else {
+            let Some(mut book) = state::get::<Book>(&Book::key(&space.id))? else {
                 continue;
             };
             let old = book.prune(now, config);
@@ -178,20 +203,16 @@ pub fn archive(now: i64, config: &Config) -> Result<(), Error> {
                 continue;
             }
             for reservation in &old {
-                let month = MonthlyReport::month_of(reservation, config.utc_offset_minutes);
-                if !reports.contains_key(&month) {
-                    reports.insert(month.clone(), report_of(&month)?);
-                }
                 reports
-                    .get_mut(&month)
-                    .expect("just inserted")
+                    .month(MonthlyReport::month_of(
+                        reservation,
+                        config.utc_offset_minutes,
+                    ))?
                     .fold(reservation, &space.owner);
             }
             availability::save_book(space, &book)?;
         }
-        for (month, report) in reports {
-            state::put(&MonthlyReport::key(&lot, &month), &report)?;
-        }
+        reports.save()?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@
 //! reserve nothing priced until then. Without the ledger grant only free
 //! windows can be reserved and nothing here runs.
 
-use linli_sdk::ledger::{self, EntryRef, LedgerError};
+use linli_sdk::ledger::{self, Account, EntryRef, LedgerError};
 use linli_sdk::{grants, Error};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -95,10 +95,27 @@ fn open_parker(person: &str, config: &Config) -> Result<String, Error> {
     Ok(account)
 }
 
-/// `person`'s points and what they may still spend.
+/// The account `name`, or `None` when nothing has been paid into or out of
+/// it yet: a read must not open it, for an open is a ledger write.
+fn read_account(name: &str) -> Result<Option<Account>, Error> {
+    match ledger::balance(name) {
+        Ok(account) => Ok(Some(account)),
+        Err(LedgerError::UnknownAccount(_)) => Ok(None),
+        Err(other) => Err(ledger_error(other)),
+    }
+}
+
+/// What `person` may still spend: their points above their floor.
 pub fn spendable(person: &str, config: &Config) -> Result<i64, Error> {
-    let account = ledger::balance(&open_parker(person, config)?).map_err(ledger_error)?;
-    Ok(account.balance - account.floor.unwrap_or(0))
+    Ok(match read_account(&parker_account(person))? {
+        Some(account) => account.balance - account.floor.unwrap_or(0),
+        None => -config.ledger.parker_floor_points,
+    })
+}
+
+/// What `owner`'s spaces have earned.
+pub fn earned(owner: &str) -> Result<i64, Error> {
+    Ok(read_account(&owner_account(owner))?.map_or(0, |account| account.balance))
 }
 
 /// Sells `points` to `person` from the pool, then pays what they owe from

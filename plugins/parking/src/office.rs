@@ -123,11 +123,10 @@ pub fn account(caller: &Caller, input: Json, config: &Config) -> Result<Json, Er
         if !mine {
             managers_only(caller, "another owner's earnings")?;
         }
-        let name = money::owner_account(&owner);
-        let balance = linli_sdk::ledger::balance(&name)
-            .map(|a| a.balance)
-            .unwrap_or(0);
-        return Ok(json!({"owner": owner, "account": name, "earned": balance}));
+        let earned = money::earned(&owner)?;
+        return Ok(
+            json!({"owner": owner, "account": money::owner_account(&owner), "earned": earned}),
+        );
     }
     let person = match (asked.person, caller.person.clone()) {
         (Some(person), mine) if mine.as_deref() != Some(person.as_str()) => {

@@ -367,12 +367,6 @@ fn clear(space: &Space, alarm_type: &str) -> Result<(), Error> {
     alarm::clear(&space.id, alarm_type).map(drop)
 }
 
-fn sensor_of(space: &Space) -> Result<Option<SensorState>, Error> {
-    let sensors: std::collections::BTreeMap<String, SensorState> =
-        state::get(&SensorState::key(&space.lot))?.unwrap_or_default();
-    Ok(sensors.get(&space.id).copied())
-}
-
 /// The space's timer: wakes it and writes its book back.
 pub fn wake_space(id: &str, config: &Config) -> Result<(), Error> {
     let Ok(space) = places::space(id) else {
@@ -381,7 +375,13 @@ pub fn wake_space(id: &str, config: &Config) -> Result<(), Error> {
     };
     let key = Book::key(&space.id);
     let mut book: Book = state::get(&key)?.unwrap_or_default();
-    wake(&space, &mut book, sensor_of(&space)?, timer::now(), config)?;
+    wake(
+        &space,
+        &mut book,
+        crate::lots::sensor_of(&space)?,
+        timer::now(),
+        config,
+    )?;
     crate::availability::save_book(&space, &book)
 }
 
@@ -389,8 +389,11 @@ pub fn wake_space(id: &str, config: &Config) -> Result<(), Error> {
 /// woken, so a blocked one becomes critical (and security is told) at once,
 /// and major again after.
 pub fn wake_fire_lanes(building: &str, config: &Config) -> Result<(), Error> {
-    let Ok(places) = map::descendants(building, Some(map::PlaceKind::Poi), Some(SPACE_POI)) else {
-        return Ok(());
+    let places = match map::descendants(building, Some(map::PlaceKind::Poi), Some(SPACE_POI)) {
+        Ok(places) => places,
+        // A fire confirmed somewhere the map has no place for: no lanes.
+        Err(Error::NotFound(_)) => return Ok(()),
+        Err(other) => return Err(other),
     };
     for place in places {
         let Ok(space) = places::space_of(&place) else {

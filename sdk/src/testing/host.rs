@@ -267,11 +267,7 @@ impl<S: Scene> SimulatedHost<S> {
             super::alarms::is_platform_type(alarm_type),
             "{alarm_type} is not a platform alarm type (device-… or installation-…)"
         );
-        let change = self
-            .world
-            .borrow_mut()
-            .raise_as("platform", originator, alarm_type, severity, "{}")?;
-        self.announce(Some(change))
+        self.raise_alarm_of("platform", originator, alarm_type, severity)
     }
 
     /// Another installation of the community (the plugin `raiser`) raises
