@@ -406,6 +406,50 @@ async fn an_unreserved_vehicle_on_a_shared_space_alarms_the_property_staff() {
         .is_empty());
 }
 
+/// The community gives its geomagnetic sensors a report interval: one
+/// silent past it is taken offline by the platform, and its space counts
+/// unknown on the lot's board (well inside the scene's own one-hour
+/// ceiling) until it reports again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensor_silent_past_its_kinds_interval_leaves_its_space_unknown_until_it_reports() {
+    let p = sunny_garden().await;
+    p.c.admin
+        .put(
+            "/api/v1/communities/sunny-garden/device-kinds/geomagnetic",
+            json!({"report_interval_s": 600}),
+        )
+        .await
+        .expect(200);
+    let sensor = p.sensor("office-p01").await;
+    p.vehicle(&sensor, false).await;
+    let status = || async {
+        let lots =
+            p.c.command(PARKING, "lots", json!({"lot": "lot-office"}))
+                .await
+                .expect(200);
+        lots["lot-office"]["spaces"]
+            .as_array()
+            .expect("the lot's spaces")
+            .iter()
+            .find(|space| space["space"] == "office-p01")
+            .map(|space| space["status"].clone())
+            .expect("office-p01 is on the board")
+    };
+    assert_eq!(status().await, "free");
+    p.advance(11 * MINUTE).await;
+    eventually("the platform takes the silent sensor offline", || async {
+        p.c.alarms("device-offline", "active").await.len() == 1
+    })
+    .await;
+    eventually("its space counts unknown", || async {
+        p.c.settle(&p.installation).await;
+        status().await == "unknown"
+    })
+    .await;
+    p.vehicle(&sensor, true).await;
+    assert_eq!(status().await, "occupied");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_fire_lane_alarms_security_clears_when_it_leaves_and_is_critical_in_a_confirmed_fire(
 ) {

@@ -216,24 +216,55 @@ async fn an_ordinary_motion_carries_with_both_majorities_hidden_until_the_close_
     assert_eq!(agree_option(&result)["area_m2"], m2(agreed));
     assert_eq!(agree_option(&result)["owners"], 60);
 
-    // A recount from the ballot entries the tally names.
-    let counted = result["counted"].as_array().expect("the counted entries");
-    assert_eq!(counted.len(), 88);
-    let area_of: BTreeMap<&str, u64> = owners
-        .iter()
-        .map(|o| (o.unit.as_str(), o.centiares))
-        .collect();
-    let (mut units, mut area) = (0, 0);
-    for index in counted {
-        let receipt =
-            a.c.admin
+    // Any resident recounts from the ledger alone: the roll's parts give
+    // every unit's area, the ballots the tally names give the choices.
+    let neighbour = a.owner(&owners[87].person).await;
+    let record = |index: Value| {
+        let neighbour = &neighbour;
+        async move {
+            let entry = neighbour
                 .get(&format!(
-                    "/api/v1/communities/sunny-garden/ledger/entries/{index}/receipt"
+                    "/api/v1/communities/sunny-garden/ledger/entries/{index}"
                 ))
                 .await
                 .expect(200);
-        let body: Value = serde_json::from_str(receipt["entry"]["body"].as_str().unwrap()).unwrap();
-        let ballot = &body["body"];
+            let body: Value = serde_json::from_str(entry["body"].as_str().unwrap()).unwrap();
+            (
+                body["record-kind"].as_str().unwrap().to_owned(),
+                body["body"].clone(),
+            )
+        }
+    };
+    let published = run(&neighbour, "result", json!({"motion": motion}))
+        .await
+        .expect(200);
+    let mut area_of: BTreeMap<String, u64> = BTreeMap::new();
+    for index in published["roll_records"]
+        .as_array()
+        .expect("the roll's records")
+    {
+        let (kind, part) = record(index.clone()).await;
+        assert_eq!(kind, "voting/roll");
+        for unit in part["units"].as_array().unwrap() {
+            let centiares = unit[1].as_str().unwrap().replace('.', "").parse().unwrap();
+            area_of.insert(unit[0].as_str().unwrap().to_owned(), centiares);
+        }
+    }
+    assert_eq!(
+        m2(area_of.values().sum()),
+        turnout["area_m2"]["of"].as_str().unwrap(),
+        "the roll on the ledger is the whole area"
+    );
+    let (tally_kind, _) = record(published["tally_record"]["index"].clone()).await;
+    assert_eq!(tally_kind, "voting/tally");
+    let counted = published["counted"]
+        .as_array()
+        .expect("the counted entries");
+    assert_eq!(counted.len(), 88);
+    let (mut units, mut area) = (0, 0);
+    for index in counted {
+        let (kind, ballot) = record(index.clone()).await;
+        assert!(kind.starts_with("voting/ballot/"), "{kind}");
         assert_eq!(ballot["motion"], motion.as_str());
         if ballot["choice"] == "agree" {
             units += 1;
@@ -380,6 +411,29 @@ async fn a_unit_votes_once_or_changes_its_ballot_and_others_are_refused() {
             .await
             .expect(200);
     assert_eq!(turnout["units"]["voted"], 1);
+
+    // A written proxy is on the ledger for its owner and the staff, not
+    // for the neighbours: only the records the scene publishes are.
+    let giver = owners
+        .iter()
+        .find(|o| o.unit.starts_with("b1-") && o.person != in_b1.person)
+        .unwrap();
+    let proxied = run(
+        &a.owner(&giver.person).await,
+        "authorise-proxy",
+        json!({"motion": changing, "proxy": tenant, "document_sha256": "ab".repeat(32)}),
+    )
+    .await
+    .expect(200);
+    let index = &proxied["units"][0]["entry"]["index"];
+    let path = format!("/api/v1/communities/sunny-garden/ledger/entries/{index}");
+    let neighbour = a.owner(&in_b2.person).await;
+    assert_eq!(neighbour.get(&path).await.status, 403);
+    let own = a.owner(&giver.person).await.get(&path).await.expect(200);
+    assert!(
+        own["body"].as_str().unwrap().contains("voting/proxy/"),
+        "{own}"
+    );
 }
 
 /// Every object in `value` that names `unit` and also holds `needle` in one of its fields.

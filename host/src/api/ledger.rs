@@ -2,7 +2,9 @@
 //! proofs, accounts, entries, inclusion proofs and receipts. Admins and
 //! operators see the whole community ledger; residents see their own
 //! accounts (an account is a person's when its last `/` segment is their
-//! person id) and the entries that touch them.
+//! person id), the entries that touch them, and the records a scene
+//! publishes to the community (its ledger grant's `public-records`: an
+//! owners' vote's ballots and tally, so that anyone can recount it).
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,8 @@ use crate::auth::{Principal, Role};
 use crate::caps::ledger::checkpoint::SignedCheckpoint;
 use crate::caps::ledger::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
 use crate::caps::ledger::merkle::{ConsistencyProof, InclusionProof};
-use crate::ids::CommunityId;
+use crate::ids::{CommunityId, PluginId};
+use crate::runtime::installation;
 
 impl From<LedgerError> for ApiError {
     fn from(error: LedgerError) -> Self {
@@ -87,7 +90,8 @@ fn owns(principal: &Principal, account: &str) -> bool {
         .is_some_and(|person| account.rsplit('/').next() == Some(person))
 }
 
-fn check_entry_visible(
+async fn check_entry_visible(
+    state: &AppState,
     principal: &Principal,
     community: &CommunityId,
     entry: &StoredEntry,
@@ -96,13 +100,43 @@ fn check_entry_visible(
         || crate::caps::ledger::entry_namespaces(&entry.body)
             .iter()
             .any(|a| owns(principal, a))
+        || is_public_record(state, community, entry).await?
     {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "residents see only entries that touch their own accounts",
+            "residents see the entries of their own accounts and the records scenes publish",
         ))
     }
+}
+
+/// Whether `entry` is a record of a kind that the community's installation
+/// of the plugin that wrote it was granted to publish. The grant is read
+/// as it is now: a community that stops publishing a kind, or removes the
+/// scene, takes its records back from residents' view.
+async fn is_public_record(
+    state: &AppState,
+    community: &CommunityId,
+    entry: &StoredEntry,
+) -> ApiResult<bool> {
+    if entry.kind != "record" {
+        return Ok(false);
+    }
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(&entry.body) else {
+        return Ok(false);
+    };
+    let (Some(kind), Some(plugin)) = (
+        body["record-kind"].as_str(),
+        body["plugin"]
+            .as_str()
+            .and_then(|p| p.parse::<PluginId>().ok()),
+    ) else {
+        return Ok(false);
+    };
+    let found = installation::find(&state.services.db, community, &plugin).await?;
+    Ok(found
+        .and_then(|i| i.grants.ledger)
+        .is_some_and(|ledger| ledger.is_public(kind)))
 }
 
 async fn load_entry(
@@ -234,7 +268,7 @@ async fn list_entries(
     ))
 }
 
-/// One entry.
+/// One entry: any for admins and operators; for residents, one that touches their own accounts or a record a scene publishes.
 #[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/entries/{index}", tag = "ledger",
     params(("community" = String, Path), ("index" = u64, Path)),
     responses((status = 200, body = StoredEntry), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
@@ -244,7 +278,7 @@ async fn get_entry(
     Path((community, index)): Path<(CommunityId, u64)>,
 ) -> ApiResult<Json<StoredEntry>> {
     let entry = load_entry(&state, &community, index).await?;
-    check_entry_visible(&principal, &community, &entry)?;
+    check_entry_visible(&state, &principal, &community, &entry).await?;
     Ok(Json(entry))
 }
 
@@ -259,7 +293,7 @@ async fn entry_proof(
     Query(q): Query<ProofQuery>,
 ) -> ApiResult<Json<InclusionProof>> {
     let entry = load_entry(&state, &community, index).await?;
-    check_entry_visible(&principal, &community, &entry)?;
+    check_entry_visible(&state, &principal, &community, &entry).await?;
     let size = match q.size {
         Some(size) => size,
         None => log::latest_checkpoint(&state.services.db, &community)
@@ -291,7 +325,7 @@ async fn entry_receipt(
     Path((community, index)): Path<(CommunityId, u64)>,
 ) -> ApiResult<Json<Receipt>> {
     let entry = load_entry(&state, &community, index).await?;
-    check_entry_visible(&principal, &community, &entry)?;
+    check_entry_visible(&state, &principal, &community, &entry).await?;
     state
         .services
         .ledger

@@ -9,7 +9,7 @@
 //! Times are host timestamps (milliseconds since the epoch, UTC) or the
 //! community's local time written `YYYY-MM-DD HH:MM` (see [`At`]).
 
-use linli_sdk::map::{self, Origin};
+use linli_sdk::map::Origin;
 use linli_sdk::{calendar, parse_input, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -23,7 +23,7 @@ use crate::lots;
 use crate::money;
 use crate::office;
 use crate::overstay::History;
-use crate::places::{self, SPACE_POI};
+use crate::places;
 use crate::pricing;
 use crate::reservations::{Book, BookError, ReservationId};
 use crate::search;
@@ -219,8 +219,16 @@ pub fn search(config: &Config, caller: &Caller, input: Json) -> Result<Json, Err
         return Err(Error::Invalid("radius_m: between 0 and 5000 metres".into()));
     }
     let requester = parker(caller, query.visitor)?;
-    let nearby = map::within_radius(SPACE_POI, &Origin::Place(query.from), query.radius_m)?;
-    let offers = finder::offers(nearby, wanted, &requester, timer::now(), MAX_OFFERS, config)?;
+    let from = Origin::Place(query.from);
+    let offers = finder::near(
+        &from,
+        query.radius_m,
+        wanted,
+        &requester,
+        timer::now(),
+        MAX_OFFERS,
+        config,
+    )?;
     Ok(json!({ "offers": offers }))
 }
 

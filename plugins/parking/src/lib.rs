@@ -104,6 +104,9 @@ impl Scene for Parking {
             Event::Lifecycle(
                 Lifecycle::Installed | Lifecycle::Resumed | Lifecycle::Reconfigured,
             ) => lots::schedule(timer::now(), config),
+            Event::AlarmChanged(change) if change.alarm.alarm_type == sensing::DEVICE_OFFLINE => {
+                sensing::on_device_offline(&change)
+            }
             Event::AlarmChanged(change) if change.alarm.alarm_type == wake::FIRE_CONFIRMED => {
                 match change.change {
                     ChangeKind::Raised | ChangeKind::Cleared => {

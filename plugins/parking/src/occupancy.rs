@@ -9,9 +9,13 @@
 //! is one store value (`lot/<id>/sensors`), so a recount is one read.
 //!
 //! A space is **unknown** when it has no sensor, its sensor has never
-//! spoken, or it has been silent for longer than the report interval (a
-//! sensor that stopped reporting must not keep a space "free" on the
-//! public board). Fire lanes are not parking and are left out of the
+//! spoken, or it has gone silent (a sensor that stopped reporting must not
+//! keep a space "free" on the public board). Silence is the platform's to
+//! judge, since it knows each device kind's report interval: the host
+//! raises `device-offline` for a sensor silent past its kind's interval
+//! and the scene marks the sensor [`SensorState::offline`] until it speaks
+//! again ([`went_silent`]). The scene's own `report-interval-ms` is a
+//! ceiling on top, for sensors of kinds the community gave no interval. Fire lanes are not parking and are left out of the
 //! counts; [`crate::violations`] watches them. The statuses are FIWARE
 //! ParkingSpot's `free`, `occupied` and `unknown`.
 
@@ -29,6 +33,10 @@ pub struct SensorState {
     pub since: i64,
     /// When the sensor was last heard from.
     pub heard: i64,
+    /// The platform says the sensor has gone silent (`device-offline`
+    /// raised and not cleared since), until its next reading.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
 }
 
 impl SensorState {
@@ -48,14 +56,22 @@ pub fn observe(before: Option<SensorState>, occupied: bool, at: i64) -> SensorSt
         Some(before) if at < before.heard => before,
         Some(before) if before.occupied == occupied => SensorState {
             heard: at,
+            offline: false,
             ..before
         },
         _ => SensorState {
             occupied,
             since: at,
             heard: at,
+            offline: false,
         },
     }
+}
+
+/// What the sensor said before, once the platform says it has gone silent
+/// (`offline`) or has been heard from again.
+pub fn went_silent(before: SensorState, offline: bool) -> SensorState {
+    SensorState { offline, ..before }
 }
 
 /// What a space is, as FIWARE's ParkingSpot status names it.
@@ -70,7 +86,7 @@ pub enum Status {
 /// The status of a space whose sensor said `state`, at `now`.
 pub fn status(state: Option<&SensorState>, now: i64, report_interval_ms: i64) -> Status {
     match state {
-        Some(state) if now - state.heard <= report_interval_ms => {
+        Some(state) if !state.offline && now - state.heard <= report_interval_ms => {
             if state.occupied {
                 Status::Occupied
             } else {
@@ -148,7 +164,8 @@ mod tests {
             SensorState {
                 occupied: true,
                 since: 100,
-                heard: 100
+                heard: 100,
+                offline: false
             }
         );
         let repeat = observe(Some(first), true, 200);
@@ -157,7 +174,8 @@ mod tests {
             SensorState {
                 occupied: true,
                 since: 100,
-                heard: 200
+                heard: 200,
+                offline: false
             }
         );
         let change = observe(Some(repeat), false, 300);
@@ -166,7 +184,8 @@ mod tests {
             SensorState {
                 occupied: false,
                 since: 300,
-                heard: 300
+                heard: 300,
+                offline: false
             }
         );
         assert_eq!(
@@ -182,6 +201,26 @@ mod tests {
         assert_eq!(status(Some(&state), HOUR, HOUR), Status::Free);
         assert_eq!(status(Some(&state), HOUR + 1, HOUR), Status::Unknown);
         assert_eq!(status(None, 0, HOUR), Status::Unknown);
+    }
+
+    #[test]
+    fn a_sensor_the_platform_calls_offline_counts_unknown_until_it_speaks() {
+        let heard = observe(None, true, 0);
+        let silent = went_silent(heard, true);
+        assert_eq!(status(Some(&silent), 1, HOUR), Status::Unknown);
+        assert_eq!(
+            observe(Some(silent), true, -5),
+            silent,
+            "a late reading from before is no sign of life"
+        );
+        assert_eq!(
+            status(Some(&observe(Some(silent), true, 2)), 3, HOUR),
+            Status::Occupied
+        );
+        assert_eq!(
+            status(Some(&went_silent(silent, false)), 3, HOUR),
+            Status::Occupied
+        );
     }
 
     #[test]

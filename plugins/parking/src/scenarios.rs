@@ -169,9 +169,10 @@ fn a_no_show_is_released_after_the_grace_and_the_space_is_bookable_again() {
     let mine = host.command(&li(), "my-reservations", json!({})).unwrap();
     assert_eq!(mine["reservations"][0]["reservation"]["state"], "no-show");
     let busy = |host: &SimulatedHost<Parking>| {
-        let lot: crate::availability::LotAvailability =
-            host.state("lot/office-lot/availability").unwrap();
-        lot.spaces["space-o1"].busy.len()
+        let stored = host.stored("lot/office-lot/availability").unwrap();
+        crate::availability::decode(&stored).unwrap().spaces["space-o1"]
+            .busy
+            .len()
     };
     assert_eq!(
         busy(&host),
@@ -279,4 +280,56 @@ fn a_blocked_fire_lane_alarms_security_and_turns_critical_in_a_confirmed_fire() 
     host.advance(Duration::from_secs(5 * MINUTE));
     occupied(&mut host, "mag-lane", false);
     assert!(host.alarm("lane-o", "fire-lane-blocked").is_none());
+}
+
+/// The platform knows each device kind's report interval: when it says a
+/// sensor has gone silent, its space counts unknown at once, and the next
+/// reading brings it back.
+#[test]
+fn a_sensor_the_platform_calls_offline_leaves_its_space_unknown_until_it_reports() {
+    let mut host = court_host();
+    occupied(&mut host, "mag-o1", false);
+    occupied(&mut host, "mag-o2", true);
+    let status = |host: &mut SimulatedHost<Parking>| {
+        let lot = host
+            .command(&admin(), "lots", json!({"lot": "office-lot"}))
+            .unwrap();
+        let of = |space: &str| {
+            lot["office-lot"]["spaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["space"] == space)
+                .map(|s| s["status"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        (
+            of("space-o1"),
+            of("space-o2"),
+            lot["office-lot"]["unknown"].clone(),
+        )
+    };
+    assert_eq!(
+        status(&mut host),
+        ("free".into(), "occupied".into(), json!(0))
+    );
+    host.raise_platform_alarm("mag-o1", "device-offline", Severity::Warning)
+        .unwrap();
+    assert_eq!(
+        status(&mut host),
+        ("unknown".into(), "occupied".into(), json!(1))
+    );
+    occupied(&mut host, "mag-o1", true);
+    assert_eq!(
+        status(&mut host),
+        ("occupied".into(), "occupied".into(), json!(0))
+    );
+    host.raise_platform_alarm("mag-o2", "device-offline", Severity::Warning)
+        .unwrap();
+    host.clear_alarm("mag-o2", "device-offline", "platform")
+        .unwrap();
+    assert_eq!(
+        status(&mut host),
+        ("occupied".into(), "occupied".into(), json!(0))
+    );
 }

@@ -1,19 +1,21 @@
 //! Finding a free space for a time window, and reserving it.
 //!
-//! The handler finds the candidates near a place (`map::within_radius`
-//! answers them nearest first, with their distances), reads each one's
-//! windows and book, and hands them here. A space is offered when the
-//! requester may reserve it ([`crate::access`]), its windows cover the
-//! whole of the wanted time and no active reservation holds any of it.
+//! The handler finds the candidates near a place (the map answers them with
+//! their distances), looks each one up in its lot's availability index
+//! ([`crate::availability`]) and hands them here. A space is offered when
+//! the requester may reserve it ([`crate::access`]), no active reservation
+//! holds any of the wanted time and its windows cover the whole of it.
 //! [`reserve`] makes the same checks on one space and then takes it in the
 //! book, so what search offered is what reserve accepts, and a space
 //! reserved between the two is refused by the book.
 
 use std::fmt;
 
+use linli_sdk::Error;
 use serde::Serialize;
 
 use crate::access::{self, Denied, Requester};
+use crate::availability::SpaceAvailability;
 use crate::config::Config;
 use crate::interval::Interval;
 use crate::pricing;
@@ -26,9 +28,7 @@ use crate::windows::Windows;
 pub struct Candidate<'a> {
     pub space: &'a Space,
     pub distance_m: f64,
-    pub windows: &'a Windows,
-    /// What its active reservations hold.
-    pub busy: &'a [Interval],
+    pub availability: &'a SpaceAvailability,
 }
 
 /// A free space, as search answers it.
@@ -45,39 +45,53 @@ pub struct Offer {
 /// The free spaces among `candidates` for `wanted`, nearest first (ties by
 /// space id, so the answer is stable), at most `limit`; none when `wanted`
 /// breaks the rules for any reservation (in the past, too long, ...).
+///
+/// The candidates are put in that order first and looked at until `limit`
+/// are found: a space's windows are decoded only when it gets its turn, so
+/// a search among a thousand spaces decodes the few dozen it answers.
 pub fn search(
-    candidates: &[Candidate<'_>],
+    candidates: &mut [Candidate<'_>],
     wanted: Interval,
     requester: &Requester,
     now: i64,
     limit: usize,
     config: &Config,
-) -> Vec<Offer> {
+) -> Result<Vec<Offer>, Error> {
     if reservations::check_times(wanted, now, config).is_err() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let mut offers: Vec<Offer> = candidates
-        .iter()
-        .filter(|c| access::may_reserve(c.space, requester, now, config).is_ok())
-        .filter(|c| !c.busy.iter().any(|held| held.overlaps(wanted)))
-        .filter_map(|c| {
-            let rate = c.windows.rate_for(wanted, config.utc_offset_minutes)?;
-            Some(Offer {
-                space: c.space.id.clone(),
-                lot: c.space.lot.clone(),
-                distance_m: c.distance_m,
-                price_per_hour: rate,
-                estimated_charge: estimate(rate, wanted, config),
-            })
-        })
-        .collect();
-    offers.sort_by(|a, b| {
+    candidates.sort_by(|a, b| {
         a.distance_m
             .total_cmp(&b.distance_m)
-            .then_with(|| a.space.cmp(&b.space))
+            .then_with(|| a.space.id.cmp(&b.space.id))
     });
-    offers.truncate(limit);
-    offers
+    let mut offers = Vec::new();
+    for candidate in candidates.iter() {
+        if offers.len() == limit {
+            break;
+        }
+        let free = !candidate.availability.is_unshared()
+            && access::may_reserve(candidate.space, requester, now, config).is_ok()
+            && !candidate
+                .availability
+                .busy
+                .iter()
+                .any(|held| held.overlaps(wanted));
+        if !free {
+            continue;
+        }
+        let windows = candidate.availability.windows()?;
+        if let Some(rate) = windows.rate_for(wanted, config.utc_offset_minutes) {
+            offers.push(Offer {
+                space: candidate.space.id.clone(),
+                lot: candidate.space.lot.clone(),
+                distance_m: candidate.distance_m,
+                price_per_hour: rate,
+                estimated_charge: estimate(rate, wanted, config),
+            });
+        }
+    }
+    Ok(offers)
 }
 
 fn estimate(rate: u32, wanted: Interval, config: &Config) -> u64 {
@@ -217,47 +231,55 @@ mod tests {
                 &config,
             )
             .unwrap();
-        let candidates = [
-            Candidate {
-                space: &spaces[0],
-                distance_m: 250.0,
-                windows: &nights,
-                busy: &[],
-            },
-            Candidate {
-                space: &spaces[1],
-                distance_m: 40.0,
-                windows: &nights,
-                busy: &[],
-            },
-            Candidate {
-                space: &spaces[2],
-                distance_m: 10.0,
-                windows: &nights,
-                busy: &taken.active_intervals(),
-            },
-            Candidate {
-                space: &spaces[3],
-                distance_m: 5.0,
-                windows: &nights,
-                busy: &[],
-            },
-            Candidate {
-                space: &spaces[4],
-                distance_m: 1.0,
-                windows: &none,
-                busy: &[],
-            },
-        ];
-        let offers = search(&candidates, tuesday(21, 23), &ann(), MONDAY, 10, &config);
+        let open = SpaceAvailability::new(&nights, Vec::new());
+        let held = SpaceAvailability::new(&nights, taken.active_intervals());
+        let closed = SpaceAvailability::new(&none, Vec::new());
+        let mut candidates = [
+            (0, 250.0, &open),
+            (1, 40.0, &open),
+            (2, 10.0, &held),
+            (3, 5.0, &open),
+            (4, 1.0, &closed),
+        ]
+        .map(|(n, distance_m, availability)| Candidate {
+            space: &spaces[n],
+            distance_m,
+            availability,
+        });
+        let mut look = |limit| {
+            search(
+                &mut candidates,
+                tuesday(21, 23),
+                &ann(),
+                MONDAY,
+                limit,
+                &config,
+            )
+            .unwrap()
+        };
+        let offers = look(10);
         let ids: Vec<&str> = offers.iter().map(|o| o.space.as_str()).collect();
         assert_eq!(ids, vec!["s-near", "s-far"]);
         assert_eq!(offers[0].price_per_hour, 6);
         assert_eq!(offers[0].estimated_charge, 12);
-        assert_eq!(
-            search(&candidates, tuesday(21, 23), &ann(), MONDAY, 1, &config).len(),
-            1
-        );
+        assert_eq!(look(1).len(), 1);
+    }
+
+    #[test]
+    fn a_tie_in_distance_goes_to_the_lower_space_id_whatever_the_map_answered_first() {
+        let config = Config::default();
+        let spaces = [
+            space("s-b", SpaceClass::Shared),
+            space("s-a", SpaceClass::Shared),
+        ];
+        let open = SpaceAvailability::new(&weeknights(), Vec::new());
+        let mut candidates = spaces.each_ref().map(|space| Candidate {
+            space,
+            distance_m: 30.0,
+            availability: &open,
+        });
+        let offers = search(&mut candidates, tuesday(21, 23), &ann(), MONDAY, 1, &config).unwrap();
+        assert_eq!(offers[0].space, "s-a");
     }
 
     /// Found by the property test: a window starting at the last quarter
@@ -266,20 +288,16 @@ mod tests {
     fn search_offers_nothing_reserve_would_refuse_for_its_times() {
         let config = Config::default();
         let shared = space("s-1", SpaceClass::Shared);
-        let (windows, book) = (weeknights(), Book::default());
-        let candidates = [Candidate {
+        let open = SpaceAvailability::new(&weeknights(), Book::default().active_intervals());
+        let mut candidates = [Candidate {
             space: &shared,
             distance_m: 1.0,
-            windows: &windows,
-            busy: &book.active_intervals(),
+            availability: &open,
         }];
         let now = MONDAY + DAY_MS + 20 * HOUR + 10 * 60_000;
-        let started = tuesday(20, 22);
-        assert!(search(&candidates, started, &ann(), now, 10, &config).is_empty());
-        assert_eq!(
-            search(&candidates, tuesday(21, 23), &ann(), now, 10, &config).len(),
-            1
-        );
+        let mut look = |wanted| search(&mut candidates, wanted, &ann(), now, 10, &config).unwrap();
+        assert!(look(tuesday(20, 22)).is_empty());
+        assert_eq!(look(tuesday(21, 23)).len(), 1);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use linli_sdk::{alarm, log, state, timer, Error, Reading, Value};
+use linli_sdk::alarm::{AlarmChange, ChangeKind};
+use linli_sdk::{alarm, log, map, state, timer, Error, Reading, Value};
 use serde_json::json;
 
 use crate::availability;
@@ -23,6 +24,8 @@ use crate::wake;
 
 /// The reading kind of the spaces' sensors.
 pub const OCCUPANCY: &str = "occupancy";
+/// The platform's alarm for a device silent past its kind's report interval.
+pub const DEVICE_OFFLINE: &str = "device-offline";
 
 /// Handles one reading; readings that are not a space's occupancy are
 /// ignored.
@@ -66,6 +69,48 @@ pub fn on_reading(reading: Reading, config: &Config) -> Result<(), Error> {
     }
     wake::wake(&space, &mut book, Some(after), timer::now(), config)?;
     availability::save_book(&space, &book)
+}
+
+/// The platform raised or cleared `device-offline` for a device: if it is
+/// a space's sensor, the space counts unknown until the sensor speaks
+/// again. A device on no space, or one whose space never heard from it, is
+/// no concern of the counts.
+pub fn on_device_offline(change: &AlarmChange) -> Result<(), Error> {
+    let offline = match change.change {
+        ChangeKind::Raised | ChangeKind::Updated => true,
+        ChangeKind::Cleared => false,
+        ChangeKind::Acknowledged => return Ok(()),
+    };
+    let device = &change.alarm.originator;
+    let Some(place) = map::locate(device)? else {
+        return Ok(());
+    };
+    let Ok(space) = places::space_of(&place) else {
+        return Ok(());
+    };
+    if space.sensor.as_ref().is_some_and(|sensor| sensor != device) {
+        return Ok(());
+    }
+    let key = SensorState::key(&space.lot);
+    let mut sensors: BTreeMap<String, SensorState> = state::get(&key)?.unwrap_or_default();
+    let Some(before) = sensors.get(&space.id).copied() else {
+        return Ok(());
+    };
+    let after = occupancy::went_silent(before, offline);
+    if after != before {
+        log::info(&format!(
+            "{}'s sensor {device} is {}",
+            space.id,
+            if offline {
+                "offline: the space counts unknown"
+            } else {
+                "back"
+            }
+        ));
+        sensors.insert(space.id.clone(), after);
+        state::put(&key, &sensors)?;
+    }
+    Ok(())
 }
 
 fn checked_in(space: &Space, arrived: &Reservation, config: &Config) -> Result<(), Error> {

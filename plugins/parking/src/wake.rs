@@ -240,7 +240,15 @@ fn offer_blocked(space: &Space, book: &mut Book, now: i64, config: &Config) -> R
         &Origin::Place(space.id.clone()),
         OFFER_CANDIDATES,
     )?;
-    let offers = finder::offers(nearby, rest, &requester, now, 1, config)?;
+    let offers = finder::offers(
+        &mut finder::Lots::default(),
+        nearby,
+        rest,
+        &requester,
+        now,
+        1,
+        config,
+    )?;
     let id = blocked.id(&space.id);
     let (title, body) = match offers.first() {
         Some(offer) => (

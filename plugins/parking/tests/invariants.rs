@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use parking::access::Requester;
+use parking::availability::SpaceAvailability;
 use parking::config::Config;
 use parking::interval::Interval;
 use parking::occupancy::{self, count_lots, LotCounts, SensorState, Status};
@@ -351,16 +352,18 @@ proptest! {
         let start = run.now - run.now % (15 * MINUTE) + in_quarters * 15 * MINUTE;
         let wanted = Interval::new(start, start + quarters * 15 * MINUTE).unwrap();
         let requester = requester(who);
-        let busy: Vec<_> = run.books.iter().map(|book| book.active_intervals()).collect();
-        let candidates: Vec<Candidate<'_>> = (0..run.spaces.len())
+        let indexed: Vec<SpaceAvailability> = (0..run.spaces.len())
+            .map(|i| SpaceAvailability::new(&run.windows[i], run.books[i].active_intervals()))
+            .collect();
+        let mut candidates: Vec<Candidate<'_>> = (0..run.spaces.len())
             .map(|i| Candidate {
                 space: &run.spaces[i],
                 distance_m: 10.0 * i as f64,
-                windows: &run.windows[i],
-                busy: &busy[i],
+                availability: &indexed[i],
             })
             .collect();
-        let offered: Vec<String> = search::search(&candidates, wanted, &requester, run.now, 100, &run.config)
+        let offered: Vec<String> = search::search(&mut candidates, wanted, &requester, run.now, 100, &run.config)
+            .expect("the index decodes")
             .into_iter()
             .map(|offer| offer.space)
             .collect();

@@ -51,6 +51,15 @@ impl Manifest {
         let optional = take_optional_flags(&mut table);
         let mut manifest: Manifest = table.try_into().unwrap_or_else(refused);
         manifest.optional = optional;
+        if let Some(ledger) = &manifest.capabilities.ledger {
+            if let Some(bad) = ledger
+                .public_records
+                .iter()
+                .find(|kind| !ledger.allows(kind))
+            {
+                panic!("linli.toml: capabilities.ledger.public-records: {bad:?} is not a record kind in the namespaces {:?}", ledger.namespaces);
+            }
+        }
         manifest
     }
 
@@ -120,6 +129,10 @@ pub struct SensorGrant {
 #[serde(deny_unknown_fields)]
 pub struct LedgerGrant {
     pub namespaces: Vec<String>,
+    /// Record kinds every member of the community may read (the host's API
+    /// shows them to residents); each must be a name in the namespaces.
+    #[serde(default, rename = "public-records")]
+    pub public_records: Vec<String>,
 }
 
 /// `[capabilities.alarm]`.

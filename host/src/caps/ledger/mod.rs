@@ -52,11 +52,23 @@ const MAX_ENTRIES: u32 = 1000;
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The `ledger` scope: the namespaces (the part of a name before `/`) the
-/// installation may write and read, e.g. `["timebank"]`.
+/// installation may write and read, e.g. `["timebank"]`, and the record
+/// kinds within them that every member of the community may read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerScope {
     pub namespaces: Vec<String>,
+    /// Record kinds residents read besides the entries of their own
+    /// accounts: `voting/tally` covers that kind and every kind under it
+    /// (`voting/tally/part`). An owners' vote publishes its ballots and
+    /// tally this way so that anyone can recount it; what is left out stays
+    /// for staff, admins and the people an entry names.
+    #[serde(
+        default,
+        rename = "public-records",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub public_records: Vec<String>,
 }
 
 impl LedgerScope {
@@ -66,17 +78,36 @@ impl LedgerScope {
             .is_some_and(|(ns, rest)| !rest.is_empty() && self.namespaces.iter().any(|n| n == ns))
     }
 
-    /// Checks every namespace's spelling.
+    /// Whether records of `kind` are for every member of the community.
+    pub fn is_public(&self, kind: &str) -> bool {
+        self.public_records.iter().any(|public| {
+            kind.strip_prefix(public.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
+    /// Checks every namespace's spelling, and that every public record kind
+    /// is a name in one of them.
     pub fn check_namespaces(&self) -> Result<(), String> {
-        match self.namespaces.iter().find(|ns| {
+        if let Some(bad) = self.namespaces.iter().find(|ns| {
             ns.is_empty()
                 || ns.len() > 64
                 || !ns
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         }) {
-            Some(bad) => Err(format!(
+            return Err(format!(
                 "namespace {bad:?} must be 1-64 characters of a-z, 0-9 or '-'"
+            ));
+        }
+        match self
+            .public_records
+            .iter()
+            .find(|kind| !self.allows(kind) || kind.len() > MAX_NAME_BYTES || kind.ends_with('/'))
+        {
+            Some(bad) => Err(format!(
+                "public-records: {bad:?} is not a record kind in the namespaces {:?}",
+                self.namespaces
             )),
             None => Ok(()),
         }
@@ -86,12 +117,21 @@ impl LedgerScope {
 impl Scope for LedgerScope {
     fn within(&self, requested: &Self) -> Result<(), String> {
         self.check_namespaces()?;
-        match self
+        if let Some(wider) = self
             .namespaces
             .iter()
             .find(|ns| !requested.namespaces.contains(ns))
         {
-            Some(wider) => Err(format!("namespace {wider:?} was not requested")),
+            return Err(format!("namespace {wider:?} was not requested"));
+        }
+        match self
+            .public_records
+            .iter()
+            .find(|kind| !requested.public_records.contains(kind))
+        {
+            Some(wider) => Err(format!(
+                "public-records: {wider:?} was not requested public"
+            )),
             None => Ok(()),
         }
     }
@@ -538,6 +578,7 @@ mod tests {
             grants: CapabilitySet {
                 ledger: Some(LedgerScope {
                     namespaces: vec!["t".to_owned()],
+                    public_records: Vec::new(),
                 }),
                 ..CapabilitySet::default()
             },
@@ -551,6 +592,46 @@ mod tests {
         });
         let ledger = Arc::new(LedgerService::open(dir).unwrap());
         (LedgerHost::new(ctx, ledger), db)
+    }
+
+    fn scope(namespaces: &[&str], public: &[&str]) -> LedgerScope {
+        LedgerScope {
+            namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+            public_records: public.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_public_record_kind_covers_the_kinds_under_it_and_no_other() {
+        let voting = scope(&["voting"], &["voting/tally", "voting/ballot"]);
+        assert!(voting.check_namespaces().is_ok());
+        for public in ["voting/tally", "voting/ballot/owner-1", "voting/tally/part"] {
+            assert!(voting.is_public(public), "{public}");
+        }
+        for private in [
+            "voting/tallyx",
+            "voting/proxy/owner-1",
+            "voting",
+            "parking/tally",
+        ] {
+            assert!(!voting.is_public(private), "{private}");
+        }
+    }
+
+    #[test]
+    fn public_record_kinds_are_in_the_namespaces_and_granted_only_as_requested() {
+        assert!(scope(&["voting"], &["parking/handover"])
+            .check_namespaces()
+            .is_err());
+        assert!(scope(&["voting"], &["voting"]).check_namespaces().is_err());
+        assert!(scope(&["voting"], &["voting/"]).check_namespaces().is_err());
+        let requested = scope(&["voting"], &["voting/tally", "voting/ballot"]);
+        assert!(scope(&["voting"], &["voting/tally"])
+            .within(&requested)
+            .is_ok());
+        assert!(scope(&["voting"], &[]).within(&requested).is_ok());
+        let wider = scope(&["voting"], &["voting/motion"]).within(&requested);
+        assert!(wider.unwrap_err().contains("voting/motion"));
     }
 
     /// Commits the handler's writes as the actor does.

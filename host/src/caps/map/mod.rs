@@ -18,6 +18,7 @@
 
 pub mod geojson;
 pub mod index;
+mod links;
 pub mod model;
 pub mod point;
 pub mod rows;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::index::{PoiIndex, Projection};
+use super::links::LinkIndex;
 pub use super::point::{GeoPoint, PoiKind};
 use crate::ids::{PersonId, PlaceId};
 
@@ -227,6 +228,8 @@ pub struct CommunityMap {
     places: HashMap<PlaceId, Place>,
     children: HashMap<Option<PlaceId>, BTreeSet<PlaceId>>,
     people: BTreeMap<PersonId, Person>,
+    /// The people linked to each place as residents or owners.
+    links: LinkIndex,
     pois: PoiIndex,
 }
 
@@ -251,7 +254,9 @@ impl CommunityMap {
             map.places.insert(place.id.clone(), place);
         }
         map.pois.bulk_load(pois);
-        map.people = people.into_iter().map(|p| (p.id.clone(), p)).collect();
+        for person in people {
+            map.put_person(person);
+        }
         map
     }
 
@@ -437,13 +442,7 @@ impl CommunityMap {
                 let scope = place_scope(scope)?.ok_or_else(|| {
                     QueryError::Invalid("residents and owners need a place as scope".to_owned())
                 })?;
-                Box::new(move |person: &Person| {
-                    person.links.iter().any(|link| match (relation, link) {
-                        (Relation::Resident, Link::ResidentOf(place))
-                        | (Relation::Owner, Link::OwnerOf(place)) => self.is_within(place, &scope),
-                        _ => false,
-                    })
-                })
+                return Ok(self.linked_within(relation, &scope));
             }
             Relation::Family => {
                 let of: PersonId = scope
@@ -472,6 +471,33 @@ impl CommunityMap {
         Ok(self.people.values().filter(|p| matches(p)).collect())
     }
 
+    /// The residents or owners of `scope` and the places under it, by id:
+    /// the people linked to each place of the subtree, from the index.
+    fn linked_within(&self, relation: Relation, scope: &PlaceId) -> Vec<&Person> {
+        let mut found: BTreeMap<&PersonId, &Person> = BTreeMap::new();
+        let mut stack: Vec<&PlaceId> = vec![scope];
+        while let Some(place) = stack.pop() {
+            stack.extend(
+                self.children
+                    .get(&Some(place.clone()))
+                    .into_iter()
+                    .flatten(),
+            );
+            for id in self.links.at(place) {
+                let person = &self.people[id];
+                let linked = person.links.iter().any(|link| match (relation, link) {
+                    (Relation::Resident, Link::ResidentOf(target))
+                    | (Relation::Owner, Link::OwnerOf(target)) => target == place,
+                    _ => false,
+                });
+                if linked {
+                    found.insert(id, person);
+                }
+            }
+        }
+        found.into_values().collect()
+    }
+
     /// Adds `place`, or replaces the place with its id, keeping the indexes current.
     pub fn put_place(&mut self, place: Place) {
         self.remove_place(&place.id);
@@ -497,12 +523,20 @@ impl CommunityMap {
         Some(place)
     }
 
+    /// Adds `person`, or replaces the person with their id, keeping the
+    /// link index current.
     pub fn put_person(&mut self, person: Person) {
+        if let Some(before) = self.people.remove(&person.id) {
+            self.links.remove(&before);
+        }
+        self.links.add(&person);
         self.people.insert(person.id.clone(), person);
     }
 
     pub fn remove_person(&mut self, id: &PersonId) -> Option<Person> {
-        self.people.remove(id)
+        let person = self.people.remove(id)?;
+        self.links.remove(&person);
+        Some(person)
     }
 
     /// Why `id` cannot be removed or change kind: the places under it and
