@@ -284,3 +284,105 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         "{report}"
     );
 }
+
+/// A stored tree node above the leaves changed while the host was stopped
+/// (one at level 1, 2 and 3 in turn): the audit names it, and the host,
+/// started again on it, refuses to serve a receipt or a consistency proof
+/// that would use it rather than serve one every verifier rejects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_interior_tree_node_is_found_by_the_audit_and_no_proof_is_served_from_it() {
+    let host = TestHost::start().await;
+    let c = points_community(&host).await;
+    for i in 0..18 {
+        c.command(
+            POINTS,
+            "award",
+            json!({"to": "li", "amount": 1, "key": format!("award-{i}")}),
+        )
+        .await
+        .expect(200);
+    }
+    let size = c
+        .admin
+        .get("/api/v1/communities/plum-garden/ledger/checkpoint")
+        .await
+        .expect(200)["checkpoint"]["size"]
+        .as_u64()
+        .unwrap();
+    assert!(size >= 16, "a tree with level-3 nodes: {size} entries");
+    let mut stopped = host.stop().await;
+    let audit = |stopped: &linli_tests::StoppedHost| {
+        Command::new(linli_binary())
+            .args([
+                "ledger",
+                "audit",
+                "--data-dir",
+                stopped.data_dir().to_str().unwrap(),
+            ])
+            .env("DATABASE_URL", stopped.store_url())
+            .output()
+            .unwrap()
+    };
+    assert!(audit(&stopped).status.success());
+    for level in 1..=3 {
+        let node = format!("community_id = 'plum-garden' AND level = {level} AND idx = 0");
+        stopped
+            .execute(&format!(
+                "CREATE TABLE node_backup AS SELECT hash FROM ledger_nodes WHERE {node}"
+            ))
+            .await;
+        // The node takes its right-hand neighbour's hash: one changed row.
+        stopped
+            .execute(&format!(
+                "UPDATE ledger_nodes SET hash = (SELECT n.hash FROM ledger_nodes n WHERE n.community_id = 'plum-garden' AND n.level = {level} AND n.idx = 1) WHERE {node}"
+            ))
+            .await;
+        let found = audit(&stopped);
+        assert!(!found.status.success(), "level {level} passed the audit");
+        let report = String::from_utf8_lossy(&found.stderr);
+        assert!(
+            report.contains(&format!("level {level} index 0")),
+            "{report}"
+        );
+
+        let started = stopped.start_again(|_| {}).await;
+        let admin = started.admin.clone();
+        // Entry 2^level sits just right of the changed subtree, whose hash
+        // is on its path; the consistency proof from `from` uses it too.
+        let changed = merkle::NodeId::new(level, 0);
+        let beside = 1u64 << level;
+        assert!(merkle::inclusion_nodes(beside, size)
+            .unwrap()
+            .contains(&changed));
+        let from = (1..size)
+            .find(|from| {
+                merkle::consistency_nodes(*from, size)
+                    .unwrap()
+                    .contains(&changed)
+            })
+            .expect("a consistency proof that uses the changed node");
+        let receipt = admin
+            .get(&format!(
+                "/api/v1/communities/plum-garden/ledger/entries/{beside}/receipt"
+            ))
+            .await;
+        assert_eq!(receipt.status, 500, "level {level}: {receipt:?}");
+        let proof = admin
+            .get(&format!(
+                "/api/v1/communities/plum-garden/ledger/consistency?from={from}&to={size}"
+            ))
+            .await;
+        assert_eq!(proof.status, 500, "level {level}: {proof:?}");
+        stopped = started.stop().await;
+        stopped
+            .execute(&format!(
+                "UPDATE ledger_nodes SET hash = (SELECT hash FROM node_backup) WHERE {node}"
+            ))
+            .await;
+        stopped.execute("DROP TABLE node_backup").await;
+        assert!(
+            audit(&stopped).status.success(),
+            "restored, level {level} passes"
+        );
+    }
+}

@@ -17,6 +17,7 @@ use tokio::sync::OwnedMutexGuard;
 use super::checkpoint::{Checkpoint, CheckpointError, HostKey, SignedCheckpoint};
 use super::merkle::{self, ConsistencyProof, Hash, InclusionProof, NodeId, ProofError};
 use super::node_cache::{self, NodeCache};
+pub use super::receipt::{Receipt, ReceiptError};
 use crate::clock::Millis;
 use crate::db::multi_row::{multi_row_insert, Placeholders, INSERT_CHUNK};
 use crate::db::{Db, Tx};
@@ -54,57 +55,6 @@ pub struct StoredEntry {
     /// Hex leaf hash.
     pub leaf_hash: String,
     pub at: Millis,
-}
-
-/// An entry with everything needed to check it offline: the inclusion proof
-/// up to a signed checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Receipt {
-    pub entry: StoredEntry,
-    #[schema(value_type = Object)]
-    pub proof: InclusionProof,
-    #[schema(value_type = Object)]
-    pub checkpoint: SignedCheckpoint,
-}
-
-/// Why a receipt does not check out.
-#[derive(Debug, thiserror::Error)]
-pub enum ReceiptError {
-    #[error("the entry's body does not hash to its leaf hash")]
-    LeafMismatch,
-    #[error("the proof is for tree size {proof} but the checkpoint is for {checkpoint}")]
-    SizeMismatch { proof: u64, checkpoint: u64 },
-    #[error("the proof is for entry {proof} but the entry is {entry}")]
-    IndexMismatch { proof: u64, entry: u64 },
-    #[error("the inclusion proof does not lead to the checkpoint's root: {0}")]
-    Inclusion(#[from] merkle::VerifyError),
-    #[error("the checkpoint's signature does not verify: {0}")]
-    Signature(#[from] CheckpointError),
-}
-
-impl Receipt {
-    /// Checks the receipt against the host's public key, with no server.
-    pub fn verify(&self, key: &ed25519_dalek::VerifyingKey) -> Result<(), ReceiptError> {
-        let leaf = merkle::leaf_hash(self.entry.body.as_bytes());
-        if hex::encode(leaf) != self.entry.leaf_hash {
-            return Err(ReceiptError::LeafMismatch);
-        }
-        if self.proof.leaf_index != self.entry.index {
-            return Err(ReceiptError::IndexMismatch {
-                proof: self.proof.leaf_index,
-                entry: self.entry.index,
-            });
-        }
-        if self.proof.tree_size != self.checkpoint.checkpoint.size {
-            return Err(ReceiptError::SizeMismatch {
-                proof: self.proof.tree_size,
-                checkpoint: self.checkpoint.checkpoint.size,
-            });
-        }
-        merkle::verify_inclusion(&leaf, &self.proof, &self.checkpoint.checkpoint.root)?;
-        self.checkpoint.verify(key)?;
-        Ok(())
-    }
 }
 
 /// A write waiting for its handler to succeed.
@@ -309,7 +259,15 @@ impl LedgerService {
     ) -> Result<InclusionProof, LedgerError> {
         let ids = merkle::inclusion_nodes(index, size)?;
         let nodes = self.tree_nodes(db, community, size, &ids).await?;
-        Ok(merkle::inclusion_proof(index, size, &nodes)?)
+        let proof = merkle::inclusion_proof(index, size, &nodes)?;
+        let leaf = entry(db, community, index)
+            .await?
+            .map(|e| merkle::leaf_hash(e.body.as_bytes()))
+            .ok_or_else(|| LedgerError::Malformed(format!("entry {index} is not stored")))?;
+        let root = self.checked_root(db, community, size).await?;
+        merkle::verify_inclusion(&leaf, &proof, &root)
+            .map_err(|_| unsound("an inclusion", size))?;
+        Ok(proof)
     }
 
     /// The consistency proof between two tree sizes.
@@ -322,7 +280,31 @@ impl LedgerService {
     ) -> Result<ConsistencyProof, LedgerError> {
         let ids = merkle::consistency_nodes(old, new)?;
         let nodes = self.tree_nodes(db, community, new, &ids).await?;
-        Ok(merkle::consistency_proof(old, new, &nodes)?)
+        let proof = merkle::consistency_proof(old, new, &nodes)?;
+        let old_root = self.checked_root(db, community, old).await?;
+        let new_root = self.checked_root(db, community, new).await?;
+        merkle::verify_consistency(&old_root, &new_root, &proof)
+            .map_err(|_| unsound("a consistency", new))?;
+        Ok(proof)
+    }
+
+    /// The root a proof about the tree of `size` entries must lead to: the
+    /// signed checkpoint's when there is one of that size, else the one the
+    /// stored right-edge subtrees give. A proof is checked against it before
+    /// it is served, so a changed stored node shows as an error here, not
+    /// as a proof every verifier rejects.
+    async fn checked_root(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        size: u64,
+    ) -> Result<Hash, LedgerError> {
+        if let Some(signed) = checkpoint_of_size(db, community, size).await? {
+            return Ok(signed.checkpoint.root);
+        }
+        let ids = merkle::root_nodes(size);
+        let nodes = self.tree_nodes(db, community, size, &ids).await?;
+        Ok(merkle::root(size, &nodes)?)
     }
 
     /// The receipt of entry `index`, proven up to the latest checkpoint.
@@ -403,13 +385,31 @@ async fn grow(
         }
         let to = size.min(from + node_cache::GROWTH_CHUNK);
         let rows = fetch_node_ranges(&mut *db.acquire().await?, community, from, to).await?;
-        cache.extend(community, from, to, &rows);
+        if let Err(bad) = cache.extend(community, from, to, &rows) {
+            return Err(damaged(bad));
+        }
         if cache.covered(community) == from {
             return Err(LedgerError::Malformed(format!(
                 "the store lacks tree nodes of entries {from}..{to}"
             )));
         }
     }
+}
+
+/// The error for a proof, built from the stored tree, that does not lead
+/// where the signed checkpoint (or the stored roots) say.
+fn unsound(what: &str, size: u64) -> LedgerError {
+    LedgerError::Malformed(format!(
+        "{what} proof built from the stored tree of {size} entries does not check out: the store was changed (run `linli ledger audit`)"
+    ))
+}
+
+/// The error for a stored tree node that does not recompute.
+fn damaged(node: NodeId) -> LedgerError {
+    LedgerError::Malformed(format!(
+        "the stored tree node at level {} index {} is not the hash of the nodes under it: the store was changed (run `linli ledger audit`)",
+        node.level, node.index
+    ))
 }
 
 /// Stores completed tree nodes of a community.
@@ -542,6 +542,24 @@ pub async fn latest_checkpoint(
         "SELECT signed FROM ledger_checkpoints WHERE community_id = $1 ORDER BY size DESC LIMIT 1",
     )
     .bind(community.as_str())
+    .fetch_optional(db)
+    .await?;
+    signed
+        .map(|s| serde_json::from_str(&s).map_err(|e| LedgerError::Malformed(e.to_string())))
+        .transpose()
+}
+
+/// The signed checkpoint of the tree of exactly `size` entries, if one was made.
+async fn checkpoint_of_size(
+    db: &Db,
+    community: &CommunityId,
+    size: u64,
+) -> Result<Option<SignedCheckpoint>, LedgerError> {
+    let signed: Option<String> = sqlx::query_scalar(
+        "SELECT signed FROM ledger_checkpoints WHERE community_id = $1 AND size = $2",
+    )
+    .bind(community.as_str())
+    .bind(size as i64)
     .fetch_optional(db)
     .await?;
     signed
@@ -707,15 +725,15 @@ pub async fn audit(
         .bind(&community)
         .fetch_all(db)
         .await?;
-        let stored_nodes: BTreeMap<u64, Vec<u8>> = sqlx::query_as::<_, (i64, Vec<u8>)>(
-            "SELECT idx, hash FROM ledger_nodes WHERE community_id = $1 AND level = 0",
+        let stored_nodes: BTreeMap<NodeId, Vec<u8>> = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(
+            "SELECT level, idx, hash FROM ledger_nodes WHERE community_id = $1",
         )
         .bind(&community)
         .fetch_all(db)
         .await?
         .into_iter()
-        .map(|(i, h)| (to_u64(i), h))
-        .collect();
+        .map(|(level, index, hash)| Ok((node_id(level, index)?, hash)))
+        .collect::<Result<_, LedgerError>>()?;
         let mut log = merkle::MemoryLog::new();
         let mut finding = None;
         for row in &rows {
@@ -728,7 +746,8 @@ pub async fn audit(
             }
             if finding.is_none()
                 && (leaf.as_slice() != stored
-                    || stored_nodes.get(&index).map(Vec::as_slice) != Some(leaf.as_slice()))
+                    || stored_nodes.get(&NodeId::leaf(index)).map(Vec::as_slice)
+                        != Some(leaf.as_slice()))
             {
                 finding = Some((
                     index,
@@ -737,6 +756,18 @@ pub async fn audit(
             }
             log.append(leaf);
             checked += 1;
+        }
+        if let Some(node) = first_bad_node(log.size(), &stored_nodes) {
+            let first = u64::try_from(first_leaf(node)).unwrap_or(u64::MAX);
+            if finding.as_ref().is_none_or(|(index, _)| first < *index) {
+                finding = Some((
+                    first,
+                    format!(
+                        "the stored tree node at level {} index {} is not the hash of the nodes under it",
+                        node.level, node.index
+                    ),
+                ));
+            }
         }
         let checkpoints: Vec<String> = sqlx::query_scalar(
             "SELECT signed FROM ledger_checkpoints WHERE community_id = $1 ORDER BY size",
@@ -777,6 +808,44 @@ pub async fn audit(
         }
     }
     Ok((checked, findings))
+}
+
+/// The stored node above the leaves, covering the lowest entries, that is
+/// not the hash of its two stored children, is missing though complete in
+/// a log of `size` entries, or lies outside it. The leaves themselves are
+/// checked against the entries' bodies; checking each node against its
+/// children keeps a changed body reported at its own entry.
+fn first_bad_node(size: u64, stored: &BTreeMap<NodeId, Vec<u8>>) -> Option<NodeId> {
+    let hash = |id: NodeId| {
+        stored
+            .get(&id)
+            .and_then(|h| Hash::try_from(h.as_slice()).ok())
+    };
+    let expected = node_cache::ranges_between(0, size)
+        .flat_map(|(level, range)| range.map(move |index| NodeId::new(level, index)));
+    let wrong = expected.filter(|id| match hash(*id) {
+        None => true,
+        Some(_) if id.level == 0 => false,
+        Some(found) => match (
+            hash(NodeId::new(id.level - 1, 2 * id.index)),
+            hash(NodeId::new(id.level - 1, 2 * id.index + 1)),
+        ) {
+            (Some(left), Some(right)) => merkle::node_hash(&left, &right) != found,
+            _ => true,
+        },
+    });
+    let outside = stored
+        .keys()
+        .copied()
+        .filter(|id| first_leaf(NodeId::new(id.level, id.index + 1)) > u128::from(size));
+    wrong
+        .chain(outside)
+        .min_by_key(|id| (first_leaf(*id), id.level))
+}
+
+/// The first entry under `node`, wide enough for any stored level.
+fn first_leaf(node: NodeId) -> u128 {
+    u128::from(node.index) << node.level
 }
 
 #[cfg(test)]

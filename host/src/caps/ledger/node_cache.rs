@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::merkle::{Hash, NodeId};
+use super::merkle::{self, Hash, NodeId};
 use crate::ids::CommunityId;
 
 /// Entries added to a community's cache per store read while it grows: a
@@ -95,14 +95,38 @@ impl NodeCache {
     /// that of `from`, ordered by level, then index. Ignored if the cache has
     /// moved from `from` meanwhile or the rows are not exactly those nodes
     /// (the store lacks some: reading them later reports which).
-    pub fn extend(&self, community: &CommunityId, from: u64, to: u64, rows: &[(NodeId, Hash)]) {
+    ///
+    /// Refused, with the first such node, when a node above the leaves is
+    /// not the hash of its two children: the store was changed, and a proof
+    /// built on that node would lead nowhere a verifier accepts.
+    pub fn extend(
+        &self,
+        community: &CommunityId,
+        from: u64,
+        to: u64,
+        rows: &[(NodeId, Hash)],
+    ) -> Result<(), NodeId> {
         if !rows_extend(from, to, rows) {
-            return;
+            return Ok(());
         }
         let mut trees = self.trees.lock().expect("ledger node cache");
         let tree = trees.entry(community.clone()).or_default();
         if tree.covered != from {
-            return;
+            return Ok(());
+        }
+        let fresh: HashMap<NodeId, Hash> = rows.iter().copied().collect();
+        let known = |id: NodeId| fresh.get(&id).copied().or_else(|| tree.node(id));
+        if let Some(&(bad, _)) = rows.iter().find(|(id, hash)| {
+            id.level > 0
+                && match (
+                    known(NodeId::new(id.level - 1, 2 * id.index)),
+                    known(NodeId::new(id.level - 1, 2 * id.index + 1)),
+                ) {
+                    (Some(left), Some(right)) => merkle::node_hash(&left, &right) != *hash,
+                    _ => true,
+                }
+        }) {
+            return Err(bad);
         }
         for &(id, hash) in rows {
             let level = usize::from(id.level);
@@ -112,6 +136,7 @@ impl NodeCache {
             tree.levels[level].push(hash);
         }
         tree.covered = to;
+        Ok(())
     }
 }
 
@@ -166,7 +191,9 @@ mod tests {
         let cache = NodeCache::default();
         let mut covered = 0;
         for size in [15, 16, 17, 100, 511, 512, 1000] {
-            cache.extend(&community(), covered, size, &rows(&log, covered, size));
+            cache
+                .extend(&community(), covered, size, &rows(&log, covered, size))
+                .unwrap();
             covered = size;
             assert_eq!(cache.covered(&community()), size);
         }
@@ -189,7 +216,9 @@ mod tests {
     fn a_proof_beyond_the_cache_reads_only_the_nodes_it_lacks() {
         let log = log(1000);
         let cache = NodeCache::default();
-        cache.extend(&community(), 0, 512, &rows(&log, 0, 512));
+        cache
+            .extend(&community(), 0, 512, &rows(&log, 0, 512))
+            .unwrap();
         let ids = merkle::inclusion_nodes(700, 1000).unwrap();
         let mut found = HashMap::new();
         let missing = cache.read(&community(), &ids, &mut found);
@@ -204,12 +233,38 @@ mod tests {
         let cache = NodeCache::default();
         let mut short = rows(&log, 0, 300);
         short.pop();
-        cache.extend(&community(), 0, 300, &short);
+        cache.extend(&community(), 0, 300, &short).unwrap();
         assert_eq!(cache.covered(&community()), 0);
 
-        cache.extend(&community(), 0, 100, &rows(&log, 0, 100));
-        cache.extend(&community(), 0, 300, &rows(&log, 0, 300));
+        cache
+            .extend(&community(), 0, 100, &rows(&log, 0, 100))
+            .unwrap();
+        cache
+            .extend(&community(), 0, 300, &rows(&log, 0, 300))
+            .unwrap();
         assert_eq!(cache.covered(&community()), 100);
+    }
+
+    /// A node above the leaves that is not the hash of its children, at
+    /// any level, keeps the cache where it was and is named.
+    #[test]
+    fn a_changed_interior_node_is_refused_at_any_level() {
+        let log = log(300);
+        for level in 1..=8u8 {
+            let cache = NodeCache::default();
+            cache
+                .extend(&community(), 0, 100, &rows(&log, 0, 100))
+                .unwrap();
+            let mut changed = rows(&log, 100, 300);
+            let at = changed
+                .iter()
+                .position(|(id, _)| id.level == level)
+                .unwrap();
+            changed[at].1[0] ^= 1;
+            let bad = changed[at].0;
+            assert_eq!(cache.extend(&community(), 100, 300, &changed), Err(bad));
+            assert_eq!(cache.covered(&community()), 100);
+        }
     }
 
     #[test]
