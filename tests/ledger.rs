@@ -8,7 +8,7 @@ use std::process::Command;
 use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, ConsistencyProof};
-use linli_tests::{linli_binary, Community, TestHost};
+use linli_tests::{linli_binary, Community, StoppedHost, TestHost};
 use serde_json::{json, Value};
 
 const POINTS: &str = "points-scene";
@@ -28,6 +28,20 @@ async fn points_community(host: &TestHost) -> Community {
             .expect(200);
     }
     c
+}
+
+/// `linli ledger audit` run on a stopped host's data and store.
+fn audit(stopped: &StoppedHost) -> std::process::Output {
+    Command::new(linli_binary())
+        .args([
+            "ledger",
+            "audit",
+            "--data-dir",
+            stopped.data_dir().to_str().unwrap(),
+        ])
+        .env("DATABASE_URL", stopped.store_url())
+        .output()
+        .unwrap()
 }
 
 async fn balance(c: &Community, person: &str) -> i64 {
@@ -257,14 +271,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         "a forged receipt must not verify"
     );
 
-    let audit = |data_dir: &std::path::Path| {
-        Command::new(linli_binary())
-            .args(["ledger", "audit", "--data-dir", data_dir.to_str().unwrap()])
-            .env("DATABASE_URL", stopped.store_url())
-            .output()
-            .unwrap()
-    };
-    let clean = audit(stopped.data_dir());
+    let clean = audit(&stopped);
     assert!(
         clean.status.success(),
         "{}",
@@ -276,7 +283,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
             "UPDATE ledger_entries SET body = REPLACE(body, '\"amount\":90', '\"amount\":900') WHERE idx = {index}"
         ))
         .await;
-    let tampered = audit(stopped.data_dir());
+    let tampered = audit(&stopped);
     assert!(!tampered.status.success());
     let report = String::from_utf8_lossy(&tampered.stderr);
     assert!(
@@ -311,18 +318,6 @@ async fn a_changed_interior_tree_node_is_found_by_the_audit_and_no_proof_is_serv
         .unwrap();
     assert!(size >= 16, "a tree with level-3 nodes: {size} entries");
     let mut stopped = host.stop().await;
-    let audit = |stopped: &linli_tests::StoppedHost| {
-        Command::new(linli_binary())
-            .args([
-                "ledger",
-                "audit",
-                "--data-dir",
-                stopped.data_dir().to_str().unwrap(),
-            ])
-            .env("DATABASE_URL", stopped.store_url())
-            .output()
-            .unwrap()
-    };
     assert!(audit(&stopped).status.success());
     for level in 1..=3 {
         let node = format!("community_id = 'plum-garden' AND level = {level} AND idx = 0");

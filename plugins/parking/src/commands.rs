@@ -220,15 +220,13 @@ pub fn search(config: &Config, caller: &Caller, input: Json) -> Result<Json, Err
     }
     let requester = parker(caller, query.visitor)?;
     let from = Origin::Place(query.from);
-    let offers = finder::near(
-        &from,
-        query.radius_m,
-        wanted,
-        &requester,
-        timer::now(),
-        MAX_OFFERS,
-        config,
-    )?;
+    let wanted = search::Wanted {
+        time: wanted,
+        requester: &requester,
+        now: timer::now(),
+        limit: MAX_OFFERS,
+    };
+    let offers = finder::near(&from, query.radius_m, wanted, config)?;
     Ok(json!({ "offers": offers }))
 }
 

@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 use linli_sdk::map::{self, Origin, PlaceDistance};
 use linli_sdk::Error;
 
-use crate::access::Requester;
 use crate::availability::LotAvailability;
 use crate::config::Config;
-use crate::interval::Interval;
 use crate::places::{self, SPACE_POI};
-use crate::search::{self, Candidate, Offer};
+use crate::search::{self, Candidate, Offer, Wanted};
 
 /// How many of the nearest spaces a search looks at before it asks the map
 /// for every space within the radius (the most the map's `nearest` answers).
@@ -23,8 +21,7 @@ pub const FIRST_LOOK: u32 = 100;
 #[derive(Default)]
 pub struct Lots(BTreeMap<String, LotAvailability>);
 
-/// The free spaces within `radius_m` of `from` that `requester` may
-/// reserve for `wanted`, at most `limit`, nearest first.
+/// The free spaces within `radius_m` of `from` for `wanted`, nearest first.
 ///
 /// Most searches are answered by the nearest spaces, so the map is asked
 /// for the [`FIRST_LOOK`] nearest first, and for all of them within the
@@ -34,10 +31,7 @@ pub struct Lots(BTreeMap<String, LotAvailability>);
 pub fn near(
     from: &Origin,
     radius_m: f64,
-    wanted: Interval,
-    requester: &Requester,
-    now: i64,
-    limit: usize,
+    wanted: Wanted<'_>,
     config: &Config,
 ) -> Result<Vec<Offer>, Error> {
     let mut lots = Lots::default();
@@ -48,26 +42,22 @@ pub fn near(
         .into_iter()
         .filter(|near| near.distance_m <= radius_m)
         .collect();
-    let first = offers(&mut lots, within, wanted, requester, now, limit, config)?;
-    let settled = first.iter().filter(|o| o.distance_m < horizon).count() >= limit;
+    let first = offers(&mut lots, within, wanted, config)?;
+    let settled = first.iter().filter(|o| o.distance_m < horizon).count() >= wanted.limit;
     if saw_all || settled {
         return Ok(first);
     }
     let all = map::within_radius(SPACE_POI, from, radius_m)?;
-    offers(&mut lots, all, wanted, requester, now, limit, config)
+    offers(&mut lots, all, wanted, config)
 }
 
-/// The free spaces among `nearby` that `requester` may reserve for
-/// `wanted`, at most `limit`, nearest first. A point of interest the map
-/// cannot describe as a space is skipped: one mislabelled place must not
-/// break every search.
+/// The free spaces among `nearby` for `wanted`, nearest first. A point of
+/// interest the map cannot describe as a space is skipped: one mislabelled
+/// place must not break every search.
 pub fn offers(
     lots: &mut Lots,
     nearby: Vec<PlaceDistance>,
-    wanted: Interval,
-    requester: &Requester,
-    now: i64,
-    limit: usize,
+    wanted: Wanted<'_>,
     config: &Config,
 ) -> Result<Vec<Offer>, Error> {
     let mut found = Vec::with_capacity(nearby.len());
@@ -91,7 +81,7 @@ pub fn offers(
             })
         })
         .collect();
-    search::search(&mut candidates, wanted, requester, now, limit, config)
+    search::search(&mut candidates, wanted, config)
 }
 
 #[cfg(test)]

@@ -31,6 +31,16 @@ pub struct Candidate<'a> {
     pub availability: &'a SpaceAvailability,
 }
 
+/// What a search looks for: the time, who for, at what moment, and at
+/// most how many offers.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub time: Interval,
+    pub requester: &'a Requester,
+    pub now: i64,
+    pub limit: usize,
+}
+
 /// A free space, as search answers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Offer {
@@ -51,13 +61,16 @@ pub struct Offer {
 /// a search among a thousand spaces decodes the few dozen it answers.
 pub fn search(
     candidates: &mut [Candidate<'_>],
-    wanted: Interval,
-    requester: &Requester,
-    now: i64,
-    limit: usize,
+    wanted: Wanted<'_>,
     config: &Config,
 ) -> Result<Vec<Offer>, Error> {
-    if reservations::check_times(wanted, now, config).is_err() {
+    let Wanted {
+        time,
+        requester,
+        now,
+        limit,
+    } = wanted;
+    if reservations::check_times(time, now, config).is_err() {
         return Ok(Vec::new());
     }
     candidates.sort_by(|a, b| {
@@ -76,18 +89,18 @@ pub fn search(
                 .availability
                 .busy
                 .iter()
-                .any(|held| held.overlaps(wanted));
+                .any(|held| held.overlaps(time));
         if !free {
             continue;
         }
         let windows = candidate.availability.windows()?;
-        if let Some(rate) = windows.rate_for(wanted, config.utc_offset_minutes) {
+        if let Some(rate) = windows.rate_for(time, config.utc_offset_minutes) {
             offers.push(Offer {
                 space: candidate.space.id.clone(),
                 lot: candidate.space.lot.clone(),
                 distance_m: candidate.distance_m,
                 price_per_hour: rate,
-                estimated_charge: estimate(rate, wanted, config),
+                estimated_charge: estimate(rate, time, config),
             });
         }
     }
@@ -246,16 +259,15 @@ mod tests {
             distance_m,
             availability,
         });
+        let ann = ann();
         let mut look = |limit| {
-            search(
-                &mut candidates,
-                tuesday(21, 23),
-                &ann(),
-                MONDAY,
+            let wanted = Wanted {
+                time: tuesday(21, 23),
+                requester: &ann,
+                now: MONDAY,
                 limit,
-                &config,
-            )
-            .unwrap()
+            };
+            search(&mut candidates, wanted, &config).unwrap()
         };
         let offers = look(10);
         let ids: Vec<&str> = offers.iter().map(|o| o.space.as_str()).collect();
@@ -278,7 +290,14 @@ mod tests {
             distance_m: 30.0,
             availability: &open,
         });
-        let offers = search(&mut candidates, tuesday(21, 23), &ann(), MONDAY, 1, &config).unwrap();
+        let ann = ann();
+        let wanted = Wanted {
+            time: tuesday(21, 23),
+            requester: &ann,
+            now: MONDAY,
+            limit: 1,
+        };
+        let offers = search(&mut candidates, wanted, &config).unwrap();
         assert_eq!(offers[0].space, "s-a");
     }
 
@@ -295,7 +314,16 @@ mod tests {
             availability: &open,
         }];
         let now = MONDAY + DAY_MS + 20 * HOUR + 10 * 60_000;
-        let mut look = |wanted| search(&mut candidates, wanted, &ann(), now, 10, &config).unwrap();
+        let ann = ann();
+        let mut look = |time| {
+            let wanted = Wanted {
+                time,
+                requester: &ann,
+                now,
+                limit: 10,
+            };
+            search(&mut candidates, wanted, &config).unwrap()
+        };
         assert!(look(tuesday(20, 22)).is_empty());
         assert_eq!(look(tuesday(21, 23)).len(), 1);
     }

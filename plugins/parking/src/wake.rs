@@ -22,6 +22,7 @@ use crate::occupancy::SensorState;
 use crate::overstay::{self, History, Stage};
 use crate::places::{self, SPACE_POI};
 use crate::reservations::{Book, Reservation, State};
+use crate::search;
 use crate::space::{Space, SpaceClass};
 use crate::tell::{self, Note};
 use crate::violations::{self, FireLane, Unauthorised};
@@ -240,15 +241,13 @@ fn offer_blocked(space: &Space, book: &mut Book, now: i64, config: &Config) -> R
         &Origin::Place(space.id.clone()),
         OFFER_CANDIDATES,
     )?;
-    let offers = finder::offers(
-        &mut finder::Lots::default(),
-        nearby,
-        rest,
-        &requester,
+    let wanted = search::Wanted {
+        time: rest,
+        requester: &requester,
         now,
-        1,
-        config,
-    )?;
+        limit: 1,
+    };
+    let offers = finder::offers(&mut finder::Lots::default(), nearby, wanted, config)?;
     let id = blocked.id(&space.id);
     let (title, body) = match offers.first() {
         Some(offer) => (

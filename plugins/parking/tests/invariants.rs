@@ -362,7 +362,8 @@ proptest! {
                 availability: &indexed[i],
             })
             .collect();
-        let offered: Vec<String> = search::search(&mut candidates, wanted, &requester, run.now, 100, &run.config)
+        let looked_for = search::Wanted { time: wanted, requester: &requester, now: run.now, limit: 100 };
+        let offered: Vec<String> = search::search(&mut candidates, looked_for, &run.config)
             .expect("the index decodes")
             .into_iter()
             .map(|offer| offer.space)
