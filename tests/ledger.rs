@@ -132,6 +132,28 @@ async fn points_move_once_per_key_never_below_the_floor_and_always_sum_to_zero()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts() {
     let host = TestHost::start().await;
+    // A community with nothing on its ledger yet has the empty log's
+    // checkpoint, signed, so a follower can start from the beginning.
+    let fresh = host.community("peach-court").await;
+    let empty: SignedCheckpoint = serde_json::from_value(
+        fresh
+            .admin
+            .get("/api/v1/communities/peach-court/ledger/checkpoint")
+            .await
+            .expect(200),
+    )
+    .unwrap();
+    assert_eq!(
+        (empty.checkpoint.size, empty.checkpoint.root),
+        (0, merkle::empty_root())
+    );
+    assert_eq!(empty.checkpoint.origin, "linli/ledger/peach-court");
+    let key = linli_host::registry::signature::parse_key(&host.ledger_public_key().await)
+        .expect("the host's key");
+    empty
+        .verify(&key)
+        .expect("the empty log's checkpoint is signed");
+
     let c = points_community(&host).await;
     let ledger = "/api/v1/communities/plum-garden/ledger";
     let before: SignedCheckpoint = serde_json::from_value(
@@ -260,6 +282,27 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         String::from_utf8_lossy(&verified.stderr)
     );
     assert!(String::from_utf8_lossy(&verified.stdout).starts_with("verified"));
+    let from_log = |origin: &str| {
+        Command::new(linli_binary())
+            .args([
+                "ledger",
+                "verify",
+                receipt_file.to_str().unwrap(),
+                "--key",
+                &key,
+                "--origin",
+                origin,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert!(from_log("linli/ledger/plum-garden").status.success());
+    let elsewhere = from_log("linli/ledger/peach-court");
+    assert!(
+        !elsewhere.status.success(),
+        "another community's log is refused"
+    );
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("peach-court"));
 
     let forged = receipt
         .to_string()

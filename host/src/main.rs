@@ -85,6 +85,10 @@ enum LedgerCommand {
         /// The host's public key, hex (from GET /api/v1/ledger/public-key).
         #[arg(long)]
         key: String,
+        /// The log the receipt must be from (`linli/ledger/<community>`): a
+        /// receipt from another community's log is refused.
+        #[arg(long)]
+        origin: Option<String>,
     },
     /// Recompute every community's ledger from the store and check it against the signed checkpoints.
     Audit {
@@ -395,8 +399,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("packed {} ({} bytes)", output.display(), package.len());
         }
         Command::Ledger {
-            command: LedgerCommand::Verify { receipt, key },
-        } => verify_receipt(&receipt, &key)?,
+            command:
+                LedgerCommand::Verify {
+                    receipt,
+                    key,
+                    origin,
+                },
+        } => verify_receipt(&receipt, &key, origin.as_deref())?,
         Command::Ledger {
             command: LedgerCommand::Audit { data_dir, key },
         } => audit(&data_dir, key.as_deref()).await?,
@@ -517,7 +526,7 @@ async fn dev_loop(
     }
 }
 
-fn verify_receipt(path: &std::path::Path, key: &str) -> anyhow::Result<()> {
+fn verify_receipt(path: &std::path::Path, key: &str, origin: Option<&str>) -> anyhow::Result<()> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
@@ -526,7 +535,7 @@ fn verify_receipt(path: &std::path::Path, key: &str) -> anyhow::Result<()> {
     let receipt: Receipt =
         serde_json::from_str(&text).context("the file is not a linli ledger receipt")?;
     let checkpoint = &receipt.checkpoint.checkpoint;
-    match receipt.verify(&parse_key(key)?) {
+    match receipt.verify_from(&parse_key(key)?, origin) {
         Ok(()) => println!(
             "verified: entry {} is in {} ({} entries, signed at {} ms)",
             receipt.entry.index, checkpoint.origin, checkpoint.size, checkpoint.timestamp_ms

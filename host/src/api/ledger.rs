@@ -159,7 +159,7 @@ async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
     })
 }
 
-/// The latest signed checkpoint of the community's ledger.
+/// The latest signed checkpoint of the community's ledger; before its first entry, the empty log's (size 0).
 #[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/checkpoint", tag = "ledger",
     params(("community" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
@@ -169,10 +169,16 @@ async fn checkpoint(
     Path(community): Path<CommunityId>,
 ) -> ApiResult<Json<SignedCheckpoint>> {
     principal.require_member(&community)?;
-    log::latest_checkpoint(&state.services.db, &community)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("the ledger of {community} is empty")))
+    if let Some(latest) = log::latest_checkpoint(&state.services.db, &community).await? {
+        return Ok(Json(latest));
+    }
+    let created = super::communities::load(&state, &community).await?;
+    Ok(Json(
+        state
+            .services
+            .ledger
+            .empty_checkpoint(&community, created.created_at)?,
+    ))
 }
 
 /// Proof that the log at size `from` is a prefix of the log at size `to`.

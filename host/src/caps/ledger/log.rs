@@ -122,6 +122,24 @@ impl LedgerService {
         self.key.verifying_key()
     }
 
+    /// The checkpoint of a community's log before its first entry: size 0,
+    /// the empty tree's root, signed as of the community's creation
+    /// (`created_at`), so a witness or a follower can start from the
+    /// beginning. Signing is deterministic, so every call gives the same one.
+    pub fn empty_checkpoint(
+        &self,
+        community: &CommunityId,
+        created_at: Millis,
+    ) -> Result<SignedCheckpoint, LedgerError> {
+        Ok(Checkpoint {
+            origin: origin(community),
+            size: 0,
+            root: merkle::empty_root(),
+            timestamp_ms: created_at,
+        }
+        .sign(self.key.signing_key())?)
+    }
+
     /// Takes the community's writer lock.
     pub async fn lock(&self, community: &CommunityId) -> OwnedMutexGuard<()> {
         let lock = self

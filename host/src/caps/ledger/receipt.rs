@@ -40,6 +40,8 @@ pub enum ReceiptError {
     Inclusion(#[from] merkle::VerifyError),
     #[error("the checkpoint's signature does not verify: {0}")]
     Signature(#[from] CheckpointError),
+    #[error("the receipt is from the log {found:?}, not {expected:?}")]
+    OtherLog { found: String, expected: String },
 }
 
 impl Receipt {
@@ -65,6 +67,26 @@ impl Receipt {
         merkle::verify_inclusion(&leaf, &self.proof, &self.checkpoint.checkpoint.root)?;
         self.checkpoint.verify(key)?;
         Ok(())
+    }
+
+    /// [`Receipt::verify`], and that the checkpoint is of the log `origin`
+    /// when one is expected: a receipt from another community's log (signed
+    /// by the same host) is refused.
+    pub fn verify_from(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+        origin: Option<&str>,
+    ) -> Result<(), ReceiptError> {
+        self.verify(key)?;
+        match origin {
+            Some(expected) if expected != self.checkpoint.checkpoint.origin => {
+                Err(ReceiptError::OtherLog {
+                    found: self.checkpoint.checkpoint.origin.clone(),
+                    expected: expected.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Checks that the entry's shown `kind` and `at` are the body's.
@@ -155,6 +177,21 @@ mod tests {
             accepted.is_empty(),
             "changed and still verified: {accepted:?}"
         );
+    }
+
+    #[test]
+    fn a_receipt_from_another_log_is_refused_when_a_log_is_expected() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let receipt = receipt(&key);
+        let key = key.verifying_key();
+        assert!(receipt.verify_from(&key, None).is_ok());
+        assert!(receipt
+            .verify_from(&key, Some("linli/ledger/plum-garden"))
+            .is_ok());
+        assert!(matches!(
+            receipt.verify_from(&key, Some("linli/ledger/peach-court")),
+            Err(ReceiptError::OtherLog { .. })
+        ));
     }
 
     #[test]
