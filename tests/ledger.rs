@@ -30,6 +30,31 @@ async fn points_community(host: &TestHost) -> Community {
     c
 }
 
+/// The community's latest checkpoint, as a C2SP signed note, is accepted
+/// by an implementation of c2sp.org/signed-note this project did not write,
+/// with the verifier key the host publishes, and reads as a tlog
+/// checkpoint of the community's log of `size` entries.
+async fn assert_note_verifies(c: &Community, community: &str, size: u64) {
+    let ledger = format!("/api/v1/communities/{community}/ledger");
+    let note = c
+        .admin
+        .get(&format!("{ledger}/checkpoint/note"))
+        .await
+        .expect(200);
+    let vkey = c.admin.get(&format!("{ledger}/vkey")).await.expect(200);
+    let (note, vkey) = (note.as_str().unwrap(), vkey.as_str().unwrap());
+    let verifier = signed_note::StandardVerifier::new(vkey).expect("a vkey signed_note reads");
+    let parsed = signed_note::Note::from_bytes(note.as_bytes()).expect("a signed note");
+    let (verified, unverified) = parsed
+        .verify(&signed_note::VerifierList::new(vec![Box::new(verifier)]))
+        .expect("the note's signature verifies");
+    assert_eq!((verified.len(), unverified.len()), (1, 0));
+    let text = String::from_utf8(parsed.text().to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("linli/ledger/{community}"));
+    assert_eq!(lines[1], size.to_string());
+}
+
 /// `linli ledger audit` run on a stopped host's data and store.
 fn audit(stopped: &StoppedHost) -> std::process::Output {
     Command::new(linli_binary())
@@ -153,6 +178,7 @@ async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts
     empty
         .verify(&key)
         .expect("the empty log's checkpoint is signed");
+    assert_note_verifies(&fresh, "peach-court", 0).await;
 
     let c = points_community(&host).await;
     let ledger = "/api/v1/communities/plum-garden/ledger";
@@ -187,6 +213,7 @@ async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts
     )
     .unwrap();
     assert_eq!(after.checkpoint.size, before.checkpoint.size + 6);
+    assert_note_verifies(&c, "plum-garden", after.checkpoint.size).await;
     let proof: ConsistencyProof = serde_json::from_value(
         c.admin
             .get(&format!(

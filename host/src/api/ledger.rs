@@ -7,6 +7,8 @@
 //! owners' vote's ballots and tally, so that anyone can recount it).
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,6 +18,7 @@ use crate::auth::{Principal, Role};
 use crate::caps::ledger::checkpoint::SignedCheckpoint;
 use crate::caps::ledger::log::{self, AccountRow, LedgerError, Receipt, StoredEntry};
 use crate::caps::ledger::merkle::{ConsistencyProof, InclusionProof};
+use crate::caps::ledger::note;
 use crate::ids::{CommunityId, PluginId};
 use crate::runtime::installation;
 
@@ -67,6 +70,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(public_key))
         .routes(routes!(checkpoint))
+        .routes(routes!(checkpoint_note))
+        .routes(routes!(verifier_key))
         .routes(routes!(consistency))
         .routes(routes!(list_accounts))
         .routes(routes!(get_account))
@@ -179,6 +184,38 @@ async fn checkpoint(
             .ledger
             .empty_checkpoint(&community, created.created_at)?,
     ))
+}
+
+/// The latest checkpoint as a C2SP signed note (`text/plain`), for standard transparency-log tools.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/checkpoint/note", tag = "ledger",
+    params(("community" = String, Path)),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn checkpoint_note(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<impl IntoResponse> {
+    let Json(signed) = checkpoint(State(state.clone()), principal, Path(community)).await?;
+    let note = note::checkpoint_note(&signed, &state.services.ledger.verifying_key())
+        .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
+/// The verifier key (`vkey`, `text/plain`) that signed-note tools check this community's checkpoints with.
+#[utoipa::path(get, path = "/api/v1/communities/{community}/ledger/vkey", tag = "ledger",
+    params(("community" = String, Path)),
+    responses((status = 200, body = String, content_type = "text/plain")), security(("bearer" = [])))]
+async fn verifier_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(community): Path<CommunityId>,
+) -> ApiResult<impl IntoResponse> {
+    principal.require_member(&community)?;
+    let vkey = note::verifier_key(
+        &log::origin(&community),
+        &state.services.ledger.verifying_key(),
+    );
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], vkey))
 }
 
 /// Proof that the log at size `from` is a prefix of the log at size `to`.

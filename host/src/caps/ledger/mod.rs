@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod log;
 pub mod merkle;
 mod node_cache;
+pub mod note;
 pub mod receipt;
 
 use std::sync::Arc;
