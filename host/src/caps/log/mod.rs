@@ -7,11 +7,14 @@
 //! `log-bytes-per-second` of the installation's limits): past the rate they
 //! are dropped and counted in `linli_log_lines_dropped_total`, and the host
 //! notes once a second how many went, so a flood never becomes an outage.
+//! The lines admitted are also kept in the installation's [`tail::LogTail`],
+//! the last few the API shows an admin.
+
+pub mod tail;
 
 use std::sync::Arc;
 
 use super::effects::Effects;
-use super::quota::Quotas;
 use super::InstallationContext;
 use crate::wit::linli::platform::log::{Host, Level};
 
@@ -32,11 +35,11 @@ impl LogHost {
     /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after
     /// the message, if the installation's log rate allows it.
     /// The installation, plugin and community come from the actor's span.
-    pub fn line(quotas: &Quotas, level: Level, message: &str, fields: &str) {
+    pub fn line(ctx: &InstallationContext, level: Level, message: &str, fields: &str) {
         let separator = if fields.is_empty() { "" } else { " " };
         let line = format!("{message}{separator}{fields}");
         let line = truncate(&line, MAX_LINE_BYTES);
-        let (admitted, dropped) = quotas.admit_log(line.len());
+        let (admitted, dropped) = ctx.quotas.admit_log(line.len());
         if let Some(dropped) = dropped {
             tracing::warn!(target: "plugin", dropped, "log lines dropped in the last second: past the installation's log rate");
         }
@@ -48,13 +51,33 @@ impl LogHost {
                 tracing::$lvl!(target: "plugin", "{line}")
             };
         }
-        match level {
-            Level::Trace => emit!(trace),
-            Level::Debug => emit!(debug),
-            Level::Info => emit!(info),
-            Level::Warn => emit!(warn),
-            Level::Error => emit!(error),
-        }
+        let level = match level {
+            Level::Trace => {
+                emit!(trace);
+                "trace"
+            }
+            Level::Debug => {
+                emit!(debug);
+                "debug"
+            }
+            Level::Info => {
+                emit!(info);
+                "info"
+            }
+            Level::Warn => {
+                emit!(warn);
+                "warn"
+            }
+            Level::Error => {
+                emit!(error);
+                "error"
+            }
+        };
+        ctx.log_tail.push(tail::LogLine {
+            at: ctx.clock.now(),
+            level,
+            line: line.to_owned(),
+        });
     }
 }
 
@@ -79,7 +102,7 @@ impl Host for LogHost {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        Self::line(&self.ctx.quotas, level, &message, &fields);
+        Self::line(&self.ctx, level, &message, &fields);
     }
 }
 
