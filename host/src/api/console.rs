@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 use super::error::ApiError;
-use super::AppState;
 
 /// The console's files, as they were when the host was built.
 static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/console");
@@ -37,7 +36,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-pub fn routes() -> Router<AppState> {
+/// The console's routes; they read no state, so any router takes them.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
             CONSOLE_PATH,
@@ -122,5 +122,64 @@ fn content_type(file: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn get(path: &str, etag: Option<&str>) -> axum::response::Response {
+        let mut request = Request::get(path);
+        if let Some(etag) = etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        super::routes::<()>()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_page_its_modules_and_styles_come_with_their_types_and_a_strict_policy() {
+        for (path, wanted) in [
+            ("/console/", "text/html; charset=utf-8"),
+            ("/console/js/app.js", "text/javascript; charset=utf-8"),
+            ("/console/console.css", "text/css; charset=utf-8"),
+        ] {
+            let answer = get(path, None).await;
+            assert_eq!(answer.status(), StatusCode::OK, "{path}");
+            let headers = answer.headers();
+            assert_eq!(headers[header::CONTENT_TYPE], wanted, "{path}");
+            let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe"), "{policy}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_browser_holding_this_build_is_told_its_copy_is_fresh() {
+        let first = get("/console/js/app.js", None).await;
+        let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let again = get("/console/js/app.js", Some(&etag)).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        let stale = get("/console/js/app.js", Some("\"other\"")).await;
+        assert_eq!(stale.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_a_json_404_and_the_bare_path_redirects() {
+        let missing = get("/console/js/nothing.js", None).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            missing.headers()[header::CONTENT_TYPE],
+            "application/json"
+        );
+        let bare = get("/console", None).await;
+        assert_eq!(bare.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(bare.headers()[header::LOCATION], "/console/");
     }
 }
