@@ -303,7 +303,10 @@ impl Metrics {
         };
         let mut counts = InstallationCounts::default();
         for family in self.registry.gather() {
-            for metric in family.get_metric().iter().filter(|m| ours(m)) {
+            for metric in family.get_metric() {
+                if !ours(metric) {
+                    continue;
+                }
                 match family.name() {
                     "linli_events_handled_total" => {
                         counts.events_handled = metric.get_counter().get_value() as u64;

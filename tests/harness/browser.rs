@@ -68,8 +68,8 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
+                // The driver takes a moment to listen.
+                Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("no WebDriver session with Chromium: {e}"),

@@ -36,9 +36,14 @@ fn install() -> Result<()> {
     if !is_root() {
         bail!("installing {} needs root", PACKAGES.join(", "));
     }
-    eprintln!("xtask: installing {} for the console's browser tests", PACKAGES.join(", "));
-    run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))
-        .context("apt-get update")?;
+    eprintln!(
+        "xtask: installing {} for the console's browser tests",
+        PACKAGES.join(", ")
+    );
+    run(Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+    .context("apt-get update")?;
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
         .args(PACKAGES)
@@ -55,7 +60,11 @@ pub fn ensure() -> Result<()> {
         if installed() {
             Ok(())
         } else {
-            bail!("{} did not install {}", PACKAGES.join(", "), BINARIES.join(" and "))
+            bail!(
+                "{} did not install {}",
+                PACKAGES.join(", "),
+                BINARIES.join(" and ")
+            )
         }
     });
     match outcome {

@@ -1,7 +1,7 @@
 // The community map drawn from its GeoJSON export as SVG: grid cells and
 // buildings as their footprints, points of interest as small marks, and
-// active alarms placed where their originator is (a place of the map, or
-// its nearest ancestor that has a point or a footprint). Coordinates are
+// active alarms placed where they are (their device's place or the place
+// they are about, or its nearest ancestor that has a point or a footprint). Coordinates are
 // projected onto a plane tangent at the community's latitude, as the
 // host's spatial index does, so distances look as they are.
 
@@ -61,6 +61,14 @@ export class CommunityMap {
     return this.byId.get(id)?.properties?.name ?? id;
   }
 
+  /**
+   * The place an alarm is about: where its device is, or its originator
+   * when that is a place of the map (a building whose fire is confirmed).
+   */
+  placeOf(alarm) {
+    return alarm.location ?? (this.byId.has(alarm.originator) ? alarm.originator : null);
+  }
+
   /** Where on the SVG a place is drawn: its own point, or its nearest ancestor's. */
   locate(id) {
     let at = this.byId.get(id);
@@ -111,10 +119,11 @@ export class CommunityMap {
       );
     }
     for (const alarm of alarms) {
-      const at = alarm.location ? this.locate(alarm.location) : null;
+      const place = this.placeOf(alarm);
+      const at = this.locate(place);
       if (!at) continue;
       const [x, y] = at;
-      const where = this.name(alarm.location);
+      const where = this.name(place);
       svg.append(
         h(
           "svg:g",

@@ -154,7 +154,10 @@ mod tests {
             let headers = answer.headers();
             assert_eq!(headers[header::CONTENT_TYPE], wanted, "{path}");
             let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-            assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe"), "{policy}");
+            assert!(
+                policy.contains("script-src 'self'") && !policy.contains("unsafe"),
+                "{policy}"
+            );
             assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
             assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
         }
@@ -174,10 +177,7 @@ mod tests {
     async fn a_missing_file_is_a_json_404_and_the_bare_path_redirects() {
         let missing = get("/console/js/nothing.js", None).await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-        assert_eq!(
-            missing.headers()[header::CONTENT_TYPE],
-            "application/json"
-        );
+        assert_eq!(missing.headers()[header::CONTENT_TYPE], "application/json");
         let bare = get("/console", None).await;
         assert_eq!(bare.status(), StatusCode::PERMANENT_REDIRECT);
         assert_eq!(bare.headers()[header::LOCATION], "/console/");

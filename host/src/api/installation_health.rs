@@ -82,11 +82,7 @@ async fn installation_log(
     let limit = match query.limit {
         None => 50,
         Some(n) if (1..=KEPT_LINES as i64).contains(&n) => n as usize,
-        Some(_) => {
-            return Err(ApiError::invalid(format!(
-                "limit: must be 1-{KEPT_LINES}"
-            )))
-        }
+        Some(_) => return Err(ApiError::invalid(format!("limit: must be 1-{KEPT_LINES}"))),
     };
     load(&state, &community, &id).await?;
     Ok(Json(state.services.log_tails.of(&id).last(limit)))

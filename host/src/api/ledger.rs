@@ -192,7 +192,10 @@ async fn my_accounts(
     State(state): State<AppState>,
     principal: Principal,
 ) -> ApiResult<Json<Vec<AccountRow>>> {
-    let Some(community) = principal.community.clone().filter(|_| principal.person.is_some())
+    let Some(community) = principal
+        .community
+        .clone()
+        .filter(|_| principal.person.is_some())
     else {
         return Err(ApiError::forbidden(
             "this token belongs to no person of a community; accounts are found by their person",

@@ -259,7 +259,12 @@ pub async fn dead_letter_counts(
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("reason")?, row.try_get("n")?)))
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("reason")?,
+                row.try_get::<i64, _>("n")?,
+            ))
+        })
         .collect()
 }
 

@@ -4,7 +4,7 @@
 // and their deadlines (from fire-safety, when it is installed); and the
 // latest notifications with who was reached on which channel.
 
-import { api, follow } from "../api.js";
+import { api, follow, session } from "../api.js";
 import { h, fill, when } from "../dom.js";
 import { actionButton, announce, problem } from "../feedback.js";
 import { t } from "../i18n.js";
@@ -14,7 +14,8 @@ const NOTIFICATIONS_SHOWN = 8;
 
 function alarmRow(alarm, map, refresh) {
   const kind = t(`word.${alarm.alarm_type}`, {}, alarm.alarm_type);
-  const where = alarm.location ? map.name(alarm.location) : alarm.originator;
+  const place = map.placeOf(alarm);
+  const where = place ? map.name(place) : alarm.originator;
   const act = (action) =>
     actionButton(
       { dataset: { action, alarm: alarm.id }, "aria-label": t(`alarms.${action}.label`, { alarm: kind, where }) },
@@ -65,11 +66,20 @@ async function workOrders(container) {
   }
 }
 
+/** The channels beside the inbox the community can reach people on (admins see them). */
+async function channels() {
+  if (session.me.role !== "community-admin" && session.me.role !== "platform-admin") return null;
+  const { gateways } = await api.get(api.community("/notify/gateways"));
+  const names = [t("channel.inbox"), ...gateways.map((g) => t(`channel.${g.channel}`, {}, g.channel))];
+  return h("p", { class: "meta", id: "channels" }, t("notify.channels", { list: names.join(t("list.separator")) }));
+}
+
 async function notifications(container) {
   const { notifications: list } = await api.get(api.community(`/notifications?limit=${NOTIFICATIONS_SHOWN}`));
   const details = await Promise.all(list.map((m) => api.get(api.community(`/notifications/${encodeURIComponent(m.id)}`))));
   fill(
     container,
+    await channels(),
     details.length
       ? h(
           "ul",

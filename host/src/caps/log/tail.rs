@@ -21,6 +21,7 @@ pub struct LogLine {
     /// Host time of the line.
     pub at: Millis,
     /// `trace`, `debug`, `info`, `warn` or `error`.
+    #[schema(value_type = String)]
     pub level: &'static str,
     /// The message with its fields, cut at 4 KiB as in the host log.
     pub line: String,
