@@ -29,11 +29,12 @@ export async function render(main, [pluginId, version, installationId], _signal)
   const optional = plugin["optional-capabilities"] ?? [];
   const grants = grantForm(plugin.capabilities, optional, installation?.grants ?? null);
   const config = schemaForm(plugin["config-schema"], installation?.config ?? {});
-  const title = installation
-    ? t("enable.upgrade.title", { plugin: pluginId, from: installation.version, to: version })
-    : t("enable.title", { plugin: pluginId, version });
+  const upgrading = installation && installation.version !== version;
+  let title = t("enable.title", { plugin: pluginId, version });
+  if (upgrading) title = t("enable.upgrade.title", { plugin: pluginId, from: installation.version, to: version });
+  else if (installation) title = t("enable.change.title", { plugin: pluginId, version });
 
-  const upgradeNotes = installed
+  const upgradeNotes = upgrading
     ? (() => {
         const change = diff(installed.capabilities, plugin.capabilities);
         return h(
@@ -103,7 +104,7 @@ export async function render(main, [pluginId, version, installationId], _signal)
     fill(
       confirmation,
       h("h2", { id: "confirm-title" }, t("enable.confirm.title")),
-      h("p", {}, installation ? t("enable.confirm.upgrade", { plugin: pluginId, from: installation.version, to: version, community: session.me.community }) : t("enable.confirm.intro", { plugin: pluginId, version, community: session.me.community })),
+      h("p", {}, t(upgrading ? "enable.confirm.upgrade" : installation ? "enable.confirm.change" : "enable.confirm.intro", { plugin: pluginId, version, from: installation?.version, to: version, community: session.me.community })),
       h("h3", {}, t("enable.confirm.granted")),
       list(sentences(chosen), t("enable.diff.none")),
       h("h3", {}, t("enable.confirm.withheld")),
