@@ -195,21 +195,25 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser.wait_for("svg.map path.building").await;
     browser.wait_for("#live[data-live='on']").await;
     browser.js("window.stayedOnPage = true; return null;").await;
-    let kinds = ["smoke", "tamper"];
-    let first = c
-        .placed_device("smoke-b3-201", "smoke-detector", &kinds, Some("b3-201"))
-        .await;
-    let second = c
-        .placed_device("smoke-b3-202", "smoke-detector", &kinds, Some("b3-202"))
-        .await;
-    c.send_handled(&id, &first, "smoke", json!(8.5)).await;
-    browser
-        .wait_for("svg.map g.alarm[data-alarm-type='fire-suspected']")
-        .await;
-    c.send_handled(&id, &second, "smoke", json!(9.1)).await;
-    browser
-        .wait_for("svg.map g.alarm[data-alarm-type='fire-confirmed']")
-        .await;
+    // One detector makes a fire suspected; the second on the floor confirms it.
+    for (unit, obscuration, alarm) in [
+        ("b3-201", 8.5, "fire-suspected"),
+        ("b3-202", 9.1, "fire-confirmed"),
+    ] {
+        let detector = c
+            .placed_device(
+                &format!("smoke-{unit}"),
+                "smoke-detector",
+                &["smoke"],
+                Some(unit),
+            )
+            .await;
+        c.send_handled(&id, &detector, "smoke", json!(obscuration))
+            .await;
+        browser
+            .wait_for(&format!("svg.map g.alarm[data-alarm-type='{alarm}']"))
+            .await;
+    }
     assert_eq!(
         browser.js("return window.stayedOnPage === true;").await,
         true,

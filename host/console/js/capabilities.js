@@ -133,7 +133,7 @@ export function grantForm(requested, optional = [], current = null) {
             "div",
             { class: "items", role: "group", "aria-label": t("grant.items", { capability: t(`cap.name.${c.name}`) }) },
             items.map(({ word, box }) =>
-              h("div", { class: "check" }, box, h("label", { for: box.id }, scopeWord(word))),
+              h("div", { class: "check" }, box, h("label", { for: box.id }, c.name === "ledger" ? word : scopeWord(word))),
             ),
           )
         : null,

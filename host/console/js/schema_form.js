@@ -10,10 +10,15 @@ import { t } from "./i18n.js";
 
 const UNITS = { ms: "ms", pct: "%", c: "°C", kpa: "kPa", m: "m", min: "min" };
 
-/** A property name as a label: `rise-c-per-min` → "Rise °C per min". */
+/**
+ * A property name as a label: `rise-c-per-min` → "Rise °C per min",
+ * `confirmation-window-ms` → "Confirmation window (ms)".
+ */
 export function humanize(key) {
-  const words = key.split(/[-_]/).map((w) => UNITS[w] ?? w);
-  const text = words.join(" ");
+  const words = key.split(/[-_]/);
+  const last = words.length - 1;
+  const unit = last > 0 && UNITS[words[last]] && words[last - 1] !== "per" ? UNITS[words.pop()] : null;
+  const text = words.map((w) => UNITS[w] ?? w).join(" ") + (unit ? ` (${unit})` : "");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -71,11 +76,10 @@ function leaf(path, schema, control, parse) {
 /** The constraints of a schema as a hint: "1000 – 3600000, whole number". */
 function constraints(schema) {
   const parts = [];
-  const low = schema.minimum ?? schema.exclusiveMinimum;
-  const high = schema.maximum ?? schema.exclusiveMaximum;
-  if (low !== undefined && high !== undefined) parts.push(t("schema.range", { low, high }));
-  else if (low !== undefined) parts.push(t("schema.from", { low }));
-  else if (high !== undefined) parts.push(t("schema.upto", { high }));
+  if (schema.minimum !== undefined) parts.push(t("schema.from", { low: schema.minimum }));
+  if (schema.exclusiveMinimum !== undefined) parts.push(t("schema.above", { low: schema.exclusiveMinimum }));
+  if (schema.maximum !== undefined) parts.push(t("schema.upto", { high: schema.maximum }));
+  if (schema.exclusiveMaximum !== undefined) parts.push(t("schema.below", { high: schema.exclusiveMaximum }));
   if (schema.type === "integer") parts.push(t("schema.integer"));
   if (schema.description) parts.push(schema.description);
   return parts.join(t("list.separator"));
