@@ -434,3 +434,27 @@ impl InstallationMetrics {
             .set(i64::from(suspended));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installations_counts_are_its_own_and_reading_them_adds_no_series() {
+        let metrics = Metrics::new();
+        let ours = metrics.installation("c", "p", "i");
+        ours.event_handled();
+        ours.event_handled();
+        ours.failed("trap");
+        metrics.installation("c", "p", "other").event_handled();
+        let counts = metrics.installation_counts("c", "p", "i");
+        assert_eq!(counts.events_handled, 2);
+        assert_eq!(counts.failures.get("trap"), Some(&1));
+        let before = metrics.render();
+        assert_eq!(
+            metrics.installation_counts("c", "p", "nobody"),
+            InstallationCounts::default()
+        );
+        assert_eq!(metrics.render(), before);
+    }
+}

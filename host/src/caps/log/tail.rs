@@ -69,3 +69,49 @@ impl LogTails {
         self.0.lock().expect("log tails lock").remove(installation);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: usize) -> LogLine {
+        LogLine {
+            at: n as Millis,
+            level: "info",
+            line: format!("line {n}"),
+        }
+    }
+
+    #[test]
+    fn a_tail_keeps_the_newest_lines_oldest_first() {
+        let tail = LogTail::default();
+        for n in 0..KEPT_LINES + 5 {
+            tail.push(line(n));
+        }
+        let kept = tail.last(KEPT_LINES + 5);
+        assert_eq!(kept.len(), KEPT_LINES);
+        assert_eq!(kept[0].line, "line 5");
+        let newest: Vec<String> = tail.last(2).into_iter().map(|l| l.line).collect();
+        assert_eq!(
+            newest,
+            [
+                format!("line {}", KEPT_LINES + 3),
+                format!("line {}", KEPT_LINES + 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_instance_of_an_installation_shares_its_tail_until_it_is_removed() {
+        let tails = LogTails::default();
+        let id = InstallationId::from("inst_a".to_owned());
+        tails.of(&id).push(line(1));
+        assert_eq!(
+            tails.of(&id).last(10).len(),
+            1,
+            "a second handle sees the line"
+        );
+        tails.forget(&id);
+        assert!(tails.of(&id).last(10).is_empty());
+    }
+}
