@@ -18,6 +18,8 @@ use linli_tests::{demo_community_map, requested_grants, Browser, Community, Stat
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
+const PARKING: &str = "parking";
+const VOTING: &str = "voting";
 
 /// Sunny Garden with its map and fire-safety published (not yet enabled).
 async fn sunny_garden(host: &TestHost) -> Community {
@@ -25,6 +27,22 @@ async fn sunny_garden(host: &TestHost) -> Community {
     let c = host.community("sunny-garden").await;
     c.import_map(&demo_community_map()).await.expect(200);
     c
+}
+
+/// Parking and voting running beside fire-safety, and 100 parking points
+/// bought for `person` at the front desk (three ledger entries of theirs).
+async fn parking_and_voting(host: &TestHost, c: &Community, person: &str) {
+    for scene in [PARKING, VOTING] {
+        host.publish(scene).await;
+        c.install(scene, requested_grants(scene), json!({})).await;
+    }
+    c.command(
+        PARKING,
+        "top-up",
+        json!({"person": person, "points": 100, "key": "desk-0001"}),
+    )
+    .await
+    .expect(200);
 }
 
 /// What the focused element is: `[id, grant, item, config, inside the enable form]`.
@@ -112,7 +130,7 @@ async fn enable_by_keyboard(browser: &Browser) {
         "confirm",
         "confirm has the focus"
     );
-    browser.screenshot("enable-confirm").await;
+    browser.screenshot_page("enable-confirm").await;
     browser.press(&Key::Enter).await;
     browser.wait_for("#confirmation [data-installation]").await;
 }
@@ -125,6 +143,9 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     };
     let host = TestHost::start().await;
     let c = sunny_garden(&host).await;
+    // The resident lives in b3-201, where the fire will start.
+    let resident = "person-120";
+    parking_and_voting(&host, &c, resident).await;
     let console = format!("{}/console/", host.server.url());
 
     // Log in with the community admin's token.
@@ -154,7 +175,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         )
         .await;
     browser.assert_every_control_labelled("catalog").await;
-    browser.screenshot("catalog").await;
+    browser.screenshot_page("catalog").await;
 
     // The same page in Chinese, then back.
     browser.js(r#"const s = document.getElementById("language"); s.value = "zh"; s.dispatchEvent(new Event("change")); return null;"#).await;
@@ -177,7 +198,12 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .get(&format!("/api/v1/communities/{}/installations", c.id))
         .await
         .expect(200);
-    let installation = &installations[0];
+    let installation = installations
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|i| i["plugin"] == FIRE)
+        .expect("fire-safety is installed");
     let kinds = installation["grants"]["sensor"]["kinds"]
         .as_array()
         .expect("sensor kinds");
@@ -224,7 +250,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .wait_for("#notifications li[data-topic='fire-confirmed']")
         .await;
     browser.assert_every_control_labelled("compound").await;
-    browser.screenshot("compound").await;
+    browser.screenshot_page("compound").await;
 
     // Acknowledged from the alarm list.
     browser
@@ -256,7 +282,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         "events handled: {handled:?}"
     );
     browser.assert_every_control_labelled("installations").await;
-    browser.screenshot("installations").await;
+    browser.screenshot_page("installations").await;
 
     // A receipt of the ledger checks out in the page; tampered, it fails.
     browser.click("#nav a[href='#/ledger']").await;
@@ -290,7 +316,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .await;
     let mut tampered = receipt.clone();
     let body = tampered["entry"]["body"].as_str().expect("a body");
-    tampered["entry"]["body"] = Value::String(body.replacen("fire-safety", "fire-safetx", 1));
+    tampered["entry"]["body"] = Value::String(format!("{body} "));
     browser
         .js("document.getElementById('receipt-json').value = ''; return null;")
         .await;
@@ -305,20 +331,31 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .wait_for_text("#receipt-result", "does not hash to its leaf hash")
         .await;
     browser.assert_every_control_labelled("ledger").await;
-    browser.screenshot("ledger").await;
+    browser.screenshot_page("ledger").await;
 
-    // A resident of the household where the fire started reads the warning.
+    // A resident of the household where the fire started reads the
+    // warning, and checks the receipt of the points they bought.
     browser.click("#logout").await;
-    let resident = c.person("resident", "person-120").await;
+    let token = c.person("resident", resident).await;
     browser
-        .type_into("form.login input[type=password]", resident.token())
+        .type_into("form.login input[type=password]", token.token())
         .await;
     browser.click("form.login button[type=submit]").await;
     browser
         .wait_for("#inbox li[data-topic='fire-confirmed']")
         .await;
+    browser
+        .wait_for_text("#parking-mine", "Points to spend: 100")
+        .await;
+    let account = format!("[data-account='parking/parkers/{resident}']");
+    browser
+        .click(&format!("{account} button[data-verify]"))
+        .await;
+    browser
+        .wait_for(&format!("{account} .verification[data-verified='true']"))
+        .await;
     browser.assert_every_control_labelled("resident").await;
-    browser.screenshot("resident").await;
+    browser.screenshot_page("resident").await;
     browser
         .click("#inbox li[data-topic='fire-confirmed'] button[data-action='read']")
         .await;
@@ -371,6 +408,25 @@ async fn the_api_tells_a_token_who_it_is_an_installation_how_it_does_and_a_perso
         "residents do not read installations"
     );
 
+    // hello-scene logs the first reading of each kind; its log shows it.
+    let hello = host.install_hello(&c).await;
+    let thermometer = c.device("thermometer", &["temperature"]).await;
+    c.send_handled(&hello, &thermometer, "temperature", json!(21.5))
+        .await;
+    let hello_log = format!("/api/v1/communities/{}/installations/{hello}/log", c.id);
+    let lines = c.admin.get(&hello_log).await.expect(200);
+    let logged = |line: &Value| {
+        line["level"] == "info"
+            && line["line"]
+                .as_str()
+                .is_some_and(|text| text.contains("first temperature reading"))
+    };
+    assert!(
+        lines
+            .as_array()
+            .is_some_and(|lines| lines.iter().any(logged)),
+        "{lines}"
+    );
     let log = c
         .admin
         .get(&format!("{base}/log?limit=5"))

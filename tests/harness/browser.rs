@@ -15,6 +15,10 @@ use crate::workspace;
 /// How long the page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The window of a laptop.
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 1000;
+
 /// Where the browser and its driver are installed by Debian's packages.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -55,7 +59,7 @@ impl Browser {
             json!({
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,1000", "--lang=en-US", "--hide-scrollbars"],
+                         format!("--window-size={WIDTH},{HEIGHT}"), "--lang=en-US", "--hide-scrollbars"],
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -197,6 +201,21 @@ impl Browser {
             unlabelled.is_empty(),
             "controls without a label on the {page} page: {unlabelled:#?}"
         );
+    }
+
+    /// Saves the whole page, top to bottom (up to 2,400 px), to
+    /// `docs/console/<name>.png`, and gives the window back its size.
+    pub async fn screenshot_page(&self, name: &str) -> PathBuf {
+        let height = self
+            .js("window.scrollTo(0, 0); return document.documentElement.scrollHeight;")
+            .await
+            .as_u64()
+            .expect("a height");
+        self.resize(WIDTH, (height as u32).clamp(HEIGHT, 2400))
+            .await;
+        let path = self.screenshot(name).await;
+        self.resize(WIDTH, HEIGHT).await;
+        path
     }
 
     /// Saves what the window shows to `docs/console/<name>.png`.

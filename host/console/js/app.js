@@ -5,7 +5,7 @@
 
 import { api, ApiError, session } from "./api.js";
 import { h, fill, field } from "./dom.js";
-import { problem } from "./feedback.js";
+import { announce, problem } from "./feedback.js";
 import { language, setLanguage, t } from "./i18n.js";
 import * as catalog from "./pages/catalog.js";
 import * as enable from "./pages/enable.js";
@@ -118,6 +118,8 @@ async function chooseCommunity() {
 async function show() {
   leaving.abort();
   leaving = new AbortController();
+  // What was said on the last page is about the last page.
+  announce("");
   renderChrome();
   if (!session.token) return renderLogin();
   if (!session.me) {

@@ -5,9 +5,15 @@ import { ApiError } from "./api.js";
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
-/** Shows a short message in the status line. */
+/** How long a message stays in the status line. */
+const SHOWN_MS = 6000;
+let hiding = null;
+
+/** Shows a short message in the status line for a few seconds. */
 export function announce(message) {
   document.getElementById("status").textContent = message;
+  clearTimeout(hiding);
+  if (message) hiding = setTimeout(() => announce(""), SHOWN_MS);
 }
 
 /** The message people read for a failed call: the API names the field. */

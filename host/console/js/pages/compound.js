@@ -55,7 +55,9 @@ async function workOrders(container) {
                 { dataset: { workOrder: o.id } },
                 h("strong", {}, o.id),
                 ` · ${t(`word.${o.alarm_type}`, {}, o.alarm_type)} · ${o.place ?? o.originator} · ${t("orders.step", { step: o.step })} · `,
-                h("span", { class: o.deadline < Date.now() ? "overdue" : "" }, t("orders.deadline", { when: when(o.deadline) })),
+                // The host's clock, not this browser's, says when an order is
+                // overdue: fire-safety escalates it then.
+                h("span", { class: o.escalated ? "overdue" : "" }, t("orders.deadline", { when: when(o.deadline) }), o.escalated ? ` · ${t("orders.escalated")}` : ""),
               ),
             ),
           )
