@@ -207,7 +207,8 @@ impl Browser {
     /// `docs/console/<name>.png`, and gives the window back its size.
     pub async fn screenshot_page(&self, name: &str) -> PathBuf {
         let height = self
-            .js("window.scrollTo(0, 0); return document.documentElement.scrollHeight;")
+            .js("window.scrollTo(0, 0); \
+                 return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;")
             .await
             .as_u64()
             .expect("a height");
