@@ -151,8 +151,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     // Log in with the community admin's token.
     browser.goto(&console).await;
     browser.wait_for("form.login").await;
-    browser.assert_every_control_labelled("login").await;
-    browser.screenshot("login").await;
+    browser.record_page("login").await;
     browser
         .type_into("form.login input[type=password]", c.admin.token())
         .await;
@@ -174,8 +173,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
             "critical ones too",
         )
         .await;
-    browser.assert_every_control_labelled("catalog").await;
-    browser.screenshot_page("catalog").await;
+    browser.record_page("catalog").await;
 
     // The same page in Chinese, then back.
     browser.js(r#"const s = document.getElementById("language"); s.value = "zh"; s.dispatchEvent(new Event("change")); return null;"#).await;
@@ -249,15 +247,14 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser
         .wait_for("#notifications li[data-topic='fire-confirmed']")
         .await;
-    browser.assert_every_control_labelled("compound").await;
-    browser.screenshot_page("compound").await;
+    browser.record_page("compound").await;
 
     // Acknowledged from the alarm list.
     browser
-        .click("tr[data-alarm-type='fire-confirmed'] button[data-action='ack']")
-        .await;
-    browser
-        .wait_for("tr[data-alarm-type='fire-confirmed'][data-acknowledged='true']")
+        .click_until(
+            "tr[data-alarm-type='fire-confirmed'] button[data-action='ack']",
+            "tr[data-alarm-type='fire-confirmed'][data-acknowledged='true']",
+        )
         .await;
     let confirmed = c
         .admin
@@ -281,8 +278,7 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         handled.parse::<u64>().is_ok_and(|n| n >= 2),
         "events handled: {handled:?}"
     );
-    browser.assert_every_control_labelled("installations").await;
-    browser.screenshot_page("installations").await;
+    browser.record_page("installations").await;
 
     // A receipt of the ledger checks out in the page; tampered, it fails.
     browser.click("#nav a[href='#/ledger']").await;
@@ -290,19 +286,10 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser
         .wait_for("table.entries .verification[data-verified='true']")
         .await;
-    let entry = c
-        .admin
-        .get(&format!(
-            "/api/v1/communities/{}/ledger/entries?limit=1",
-            c.id
-        ))
-        .await
-        .expect(200)[0]["index"]
-        .clone();
     let receipt = c
         .admin
         .get(&format!(
-            "/api/v1/communities/{}/ledger/entries/{entry}/receipt",
+            "/api/v1/communities/{}/ledger/entries/0/receipt",
             c.id
         ))
         .await
@@ -310,9 +297,8 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser
         .type_into("#receipt-json", &receipt.to_string())
         .await;
-    browser.click("#check-receipt").await;
     browser
-        .wait_for("#receipt-result[data-verified='true']")
+        .click_until("#check-receipt", "#receipt-result[data-verified='true']")
         .await;
     let mut tampered = receipt.clone();
     let body = tampered["entry"]["body"].as_str().expect("a body");
@@ -323,15 +309,13 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser
         .type_into("#receipt-json", &tampered.to_string())
         .await;
-    browser.click("#check-receipt").await;
     browser
-        .wait_for("#receipt-result[data-verified='false']")
+        .click_until("#check-receipt", "#receipt-result[data-verified='false']")
         .await;
     browser
         .wait_for_text("#receipt-result", "does not hash to its leaf hash")
         .await;
-    browser.assert_every_control_labelled("ledger").await;
-    browser.screenshot_page("ledger").await;
+    browser.record_page("ledger").await;
 
     // A resident of the household where the fire started reads the
     // warning, and checks the receipt of the points they bought.
@@ -349,18 +333,17 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .await;
     let account = format!("[data-account='parking/parkers/{resident}']");
     browser
-        .click(&format!("{account} button[data-verify]"))
+        .click_until(
+            &format!("{account} button[data-verify]"),
+            &format!("{account} .verification[data-verified='true']"),
+        )
         .await;
+    browser.record_page("resident").await;
     browser
-        .wait_for(&format!("{account} .verification[data-verified='true']"))
-        .await;
-    browser.assert_every_control_labelled("resident").await;
-    browser.screenshot_page("resident").await;
-    browser
-        .click("#inbox li[data-topic='fire-confirmed'] button[data-action='read']")
-        .await;
-    browser
-        .wait_for("#inbox li.read[data-topic='fire-confirmed']")
+        .click_until(
+            "#inbox li[data-topic='fire-confirmed'] button[data-action='read']",
+            "#inbox li.read[data-topic='fire-confirmed']",
+        )
         .await;
     browser.resize(390, 844).await;
     browser.screenshot("resident-phone").await;

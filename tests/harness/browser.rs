@@ -203,6 +203,19 @@ impl Browser {
         );
     }
 
+    /// Clicks `css`, then waits until the page shows `then`.
+    pub async fn click_until(&self, css: &str, then: &str) {
+        self.click(css).await;
+        self.wait_for(then).await;
+    }
+
+    /// Checks that every control of the page is labelled and saves the
+    /// whole page as `docs/console/<page>.png`.
+    pub async fn record_page(&self, page: &str) {
+        self.assert_every_control_labelled(page).await;
+        self.screenshot_page(page).await;
+    }
+
     /// Saves the whole page, top to bottom (up to 2,400 px), to
     /// `docs/console/<name>.png`, and gives the window back its size.
     pub async fn screenshot_page(&self, name: &str) -> PathBuf {
