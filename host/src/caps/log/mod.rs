@@ -33,7 +33,8 @@ impl LogHost {
     }
 
     /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after
-    /// the message, if the installation's log rate allows it.
+    /// the message, if the installation's log rate allows it, and keeps it
+    /// in the installation's tail.
     /// The installation, plugin and community come from the actor's span.
     pub fn line(ctx: &InstallationContext, level: Level, message: &str, fields: &str) {
         let separator = if fields.is_empty() { "" } else { " " };
@@ -46,32 +47,19 @@ impl LogHost {
         if !admitted {
             return;
         }
+        // Emits the line at the level and names the level, for the tail.
         macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(target: "plugin", "{line}")
-            };
+            ($lvl:ident) => {{
+                tracing::$lvl!(target: "plugin", "{line}");
+                stringify!($lvl)
+            }};
         }
         let level = match level {
-            Level::Trace => {
-                emit!(trace);
-                "trace"
-            }
-            Level::Debug => {
-                emit!(debug);
-                "debug"
-            }
-            Level::Info => {
-                emit!(info);
-                "info"
-            }
-            Level::Warn => {
-                emit!(warn);
-                "warn"
-            }
-            Level::Error => {
-                emit!(error);
-                "error"
-            }
+            Level::Trace => emit!(trace),
+            Level::Debug => emit!(debug),
+            Level::Info => emit!(info),
+            Level::Warn => emit!(warn),
+            Level::Error => emit!(error),
         };
         ctx.log_tail.push(tail::LogLine {
             at: ctx.clock.now(),
