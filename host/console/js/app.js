@@ -16,7 +16,7 @@ import * as resident from "./pages/resident.js";
 
 /** Pages by route, with the roles that see them in the navigation. */
 const PAGES = {
-  catalog: { module: catalog, roles: ["platform-admin", "community-admin"] },
+  catalog: { module: catalog, roles: ["platform-admin", "community-admin", "vendor"] },
   enable: { module: enable, roles: ["community-admin", "platform-admin"], hidden: true },
   installations: { module: installations, roles: ["community-admin", "platform-admin"] },
   compound: { module: compound, roles: ["community-admin", "platform-admin", "operator"] },

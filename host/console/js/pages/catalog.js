@@ -42,9 +42,9 @@ function signature(version) {
 
 export async function render(main, _params, _signal) {
   const plugins = await publishedPlugins();
-  const installed = new Map(
-    (await api.get(api.community("/installations"))).map((i) => [i.plugin, i]),
-  );
+  // A vendor reads the catalog outside any community.
+  const installations = session.me.community ? await api.get(api.community("/installations")) : [];
+  const installed = new Map(installations.map((i) => [i.plugin, i]));
   const cards = [...plugins.entries()].map(([id, versions]) => {
     const latest = versions[0];
     const installation = installed.get(id);
