@@ -104,6 +104,20 @@ async function notifications(container) {
               ` · ${when(m.created_at)} · ${t(`message.${m.state}`, {}, m.state)} · `,
               t("notify.reached", { count: m.recipients }),
               reached ? ` (${reached})` : "",
+              m.deliveries.length
+                ? h(
+                    "details",
+                    {},
+                    h("summary", {}, t("notify.who")),
+                    h(
+                      "ul",
+                      { class: "deliveries" },
+                      m.deliveries.map((d) =>
+                        h("li", {}, `${d.person} · ${t(`channel.${d.channel}`, {}, d.channel)} · ${t(`delivery.${d.state}`, {}, d.state)}`),
+                      ),
+                    ),
+                  )
+                : null,
             );
           }),
         )
