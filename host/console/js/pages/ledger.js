@@ -27,10 +27,10 @@ function find(value, key) {
 function summary(entry) {
   try {
     const body = JSON.parse(entry.body);
-    const from = find(body, "from");
-    const to = find(body, "to");
+    const source = find(body, "source");
+    const target = find(body, "target");
     const parts = [find(body, "plugin"), find(body, "record-kind"), find(body, "account")];
-    if (typeof from === "string" && typeof to === "string") parts.push(`${from} → ${to}: ${find(body, "amount")}`);
+    if (typeof source === "string" && typeof target === "string") parts.push(`${source} → ${target}: ${find(body, "amount")}`);
     return parts.filter((p) => typeof p === "string").join(" · ");
   } catch {
     return entry.body.slice(0, 80);

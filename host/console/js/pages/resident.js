@@ -80,7 +80,7 @@ async function parking(container) {
     if (!account || !reservations) return false;
     fill(
       mine,
-      h("p", {}, t("parking.account", { spendable: account.spendable, owed: account.owed ?? 0 })),
+      h("p", {}, t("parking.account", { spendable: account.spendable }), Number(account.owed) > 0 ? ` · ${t("parking.owed", { owed: account.owed })}` : ""),
       reservations.reservations.length
         ? h("ul", {}, reservations.reservations.map((r) => h("li", {}, `${r.id} · ${when(r.reservation.start)} – ${when(r.reservation.end)} · ${r.reservation.state}`)))
         : h("p", { class: "meta" }, t("parking.none")),
