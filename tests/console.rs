@@ -5,8 +5,10 @@
 //! first, refused with the schema's message), and watches the compound
 //! while two smoke detectors report: the confirmed fire appears on the map
 //! without a reload, and the admin acknowledges it there. A ledger receipt
-//! checks out in the page and a tampered one does not; a resident of the
-//! burning household reads the warning in their inbox. Every page is
+//! checks out in the page and a tampered one does not; an upgrade says
+//! what the new version asks for before it is applied; a resident of the
+//! burning household reads the warning in their inbox and checks the
+//! receipt of the parking points they bought. Every page is
 //! screenshotted into `docs/console/` (shown by `docs/console.md`) and
 //! every control on it must be labelled.
 //!
@@ -14,7 +16,9 @@
 //! who a token is, an installation's counts and last log lines, a person's
 //! own accounts — is checked here too, bad input included.
 
-use linli_tests::{demo_community_map, requested_grants, Browser, Community, StatusCode, TestHost};
+use linli_tests::{
+    demo_community_map, package_with, requested_grants, Browser, Community, StatusCode, TestHost,
+};
 use serde_json::{json, Value};
 
 const FIRE: &str = "fire-safety";
@@ -279,6 +283,45 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         "events handled: {handled:?}"
     );
     browser.record_page("installations").await;
+
+    // A new version asking for one more alarm type: the upgrade says so
+    // before it is applied, and the grant stays as it was.
+    host.publish_package(package_with(FIRE, |manifest| {
+        manifest
+            .replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1)
+            .replacen(
+                "types = [\"fire-suspected\"",
+                "types = [\"evacuation-drill\", \"fire-suspected\"",
+                1,
+            )
+    }))
+    .await;
+    browser.click("#nav a[href='#/catalog']").await;
+    browser
+        .click("article.plugin[data-plugin='fire-safety'] a.button")
+        .await;
+    browser
+        .wait_for_text(
+            "section[aria-labelledby='upgrade-diff']",
+            "evacuation drill",
+        )
+        .await;
+    browser.record_page("upgrade").await;
+    browser
+        .click_until("#review", "#confirmation:not([hidden]) #confirm")
+        .await;
+    browser
+        .click_until("#confirm", "#confirmation [data-installation]")
+        .await;
+    let upgraded = c.installation(&id).await;
+    assert_eq!(upgraded["version"], "0.2.0");
+    assert!(
+        !upgraded["grants"]["alarm"]["types"]
+            .as_array()
+            .expect("alarm types")
+            .contains(&json!("evacuation-drill")),
+        "{upgraded}"
+    );
 
     // A receipt of the ledger checks out in the page; tampered, it fails.
     browser.click("#nav a[href='#/ledger']").await;
