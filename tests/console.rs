@@ -242,6 +242,10 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
             .wait_for(&format!("svg.map g.alarm[data-alarm-type='{alarm}']"))
             .await;
     }
+    // The floor it burns on is marked in building 3's stack of floors.
+    browser
+        .wait_for("svg.map g.floors rect.floor.alarmed[data-place='b3-f2']")
+        .await;
     assert_eq!(
         browser.js("return window.stayedOnPage === true;").await,
         true,

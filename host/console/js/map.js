@@ -1,5 +1,6 @@
 // The community map drawn from its GeoJSON export as SVG: grid cells and
-// buildings as their footprints, points of interest as small marks, and
+// buildings as their footprints, each building's floors as a stack beside
+// it (the floor of an alarm marked), points of interest as small marks, and
 // active alarms placed where they are (their device's place or the place
 // they are about, or its nearest ancestor that has a point or a footprint). Coordinates are
 // projected onto a plane tangent at the community's latitude, as the
@@ -38,6 +39,14 @@ export class CommunityMap {
   constructor(geojson) {
     this.features = (geojson?.features ?? []).filter((f) => f.properties?.kind !== "person");
     this.byId = new Map(this.features.map((f) => [f.id, f]));
+    this.floors = new Map();
+    for (const f of this.features) {
+      if (f.properties.kind !== "floor") continue;
+      const building = f.properties.parent;
+      if (!this.floors.has(building)) this.floors.set(building, []);
+      this.floors.get(building).push(f);
+    }
+    for (const list of this.floors.values()) list.sort((a, b) => (a.properties.level ?? 0) - (b.properties.level ?? 0));
     const all = this.features.flatMap((f) => pointsOf(f.geometry));
     const lons = all.map((p) => p[0]);
     const lats = all.map((p) => p[1]);
@@ -69,6 +78,42 @@ export class CommunityMap {
     return alarm.location ?? (this.byId.has(alarm.originator) ? alarm.originator : null);
   }
 
+  /** The floor a place is on (itself, when it is one), if any. */
+  floorOf(id) {
+    let at = this.byId.get(id);
+    while (at && at.properties.kind !== "floor") at = this.byId.get(at.properties.parent);
+    return at?.id ?? null;
+  }
+
+  /** A building's floors as a stack beside its footprint, lowest at the bottom. */
+  floorStack(building, alarmedFloors) {
+    const floors = this.floors.get(building.id) ?? [];
+    const corners = pointsOf(building.geometry).map((p) => this.project(p));
+    if (!floors.length || !corners.length) return null;
+    const right = Math.max(...corners.map(([x]) => x)) + 4;
+    const top = Math.min(...corners.map(([, y]) => y));
+    const height = Math.max(...corners.map(([, y]) => y)) - top;
+    const step = height / floors.length;
+    return h(
+      "svg:g",
+      { class: "floors", dataset: { building: building.id } },
+      floors.map((floor, i) =>
+        h(
+          "svg:rect",
+          {
+            x: right.toFixed(1),
+            y: (top + height - (i + 1) * step).toFixed(1),
+            width: 7,
+            height: Math.max(step - 1, 1).toFixed(1),
+            class: alarmedFloors.has(floor.id) ? "floor alarmed" : "floor",
+            dataset: { place: floor.id },
+          },
+          h("svg:title", {}, floor.properties.name),
+        ),
+      ),
+    );
+  }
+
   /** Where on the SVG a place is drawn: its own point, or its nearest ancestor's. */
   locate(id) {
     let at = this.byId.get(id);
@@ -94,6 +139,7 @@ export class CommunityMap {
       (geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates)
         .flatMap((polygon) => polygon.map((ring) => `M${ring.map((p) => this.project(p).map((v) => v.toFixed(1)).join(",")).join("L")}Z`))
         .join("");
+    const alarmedFloors = new Set(alarms.map((a) => this.floorOf(this.placeOf(a))).filter(Boolean));
     for (const kind of ["grid-cell", "building"]) {
       for (const f of this.features) {
         const geometry = f.geometry;
@@ -104,6 +150,8 @@ export class CommunityMap {
         if (kind === "building") {
           const [x, y] = this.project(centre(geometry));
           svg.append(h("svg:text", { x: x.toFixed(1), y: y.toFixed(1), class: "place-label" }, f.properties.name));
+          const stack = this.floorStack(f, alarmedFloors);
+          if (stack) svg.append(stack);
         }
       }
     }

@@ -145,7 +145,7 @@ export const en = {
   "live.on": "live",
   "map.title": "Community map",
   "map.empty": "This community has no map yet.",
-  "map.legend": "Buildings and grid cells are drawn from the map; small dots are hydrants, exits, AEDs and other points; pulsing circles are active alarms.",
+  "map.legend": "Buildings and grid cells are drawn from the map, each building's floors stacked beside it (a floor with an alarm in red); small dots are hydrants, exits, AEDs and other points; pulsing circles are active alarms.",
   "alarms.title": "Active alarms",
   "alarms.none": "No active alarm.",
   "alarms.col.severity": "Severity",

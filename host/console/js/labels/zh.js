@@ -145,7 +145,7 @@ export const zh = {
   "live.on": "实时",
   "map.title": "小区地图",
   "map.empty": "本小区还没有地图。",
-  "map.legend": "楼栋和网格按地图绘制；小圆点是消火栓、出口、除颤仪等设施；闪烁的圆圈是未解除的告警。",
+  "map.legend": "楼栋和网格按地图绘制，楼栋旁是各楼层（有告警的楼层为红色）；小圆点是消火栓、出口、除颤仪等设施；闪烁的圆圈是未解除的告警。",
   "alarms.title": "当前告警",
   "alarms.none": "没有告警。",
   "alarms.col.severity": "级别",
