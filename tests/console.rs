@@ -287,6 +287,20 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         "events handled: {handled:?}"
     );
     browser.record_page("installations").await;
+    // Voting suspended and resumed from its card.
+    let voting = "article.installation[data-plugin='voting']";
+    browser
+        .click_until(
+            &format!("{voting} button[data-action='suspend']"),
+            &format!("{voting} dd.state.suspended"),
+        )
+        .await;
+    browser
+        .click_until(
+            &format!("{voting} button[data-action='resume']"),
+            &format!("{voting} dd.state.active"),
+        )
+        .await;
 
     // A new version asking for one more alarm type: the upgrade says so
     // before it is applied, and the grant stays as it was.
@@ -375,6 +389,10 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     browser
         .wait_for("#inbox li[data-topic='fire-confirmed']")
         .await;
+    assert!(
+        !browser.has("#nav a[href='#/catalog']").await,
+        "a resident is offered no admin page"
+    );
     browser
         .wait_for_text("#parking-mine", "Points to spend: 100")
         .await;
