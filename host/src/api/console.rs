@@ -33,7 +33,7 @@ pub const CONSOLE_PATH: &str = "/console";
 /// API and its event streams; the map is inline SVG built through the DOM,
 /// so no `unsafe-inline` is needed for scripts or styles.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The console's routes; they read no state, so any router takes them.
