@@ -107,6 +107,7 @@ impl Fixture {
                 feed: Arc::new(linli_host::feed::Feed::new()),
                 map,
                 notify,
+                log_tails: Default::default(),
             };
             let runtime = Runtime::new(
                 &config.data_dir.join("cache"),
@@ -138,6 +139,7 @@ impl Fixture {
                         "bench-installation",
                     ),
                 ),
+                log_tail: Default::default(),
             });
             (runtime, pre, ctx, services)
         });

@@ -284,6 +284,54 @@ impl Metrics {
         self.notify_escalations.inc();
     }
 
+    /// What this host counted of one installation since it started, read
+    /// from the registry without creating a series the installation lacks.
+    pub fn installation_counts(
+        &self,
+        community: &str,
+        plugin: &str,
+        installation: &str,
+    ) -> InstallationCounts {
+        let ids = [community, plugin, installation];
+        let ours = |metric: &prometheus::proto::Metric| {
+            INSTALLATION.iter().zip(ids).all(|(name, value)| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|l| l.name() == *name && l.value() == value)
+            })
+        };
+        let mut counts = InstallationCounts::default();
+        for family in self.registry.gather() {
+            for metric in family.get_metric() {
+                if !ours(metric) {
+                    continue;
+                }
+                match family.name() {
+                    "linli_events_handled_total" => {
+                        counts.events_handled = metric.get_counter().get_value() as u64;
+                    }
+                    "linli_plugin_failures_total" => {
+                        let reason = metric
+                            .get_label()
+                            .iter()
+                            .find(|l| l.name() == "reason")
+                            .map(|l| l.value().to_owned())
+                            .unwrap_or_default();
+                        counts
+                            .failures
+                            .insert(reason, metric.get_counter().get_value() as u64);
+                    }
+                    "linli_installation_lag_seconds" => {
+                        counts.lag_seconds = metric.get_gauge().get_value();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        counts
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
@@ -298,6 +346,18 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// One installation's counts since the host started (see
+/// [`Metrics::installation_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct InstallationCounts {
+    /// Events handled successfully.
+    pub events_handled: u64,
+    /// Failed calls by reason (`trap`, `deadline`, `memory-limit`, `instantiate`, `plugin-error`).
+    pub failures: std::collections::BTreeMap<String, u64>,
+    /// How long the oldest reading it has yet to handle has waited.
+    pub lag_seconds: f64,
 }
 
 /// One installation's metrics.
@@ -372,5 +432,29 @@ impl InstallationMetrics {
         self.suspended
             .with_label_values(&[c, p, i])
             .set(i64::from(suspended));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installations_counts_are_its_own_and_reading_them_adds_no_series() {
+        let metrics = Metrics::new();
+        let ours = metrics.installation("c", "p", "i");
+        ours.event_handled();
+        ours.event_handled();
+        ours.failed("trap");
+        metrics.installation("c", "p", "other").event_handled();
+        let counts = metrics.installation_counts("c", "p", "i");
+        assert_eq!(counts.events_handled, 2);
+        assert_eq!(counts.failures.get("trap"), Some(&1));
+        let before = metrics.render();
+        assert_eq!(
+            metrics.installation_counts("c", "p", "nobody"),
+            InstallationCounts::default()
+        );
+        assert_eq!(metrics.render(), before);
     }
 }

@@ -79,6 +79,7 @@ impl Server {
             feed: feed.clone(),
             map,
             notify,
+            log_tails: Default::default(),
         };
         let runtime = Arc::new(
             Runtime::new(

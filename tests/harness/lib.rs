@@ -11,9 +11,11 @@
 //! community with [`TestHost::community`], register devices, enable plugins,
 //! send readings, and ask plugins through commands. MQTT scenarios start
 //! their own [`Broker`] (a real `mosquitto` on a free port) and a host
-//! bridged to it with [`TestHost::start_with_mqtt`].
+//! bridged to it with [`TestHost::start_with_mqtt`]. The console's
+//! scenarios drive a headless Chromium through a [`Browser`].
 
 mod broker;
+mod browser;
 mod client;
 mod community;
 mod host;
@@ -21,6 +23,7 @@ mod packages;
 mod records;
 
 pub use broker::*;
+pub use browser::*;
 pub use client::*;
 pub use community::*;
 pub use host::*;

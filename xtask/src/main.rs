@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask plugins` builds every plugin to a wasm component.
-//! - `cargo xtask test` builds the plugins and runs every test (the plugins'
-//!   own unit tests natively), then the end-to-end tests again on PostgreSQL.
+//! - `cargo xtask test` builds the plugins, installs the browser the
+//!   console's tests drive when it is missing, and runs every test (the
+//!   plugins' own unit tests natively), then the end-to-end tests again on
+//!   PostgreSQL.
 //! - `cargo xtask demo` runs a host with the scene plugins and a scripted
 //!   demo community.
 //! - `cargo xtask bench` runs the benchmarks in release mode.
@@ -10,6 +12,7 @@
 //! Its own unit tests, run by `cargo xtask test`, include the check that the
 //! host's top-level modules import one another without a cycle (`layers`).
 
+mod browser;
 mod demo;
 #[cfg(test)]
 mod layers;
@@ -35,7 +38,7 @@ struct Cli {
 enum Task {
     /// Build every plugin (examples/ and plugins/, Rust and Python) to wasm32-wasip2 components.
     Plugins,
-    /// Build the plugins, run every test, then the end-to-end tests again on PostgreSQL.
+    /// Build the plugins (and install the console tests' browser if missing), run every test, then the end-to-end tests again on PostgreSQL.
     Test {
         /// Extra arguments for `cargo test` (e.g. a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -199,6 +202,7 @@ fn main() -> Result<()> {
         Task::Plugins => build_plugins(),
         Task::Test { args } => {
             build_plugins()?;
+            browser::ensure()?;
             let python = python::environment()?;
             run(cargo()
                 .arg("test")

@@ -449,6 +449,7 @@ async fn delete_installation(
     let removed = load(&state, &community, &id).await?;
     state.runtime.stop(&id).await;
     installation::delete(&state.services.db, &id).await?;
+    state.services.log_tails.forget(&id);
     announce(&state, &removed, "removed", &principal.subject).await?;
     tracing::info!(%community, installation = %id, removed_by = %principal.subject, "installation removed");
     Ok(StatusCode::NO_CONTENT)

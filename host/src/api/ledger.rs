@@ -79,6 +79,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_entry))
         .routes(routes!(entry_proof))
         .routes(routes!(entry_receipt))
+        .routes(routes!(my_accounts))
 }
 
 /// Whether the caller sees the whole community ledger (not only their own accounts).
@@ -258,6 +259,28 @@ async fn list_accounts(
         ));
     }
     Ok(Json(log::accounts(&state.services.db, &community).await?))
+}
+
+/// The caller's own accounts in their community: those whose last `/`
+/// segment is their person id (a resident cannot list the others to find them).
+#[utoipa::path(get, path = "/api/v1/me/ledger/accounts", tag = "ledger",
+    responses((status = 200, body = Vec<AccountRow>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn my_accounts(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<AccountRow>>> {
+    let Some(community) = principal
+        .community
+        .clone()
+        .filter(|_| principal.person.is_some())
+    else {
+        return Err(ApiError::forbidden(
+            "this token belongs to no person of a community; accounts are found by their person",
+        ));
+    };
+    let mut accounts = log::accounts(&state.services.db, &community).await?;
+    accounts.retain(|a| owns(&principal, &a.name));
+    Ok(Json(accounts))
 }
 
 /// One account's balance: any account for admins and operators, their own for residents.

@@ -2,13 +2,15 @@
 //! the top floor. Each file holds the routes of one part of the host —
 //! communities, tokens, devices and their kinds, readings in, plugins,
 //! installations and commands, the capabilities' records (alarms, ledger,
-//! map, notifications), the live feed — and [`router`] composes them.
+//! map, notifications), the live feed, the web console's files — and
+//! [`router`] composes them.
 //! Everything below knows nothing of HTTP. Every handler authenticates a
 //! [`crate::auth::Principal`] and returns [`error::ApiError`] on failure.
 
 pub mod alarms;
 pub mod auth;
 pub mod communities;
+pub mod console;
 pub mod dead_letter_bundle;
 pub mod dead_letters;
 pub mod device_kinds;
@@ -16,6 +18,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod ingest;
+pub mod installation_health;
 pub mod installations;
 pub mod ledger;
 pub mod map;
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(plugins::routes())
         .merge(installations::routes())
+        .merge(installation_health::routes())
         .merge(dead_letters::routes())
         .merge(dead_letter_bundle::routes())
         .merge(vendor_keys::routes())
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)
+        .merge(console::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),

@@ -46,6 +46,18 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// Who a token stands for, as the token's holder may learn it: what a
+/// client (the console) needs to know which pages to offer.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    pub role: Role,
+    /// The community the token is bound to, if any.
+    pub community: Option<String>,
+    pub subject: String,
+    /// The person of the map behind an operator or resident token.
+    pub person: Option<String>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TokenFilter {
     /// Only tokens of this community.
@@ -56,6 +68,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(issue_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(who_am_i))
+}
+
+/// Who this token stands for: its role, community, subject and person.
+#[utoipa::path(get, path = "/api/v1/me", tag = "tokens",
+    responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn who_am_i(principal: Principal) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        role: principal.role,
+        community: principal.community.map(|c| c.as_str().to_owned()),
+        subject: principal.subject,
+        person: principal.person,
+    })
 }
 
 /// Issue a token.

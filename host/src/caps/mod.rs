@@ -180,6 +180,8 @@ pub struct InstallationContext {
     pub metrics: InstallationMetrics,
     /// The installation's limits, and the rates its quotas count.
     pub quotas: quota::Quotas,
+    /// Where the lines it logs are kept for the API.
+    pub log_tail: log::tail::LogTail,
 }
 
 impl InstallationContext {

@@ -27,4 +27,6 @@ pub struct Services {
     pub map: Arc<MapService>,
     /// Notification delivery: the worker, gateways and live inboxes.
     pub notify: Arc<NotifyService>,
+    /// The last lines each installation logged.
+    pub log_tails: Arc<super::log::tail::LogTails>,
 }

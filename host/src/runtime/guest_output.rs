@@ -117,7 +117,7 @@ impl LineWriter {
             crate::wit::linli::platform::log::Level::Info
         };
         LogHost::line(
-            &self.ctx.quotas,
+            &self.ctx,
             level,
             text.trim_end(),
             &format!("stream={}", self.stream),

@@ -247,6 +247,27 @@ pub async fn dead_letters(
     rows.iter().map(dead_letter_of).collect()
 }
 
+/// How many dead letters an installation holds, by reason.
+pub async fn dead_letter_counts(
+    db: &Db,
+    installation: &InstallationId,
+) -> Result<std::collections::BTreeMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT reason, COUNT(*) AS n FROM dead_letters WHERE installation_id = $1 GROUP BY reason",
+    )
+    .bind(installation)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("reason")?,
+                row.try_get::<i64, _>("n")?,
+            ))
+        })
+        .collect()
+}
+
 /// One dead letter of an installation.
 pub async fn dead_letter(
     db: &Db,

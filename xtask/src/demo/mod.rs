@@ -119,6 +119,9 @@ fn print_try(admin: &Api, c: &Community, told: &story::Told, linli: &Path) {
     );
     println!("  Gao Qiang's (person-038) token: {}", told.son.token());
     println!();
+    println!("  # the web console: log in with one of these tokens");
+    println!("  {base}/console/");
+    println!();
     println!("  # his inbox: the heart-rate alert, the fire");
     println!("  curl -s {son} {base}/api/v1/me/inbox");
     println!("  # the fire messages, and who got the residents' one on which channel");

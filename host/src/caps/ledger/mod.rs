@@ -591,6 +591,7 @@ mod tests {
                 crate::limits::Limits::default(),
                 metrics.installation("c", "p", "i"),
             ),
+            log_tail: Default::default(),
         });
         let ledger = Arc::new(LedgerService::open(dir).unwrap());
         (LedgerHost::new(ctx, ledger), db)

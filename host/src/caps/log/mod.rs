@@ -7,11 +7,14 @@
 //! `log-bytes-per-second` of the installation's limits): past the rate they
 //! are dropped and counted in `linli_log_lines_dropped_total`, and the host
 //! notes once a second how many went, so a flood never becomes an outage.
+//! The lines admitted are also kept in the installation's [`tail::LogTail`],
+//! the last few the API shows an admin.
+
+pub mod tail;
 
 use std::sync::Arc;
 
 use super::effects::Effects;
-use super::quota::Quotas;
 use super::InstallationContext;
 use crate::wit::linli::platform::log::{Host, Level};
 
@@ -30,31 +33,39 @@ impl LogHost {
     }
 
     /// Emits one plugin line at `level`, with `fields` (`k=v` pairs) after
-    /// the message, if the installation's log rate allows it.
+    /// the message, if the installation's log rate allows it, and keeps it
+    /// in the installation's tail.
     /// The installation, plugin and community come from the actor's span.
-    pub fn line(quotas: &Quotas, level: Level, message: &str, fields: &str) {
+    pub fn line(ctx: &InstallationContext, level: Level, message: &str, fields: &str) {
         let separator = if fields.is_empty() { "" } else { " " };
         let line = format!("{message}{separator}{fields}");
         let line = truncate(&line, MAX_LINE_BYTES);
-        let (admitted, dropped) = quotas.admit_log(line.len());
+        let (admitted, dropped) = ctx.quotas.admit_log(line.len());
         if let Some(dropped) = dropped {
             tracing::warn!(target: "plugin", dropped, "log lines dropped in the last second: past the installation's log rate");
         }
         if !admitted {
             return;
         }
+        // Emits the line at the level and names the level, for the tail.
         macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(target: "plugin", "{line}")
-            };
+            ($lvl:ident) => {{
+                tracing::$lvl!(target: "plugin", "{line}");
+                stringify!($lvl)
+            }};
         }
-        match level {
+        let level = match level {
             Level::Trace => emit!(trace),
             Level::Debug => emit!(debug),
             Level::Info => emit!(info),
             Level::Warn => emit!(warn),
             Level::Error => emit!(error),
-        }
+        };
+        ctx.log_tail.push(tail::LogLine {
+            at: ctx.clock.now(),
+            level,
+            line: line.to_owned(),
+        });
     }
 }
 
@@ -79,7 +90,7 @@ impl Host for LogHost {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        Self::line(&self.ctx.quotas, level, &message, &fields);
+        Self::line(&self.ctx, level, &message, &fields);
     }
 }
 

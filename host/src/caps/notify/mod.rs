@@ -465,6 +465,7 @@ mod tests {
                 crate::limits::Limits::default(),
                 metrics.installation("c", "p", "i"),
             ),
+            log_tail: Default::default(),
         });
         (NotifyHost::new(ctx, notify.clone()), notify, db)
     }

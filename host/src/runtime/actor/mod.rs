@@ -537,5 +537,6 @@ fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationCont
         clock: shared.services.clock.clone(),
         metrics: metrics.clone(),
         quotas: crate::caps::quota::Quotas::new(installation.limits, metrics),
+        log_tail: shared.services.log_tails.of(&installation.id),
     })
 }
