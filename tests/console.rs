@@ -177,6 +177,13 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
             "critical ones too",
         )
         .await;
+    // Voting says which of its ledger records every member may read.
+    browser
+        .wait_for_text(
+            "article.plugin[data-plugin='voting'] ul.capabilities",
+            "shows every member of the community its records of: voting/motion",
+        )
+        .await;
     browser.record_page("catalog").await;
 
     // The same page in Chinese, then back.
@@ -375,6 +382,21 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
         .await;
     browser
         .wait_for_text("#receipt-result", "does not hash to its leaf hash")
+        .await;
+    // A time shown that the hashed body does not say fails too.
+    let mut retimed = receipt.clone();
+    retimed["entry"]["at"] = Value::from(receipt["entry"]["at"].as_i64().expect("a time") + 1);
+    browser
+        .js("document.getElementById('receipt-json').value = ''; return null;")
+        .await;
+    browser
+        .type_into("#receipt-json", &retimed.to_string())
+        .await;
+    browser
+        .click_until("#check-receipt", "#receipt-result[data-verified='false']")
+        .await;
+    browser
+        .wait_for_text("#receipt-result", "time is not what its hashed body says")
         .await;
     browser.record_page("ledger").await;
 

@@ -6,13 +6,17 @@
 import { h, uid } from "./dom.js";
 import { t } from "./i18n.js";
 
-/** The capabilities in the order they are shown, with the list each scopes by. */
+/**
+ * The capabilities in the order they are shown, with the list each scopes
+ * by (`list`), a second list where it has one (`also`: the ledger's record
+ * kinds published to every member) and a yes-or-no part (`flag`).
+ */
 const CAPABILITIES = [
   { name: "sensor", list: "kinds" },
   { name: "map", flag: "people" },
   { name: "alarm", list: "types" },
   { name: "notify", list: "topics", flag: "critical" },
-  { name: "ledger", list: "namespaces" },
+  { name: "ledger", list: "namespaces", also: "public-records" },
   { name: "store" },
   { name: "timer" },
 ];
@@ -39,9 +43,14 @@ export function describe(name, scope) {
       return t("cap.alarm", { list: listWords(scope.types) });
     case "notify":
       return t(scope.critical ? "cap.notify.critical" : "cap.notify", { list: listWords(scope.topics) });
-    case "ledger":
-      // Namespaces are the prefixes of account names, shown as written.
-      return t("cap.ledger", { list: (scope.namespaces ?? []).join(t("list.separator")) });
+    case "ledger": {
+      // Namespaces and record kinds are names on the ledger, shown as written.
+      const kept = t("cap.ledger", { list: (scope.namespaces ?? []).join(t("list.separator")) });
+      const published = scope["public-records"] ?? [];
+      return published.length
+        ? `${kept}${t("list.sentence")}${t("cap.ledger.public", { list: published.join(t("list.separator")) })}`
+        : kept;
+    }
     default:
       return t(`cap.${name}`, {}, name);
   }
@@ -83,18 +92,19 @@ export function grantForm(requested, optional = [], current = null) {
       disabled: required,
       dataset: { grant: c.name },
     });
-    const items = [];
-    if (c.list) {
-      for (const word of asked[c.list] ?? []) {
-        const box = h("input", {
+    // One checkbox per word of a list the capability is scoped by.
+    const boxes = (list) =>
+      (asked[list] ?? []).map((word) => ({
+        word,
+        box: h("input", {
           type: "checkbox",
           id: uid(`grant-${c.name}-item`),
-          checked: !had || (had[c.list] ?? []).includes(word) || (had[c.list] ?? []).includes("*"),
+          checked: !had || (had[list] ?? []).includes(word) || (had[list] ?? []).includes("*"),
           dataset: { grant: c.name, item: word },
-        });
-        items.push({ word, box });
-      }
-    }
+        }),
+      }));
+    const items = c.list ? boxes(c.list) : [];
+    const also = c.also ? boxes(c.also) : [];
     let flagBox = null;
     if (c.flag && asked[c.flag]) {
       flagBox = h("input", {
@@ -105,7 +115,7 @@ export function grantForm(requested, optional = [], current = null) {
       });
     }
     const sync = () => {
-      for (const { box } of items) box.disabled = !whole.checked;
+      for (const { box } of [...items, ...also]) box.disabled = !whole.checked;
       if (flagBox) flagBox.disabled = !whole.checked;
     };
     whole.addEventListener("change", sync);
@@ -114,6 +124,7 @@ export function grantForm(requested, optional = [], current = null) {
       if (!whole.checked) return [c.name, undefined];
       const scope = {};
       if (c.list) scope[c.list] = items.filter((i) => i.box.checked).map((i) => i.word);
+      if (c.also && also.length) scope[c.also] = also.filter((i) => i.box.checked).map((i) => i.word);
       if (c.flag) scope[c.flag] = Boolean(flagBox?.checked);
       return [c.name, scope];
     });
@@ -135,6 +146,14 @@ export function grantForm(requested, optional = [], current = null) {
             items.map(({ word, box }) =>
               h("div", { class: "check" }, box, h("label", { for: box.id }, c.name === "ledger" ? word : scopeWord(word))),
             ),
+          )
+        : null,
+      also.length
+        ? h(
+            "div",
+            { class: "items", role: "group", "aria-label": t(`grant.also.${c.also}`) },
+            h("p", { class: "hint" }, t(`grant.also.${c.also}`)),
+            also.map(({ word, box }) => h("div", { class: "check" }, box, h("label", { for: box.id }, word))),
           )
         : null,
       flagBox
@@ -166,11 +185,13 @@ export function diff(before = {}, after = {}) {
     if (!was && now) added.push(describe(c.name, now));
     else if (was && !now) removed.push(describe(c.name, was));
     else if (was && now) {
-      if (c.list) {
-        const more = (now[c.list] ?? []).filter((w) => !(was[c.list] ?? []).includes(w));
-        const less = (was[c.list] ?? []).filter((w) => !(now[c.list] ?? []).includes(w));
-        if (more.length) added.push(describe(c.name, { ...now, [c.list]: more, [c.flag]: false }));
-        if (less.length) removed.push(describe(c.name, { ...was, [c.list]: less, [c.flag]: false }));
+      for (const list of [c.list, c.also].filter(Boolean)) {
+        const more = (now[list] ?? []).filter((w) => !(was[list] ?? []).includes(w));
+        const less = (was[list] ?? []).filter((w) => !(now[list] ?? []).includes(w));
+        // Only the words that changed, in the sentence of their own list.
+        const only = (scope, words) => ({ [list]: words, ...(list === c.also ? { [c.list]: scope[c.list] } : {}) });
+        if (more.length) added.push(describe(c.name, only(now, more)));
+        if (less.length) removed.push(describe(c.name, only(was, less)));
       }
       if (c.flag && Boolean(now[c.flag]) !== Boolean(was[c.flag])) {
         (now[c.flag] ? added : removed).push(t(`grant.flag.${c.flag}`));

@@ -2,7 +2,8 @@
 // server beyond the public key: the same steps, byte for byte, as the
 // host's `Receipt::verify` and `linli ledger verify` (host/src/caps/ledger):
 //
-// 1. the entry's body hashes to its leaf: SHA-256(0x00 || body);
+// 1. the entry's body hashes to its leaf: SHA-256(0x00 || body), and the
+//    kind and time the receipt shows are the ones in that body;
 // 2. the proof is for this entry and for the checkpoint's tree size;
 // 3. the inclusion proof (RFC 9162 §2.1.3.2) leads from the leaf to the
 //    checkpoint's root, interior nodes being SHA-256(0x01 || left || right);
@@ -88,6 +89,11 @@ export async function verifyReceipt(receipt, publicKey) {
     step = "leaf";
     const leaf = await leafHash(entry.body);
     if (bytesToHex(leaf) !== entry.leaf_hash) throw new Error("the entry's body does not hash to its leaf hash");
+    // Only the body is hashed: what else the receipt shows of the entry must be the body's.
+    step = "bound";
+    const hashed = JSON.parse(entry.body);
+    if (hashed.kind !== entry.kind) throw new Error("the entry's kind is not what its hashed body says");
+    if (hashed.at !== entry.at) throw new Error("the entry's time is not what its hashed body says");
     step = "proof";
     if (proof.leaf_index !== entry.index) throw new Error(`the proof is for entry ${proof.leaf_index}, not ${entry.index}`);
     if (proof.tree_size !== checkpoint.size)
