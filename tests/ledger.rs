@@ -69,6 +69,19 @@ fn audit(stopped: &StoppedHost) -> std::process::Output {
         .unwrap()
 }
 
+/// Awards li `amount` points `times` times, each under its own key `{prefix}{n}`.
+async fn award_li(c: &Community, times: usize, amount: i64, prefix: &str) {
+    for n in 0..times {
+        c.command(
+            POINTS,
+            "award",
+            json!({"to": "li", "amount": amount, "key": format!("{prefix}{n}")}),
+        )
+        .await
+        .expect(200);
+    }
+}
+
 async fn balance(c: &Community, person: &str) -> i64 {
     c.command(POINTS, "balance", json!({"person": person}))
         .await
@@ -189,15 +202,7 @@ async fn checkpoints_grow_consistently_and_residents_see_only_their_own_accounts
             .expect(200),
     )
     .unwrap();
-    for i in 0..5 {
-        c.command(
-            POINTS,
-            "award",
-            json!({"to": "li", "amount": 10, "key": format!("a{i}")}),
-        )
-        .await
-        .expect(200);
-    }
+    award_li(&c, 5, 10, "a").await;
     c.command(
         POINTS,
         "record",
@@ -266,15 +271,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         )
         .await
         .expect(200);
-    for i in 0..3 {
-        c.command(
-            POINTS,
-            "award",
-            json!({"to": "li", "amount": 1, "key": format!("later-{i}")}),
-        )
-        .await
-        .expect(200);
-    }
+    award_li(&c, 3, 1, "later-").await;
     let index = gift["index"].as_u64().unwrap();
     let receipt: Value = c
         .admin
@@ -290,7 +287,8 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
     let stopped = host.stop().await;
     let receipt_file = stopped.data_dir().join("receipt.json");
     std::fs::write(&receipt_file, receipt.to_string()).unwrap();
-    let verify = || {
+    // `linli ledger verify` on the receipt file, with more arguments.
+    let verify_with = |more: &[&str]| {
         Command::new(linli_binary())
             .args([
                 "ledger",
@@ -299,9 +297,11 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
                 "--key",
                 &key,
             ])
+            .args(more)
             .output()
             .unwrap()
     };
+    let verify = || verify_with(&[]);
     let verified = verify();
     assert!(
         verified.status.success(),
@@ -309,20 +309,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
         String::from_utf8_lossy(&verified.stderr)
     );
     assert!(String::from_utf8_lossy(&verified.stdout).starts_with("verified"));
-    let from_log = |origin: &str| {
-        Command::new(linli_binary())
-            .args([
-                "ledger",
-                "verify",
-                receipt_file.to_str().unwrap(),
-                "--key",
-                &key,
-                "--origin",
-                origin,
-            ])
-            .output()
-            .unwrap()
-    };
+    let from_log = |origin: &str| verify_with(&["--origin", origin]);
     assert!(from_log("linli/ledger/plum-garden").status.success());
     let elsewhere = from_log("linli/ledger/peach-court");
     assert!(
@@ -370,15 +357,7 @@ async fn a_receipt_verifies_offline_after_the_server_stops_and_the_audit_names_a
 async fn a_changed_interior_tree_node_is_found_by_the_audit_and_no_proof_is_served_from_it() {
     let host = TestHost::start().await;
     let c = points_community(&host).await;
-    for i in 0..18 {
-        c.command(
-            POINTS,
-            "award",
-            json!({"to": "li", "amount": 1, "key": format!("award-{i}")}),
-        )
-        .await
-        .expect(200);
-    }
+    award_li(&c, 18, 1, "award-").await;
     let size = c
         .admin
         .get("/api/v1/communities/plum-garden/ledger/checkpoint")
