@@ -275,17 +275,27 @@ impl LedgerService {
         index: u64,
         size: u64,
     ) -> Result<InclusionProof, LedgerError> {
-        let ids = merkle::inclusion_nodes(index, size)?;
-        let nodes = self.tree_nodes(db, community, size, &ids).await?;
-        let proof = merkle::inclusion_proof(index, size, &nodes)?;
-        let leaf = entry(db, community, index)
+        let proof = self.stored_inclusion(db, community, index, size).await?;
+        let stored = entry(db, community, index)
             .await?
-            .map(|e| merkle::leaf_hash(e.body.as_bytes()))
             .ok_or_else(|| LedgerError::Malformed(format!("entry {index} is not stored")))?;
         let root = self.checked_root(db, community, size).await?;
-        merkle::verify_inclusion(&leaf, &proof, &root)
-            .map_err(|_| unsound("an inclusion", size))?;
+        check_inclusion(&stored, &proof, &root)?;
         Ok(proof)
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries,
+    /// as the stored tree gives it, not yet checked.
+    async fn stored_inclusion(
+        &self,
+        db: &Db,
+        community: &CommunityId,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, LedgerError> {
+        let ids = merkle::inclusion_nodes(index, size)?;
+        let nodes = self.tree_nodes(db, community, size, &ids).await?;
+        Ok(merkle::inclusion_proof(index, size, &nodes)?)
     }
 
     /// The consistency proof between two tree sizes.
@@ -338,9 +348,12 @@ impl LedgerService {
         ) else {
             return Ok(None);
         };
+        // The entry and its signed root are in hand: the proof is checked
+        // against them without reading either again.
         let proof = self
-            .inclusion_proof(db, community, index, checkpoint.checkpoint.size)
+            .stored_inclusion(db, community, index, checkpoint.checkpoint.size)
             .await?;
+        check_inclusion(&entry, &proof, &checkpoint.checkpoint.root)?;
         Ok(Some(Receipt {
             entry,
             proof,
@@ -412,6 +425,18 @@ async fn grow(
             )));
         }
     }
+}
+
+/// Checks that `proof`, built from the stored tree, leads `entry`'s own
+/// body to `root` before it is served.
+fn check_inclusion(
+    entry: &StoredEntry,
+    proof: &InclusionProof,
+    root: &Hash,
+) -> Result<(), LedgerError> {
+    let leaf = merkle::leaf_hash(entry.body.as_bytes());
+    merkle::verify_inclusion(&leaf, proof, root)
+        .map_err(|_| unsound("an inclusion", proof.tree_size))
 }
 
 /// The error for a proof, built from the stored tree, that does not lead
@@ -562,9 +587,12 @@ pub async fn latest_checkpoint(
     .bind(community.as_str())
     .fetch_optional(db)
     .await?;
-    signed
-        .map(|s| serde_json::from_str(&s).map_err(|e| LedgerError::Malformed(e.to_string())))
-        .transpose()
+    signed.as_deref().map(parse_checkpoint).transpose()
+}
+
+/// A checkpoint as `ledger_checkpoints.signed` holds it.
+fn parse_checkpoint(signed: &str) -> Result<SignedCheckpoint, LedgerError> {
+    serde_json::from_str(signed).map_err(|e| LedgerError::Malformed(e.to_string()))
 }
 
 /// The signed checkpoint of the tree of exactly `size` entries, if one was made.
@@ -580,9 +608,7 @@ async fn checkpoint_of_size(
     .bind(size as i64)
     .fetch_optional(db)
     .await?;
-    signed
-        .map(|s| serde_json::from_str(&s).map_err(|e| LedgerError::Malformed(e.to_string())))
-        .transpose()
+    signed.as_deref().map(parse_checkpoint).transpose()
 }
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<StoredEntry, LedgerError> {
@@ -795,8 +821,7 @@ pub async fn audit(
         .await?;
         let mut verified_up_to = 0;
         for signed in checkpoints {
-            let signed: SignedCheckpoint =
-                serde_json::from_str(&signed).map_err(|e| LedgerError::Malformed(e.to_string()))?;
+            let signed = parse_checkpoint(&signed)?;
             let cp = &signed.checkpoint;
             let bad = if signed.verify(key).is_err() {
                 Some("a checkpoint's signature does not verify with this host's key")
@@ -844,13 +869,7 @@ fn first_bad_node(size: u64, stored: &BTreeMap<NodeId, Vec<u8>>) -> Option<NodeI
     let wrong = expected.filter(|id| match hash(*id) {
         None => true,
         Some(_) if id.level == 0 => false,
-        Some(found) => match (
-            hash(NodeId::new(id.level - 1, 2 * id.index)),
-            hash(NodeId::new(id.level - 1, 2 * id.index + 1)),
-        ) {
-            (Some(left), Some(right)) => merkle::node_hash(&left, &right) != found,
-            _ => true,
-        },
+        Some(found) => !merkle::recomputes(*id, &found, hash),
     });
     let outside = stored
         .keys()

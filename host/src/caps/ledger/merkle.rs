@@ -74,6 +74,18 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
         .into()
 }
 
+/// Whether `hash`, held for node `id` above the leaves, is the hash of its
+/// two children as `node` finds them; a child `node` lacks is a mismatch.
+/// The audit and the node cache both check a stored tree with it.
+pub fn recomputes(id: NodeId, hash: &Hash, node: impl Fn(NodeId) -> Option<Hash>) -> bool {
+    debug_assert!(id.level > 0, "a leaf has no children");
+    let child = |offset| node(NodeId::new(id.level - 1, 2 * id.index + offset));
+    match (child(0), child(1)) {
+        (Some(left), Some(right)) => node_hash(&left, &right) == *hash,
+        _ => false,
+    }
+}
+
 /// The root of the empty tree: `SHA-256("")`.
 pub fn empty_root() -> Hash {
     Sha256::digest(b"").into()

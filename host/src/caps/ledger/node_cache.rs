@@ -116,16 +116,10 @@ impl NodeCache {
         }
         let fresh: HashMap<NodeId, Hash> = rows.iter().copied().collect();
         let known = |id: NodeId| fresh.get(&id).copied().or_else(|| tree.node(id));
-        if let Some(&(bad, _)) = rows.iter().find(|(id, hash)| {
-            id.level > 0
-                && match (
-                    known(NodeId::new(id.level - 1, 2 * id.index)),
-                    known(NodeId::new(id.level - 1, 2 * id.index + 1)),
-                ) {
-                    (Some(left), Some(right)) => merkle::node_hash(&left, &right) != *hash,
-                    _ => true,
-                }
-        }) {
+        if let Some(&(bad, _)) = rows
+            .iter()
+            .find(|(id, hash)| id.level > 0 && !merkle::recomputes(*id, hash, known))
+        {
             return Err(bad);
         }
         for &(id, hash) in rows {
