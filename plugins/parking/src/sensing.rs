@@ -6,14 +6,13 @@
 //! `sensor`, comes from that device: a gate camera placed on the same
 //! space does not count as its occupancy sensor.
 
-use std::collections::BTreeMap;
-
 use linli_sdk::alarm::{AlarmChange, ChangeKind};
 use linli_sdk::{alarm, log, map, state, timer, Error, Reading, Value};
 use serde_json::json;
 
 use crate::availability;
 use crate::config::Config;
+use crate::lots;
 use crate::money::{self, Handover};
 use crate::occupancy::{self, SensorState};
 use crate::places;
@@ -42,19 +41,14 @@ pub fn on_reading(reading: Reading, config: &Config) -> Result<(), Error> {
         ));
         return Ok(());
     };
-    if space
-        .sensor
-        .as_ref()
-        .is_some_and(|sensor| *sensor != reading.device)
-    {
+    if !space.is_sensed_by(&reading.device) {
         return Ok(());
     }
-    let key = SensorState::key(&space.lot);
-    let mut sensors: BTreeMap<String, SensorState> = state::get(&key)?.unwrap_or_default();
+    let mut sensors = lots::sensors_of(&space.lot)?;
     let before = sensors.get(&space.id).copied();
     let after = occupancy::observe(before, *occupied, reading.at);
     sensors.insert(space.id.clone(), after);
-    state::put(&key, &sensors)?;
+    state::put(&SensorState::key(&space.lot), &sensors)?;
     let changed = before.is_none_or(|b| b.occupied != after.occupied) && after.since == reading.at;
     let book_key = Book::key(&space.id);
     let mut book: Book = state::get(&book_key)?.unwrap_or_default();
@@ -88,11 +82,10 @@ pub fn on_device_offline(change: &AlarmChange) -> Result<(), Error> {
     let Ok(space) = places::space_of(&place) else {
         return Ok(());
     };
-    if space.sensor.as_ref().is_some_and(|sensor| sensor != device) {
+    if !space.is_sensed_by(device) {
         return Ok(());
     }
-    let key = SensorState::key(&space.lot);
-    let mut sensors: BTreeMap<String, SensorState> = state::get(&key)?.unwrap_or_default();
+    let mut sensors = lots::sensors_of(&space.lot)?;
     let Some(before) = sensors.get(&space.id).copied() else {
         return Ok(());
     };
@@ -108,7 +101,7 @@ pub fn on_device_offline(change: &AlarmChange) -> Result<(), Error> {
             }
         ));
         sensors.insert(space.id.clone(), after);
-        state::put(&key, &sensors)?;
+        state::put(&SensorState::key(&space.lot), &sensors)?;
     }
     Ok(())
 }

@@ -89,3 +89,12 @@ pub struct Space {
     /// The occupancy sensor on the space, if it has one.
     pub sensor: Option<String>,
 }
+
+impl Space {
+    /// Whether `device`, placed on this space, speaks for its occupancy:
+    /// the sensor it names, or any device when it names none (a gate
+    /// camera on a space with a named sensor does not).
+    pub fn is_sensed_by(&self, device: &str) -> bool {
+        self.sensor.as_deref().is_none_or(|sensor| sensor == device)
+    }
+}
