@@ -118,11 +118,14 @@ async fn acknowledge_newest(client: &Client, topic: &str) {
         .expect(200);
 }
 
-/// person-001's watch, registered by her daughter.
+/// person-001's watch, registered by her daughter, who also records her
+/// mother's consent to health monitoring (without it the host gives the
+/// scene none of the watch's health readings).
 async fn elder_watch(c: &Community) -> Device {
     let watch = c
-        .device("watch-001", &["heart-rate", "fall", "sos", "steps"])
+        .worn_device("watch-001", &["heart-rate", "fall", "sos", "steps"], "person-001")
         .await;
+    c.consent("person-001", "health-monitoring", true).await;
     let daughter = person(c, "person-005").await;
     run(
         &daughter,
@@ -508,6 +511,8 @@ async fn a_person_living_alone_gets_one_welfare_check_after_a_silent_day_and_a_d
     let door = c
         .placed_device("door-b3-104", "sensor", &["door"], Some("b3-104"))
         .await;
+    // Her front door shows when she is home: the scene sees it only with her consent.
+    c.consent("person-003", "presence-checks", true).await;
     c.command(
         PLUGIN,
         "care-profile",

@@ -114,6 +114,7 @@ impl Server {
             metrics.clone(),
             config.purge_interval,
         );
+        let erasure_task = crate::caps::privacy::erasure::spawn_finisher(db.clone(), clock.clone());
         let mqtt = mqtt_options
             .map(|options| mqtt::spawn(options, ingest.clone(), db.clone(), metrics.clone()));
         let listener = TcpListener::bind(config.listen).await?;
@@ -143,7 +144,7 @@ impl Server {
             stop: Some(stop),
             task,
             mqtt,
-            background: [writer_task, purge_task, notify_task]
+            background: [writer_task, purge_task, notify_task, erasure_task]
                 .into_iter()
                 .chain(checkpointer)
                 .collect(),

@@ -37,6 +37,18 @@ impl Community {
         if let Some(location) = location {
             registration["location"] = json!(location);
         }
+        self.register(registration).await
+    }
+
+    /// Registers a wearable of `person` reporting `kinds`: the host
+    /// withholds its health readings from plugins until `person` consents.
+    pub async fn worn_device(&self, id: &str, kinds: &[&str], person: &str) -> Device {
+        self.register(json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person}))
+            .await
+    }
+
+    async fn register(&self, registration: Value) -> Device {
+        let id = registration["id"].as_str().expect("an id").to_owned();
         let registered = self
             .admin
             .post(
@@ -46,11 +58,23 @@ impl Community {
             .await
             .expect(201);
         Device {
-            id: id.to_owned(),
+            id,
             client: self
                 .admin
                 .with_token(registered["token"].as_str().expect("device token")),
         }
+    }
+
+    /// Records `person`'s decision on `purpose` (`health-monitoring`,
+    /// `presence-checks`, `location-sharing`), as staff record a signed form.
+    pub async fn consent(&self, person: &str, purpose: &str, given: bool) {
+        self.admin
+            .put(
+                &format!("/api/v1/communities/{}/people/{person}/consents/{purpose}", self.id),
+                json!({"given": given, "text": format!("{purpose}: the form {person} signed"), "given_by": person}),
+            )
+            .await
+            .expect(200);
     }
 
     /// Sends one reading from `device` now and waits until `installation` has handled it.

@@ -345,6 +345,12 @@ impl TestHost {
         self.dir.path()
     }
 
+    /// The host's store, for what a test checks beneath the API (what
+    /// erasure leaves behind).
+    pub fn store(&self) -> &linli_host::db::Db {
+        self.server.db()
+    }
+
     /// The host's ledger key, as `linli ledger verify --key` takes it.
     pub async fn ledger_public_key(&self) -> String {
         self.admin

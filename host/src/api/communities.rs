@@ -24,6 +24,12 @@ pub struct Community {
     /// Days raw readings are kept (1–3650, default 30); older ones are purged
     /// once every installation has handled them.
     pub reading_retention_days: i64,
+    /// Days inbox messages are kept (default 180).
+    pub inbox_retention_days: i64,
+    /// Days the log of reads of people's personal data is kept (default 365).
+    pub access_log_retention_days: i64,
+    /// Days dead letters are kept (default 90).
+    pub dead_letter_retention_days: i64,
     pub created_at: Millis,
 }
 
@@ -48,6 +54,15 @@ pub struct CommunityChange {
     /// Days raw readings are kept (1–3650).
     #[serde(default)]
     pub reading_retention_days: Option<i64>,
+    /// Days inbox messages are kept (1–3650).
+    #[serde(default)]
+    pub inbox_retention_days: Option<i64>,
+    /// Days the access log is kept (1–3650).
+    #[serde(default)]
+    pub access_log_retention_days: Option<i64>,
+    /// Days dead letters are kept (1–3650).
+    #[serde(default)]
+    pub dead_letter_retention_days: Option<i64>,
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -64,7 +79,8 @@ fn check_timezone(tz: &str) -> Result<(), ApiError> {
     })
 }
 
-const COLUMNS: &str = "id, name, timezone, reading_retention_days, created_at";
+const COLUMNS: &str = "id, name, timezone, reading_retention_days, inbox_retention_days, \
+     access_log_retention_days, dead_letter_retention_days, created_at";
 
 fn community_from_row(row: &sqlx::any::AnyRow) -> Result<Community, sqlx::Error> {
     let id: String = row.try_get("id")?;
@@ -73,6 +89,9 @@ fn community_from_row(row: &sqlx::any::AnyRow) -> Result<Community, sqlx::Error>
         name: row.try_get("name")?,
         timezone: row.try_get("timezone")?,
         reading_retention_days: row.try_get("reading_retention_days")?,
+        inbox_retention_days: row.try_get("inbox_retention_days")?,
+        access_log_retention_days: row.try_get("access_log_retention_days")?,
+        dead_letter_retention_days: row.try_get("dead_letter_retention_days")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -105,12 +124,15 @@ async fn create_community(
     let timezone = new.timezone.unwrap_or_else(|| "Asia/Shanghai".to_owned());
     check_timezone(&timezone)?;
     let reading_retention_days = new.reading_retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
-    retention::check_days(reading_retention_days)?;
+    retention::check_days("reading_retention_days", reading_retention_days)?;
     let community = Community {
         id: new.id,
         name: name.to_owned(),
         timezone,
         reading_retention_days,
+        inbox_retention_days: retention::DEFAULT_INBOX_DAYS,
+        access_log_retention_days: retention::DEFAULT_ACCESS_LOG_DAYS,
+        dead_letter_retention_days: retention::DEFAULT_DEAD_LETTER_DAYS,
         created_at: state.services.clock.now(),
     };
     let inserted = sqlx::query(
@@ -183,16 +205,26 @@ async fn change_community(
     Json(change): Json<CommunityChange>,
 ) -> ApiResult<Json<Community>> {
     principal.require_community_admin(&community)?;
-    let mut current = load(&state, &community).await?;
-    if let Some(days) = change.reading_retention_days {
-        retention::check_days(days)?;
-        sqlx::query("UPDATE communities SET reading_retention_days = $1 WHERE id = $2")
+    let settings = [
+        ("reading_retention_days", change.reading_retention_days),
+        ("inbox_retention_days", change.inbox_retention_days),
+        ("access_log_retention_days", change.access_log_retention_days),
+        ("dead_letter_retention_days", change.dead_letter_retention_days),
+    ];
+    for (field, days) in settings {
+        if let Some(days) = days {
+            retention::check_days(field, days)?;
+        }
+    }
+    load(&state, &community).await?;
+    for (field, days) in settings {
+        let Some(days) = days else { continue };
+        sqlx::query(&format!("UPDATE communities SET {field} = $1 WHERE id = $2"))
             .bind(days)
             .bind(community.as_str())
             .execute(&state.services.db)
             .await?;
-        current.reading_retention_days = days;
-        tracing::info!(%community, days, by = %principal.subject, "reading retention changed");
+        tracing::info!(%community, field, days, by = %principal.subject, "retention changed");
     }
-    Ok(Json(current))
+    Ok(Json(load(&state, &community).await?))
 }

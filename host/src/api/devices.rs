@@ -10,6 +10,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::{self, Principal, Role, TokenSpec};
+use crate::caps::privacy::access::{self, Read};
+use crate::caps::privacy::{self, Sensitivity};
 use crate::caps::sensor::visibility::ResidentView;
 use crate::caps::sensor::{self, catalogue, History, Reading};
 use crate::clock::Millis;
@@ -52,6 +54,9 @@ pub struct HistoryQuery {
     pub to: Option<Millis>,
     /// At most this many readings (capped at 1000).
     pub limit: Option<u32>,
+    /// Why health or presence readings of someone's device are read:
+    /// required of staff, shown to the people the readings are about.
+    pub reason: Option<String>,
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -277,7 +282,26 @@ async fn device_readings(
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<Vec<Reading>>> {
     principal.require_member(&community)?;
-    visible_device(&state, &principal, &community, &device).await?;
+    let found = visible_device(&state, &principal, &community, &device).await?;
+    let sensitive = found
+        .reading_kinds
+        .iter()
+        .filter(|k| q.kind.as_ref().is_none_or(|asked| asked == *k))
+        .any(|k| Sensitivity::of_kind(k).is_some());
+    let subjects = if sensitive {
+        let map = super::map::read(&state, &community).await?;
+        privacy::subjects(&map, found.person.as_ref().map(|p| p.as_str()), found.location.as_deref())
+    } else {
+        Vec::new()
+    };
+    let read_by_another = subjects
+        .iter()
+        .any(|s| Some(s.as_str()) != principal.person.as_deref());
+    let reason = if read_by_another {
+        Some(super::privacy::reason_for(&principal, q.reason.as_deref())?)
+    } else {
+        None
+    };
     let from = q.from.unwrap_or(0);
     let to = q.to.unwrap_or(Millis::MAX);
     if from >= to {
@@ -292,5 +316,40 @@ async fn device_readings(
         newest_first: false,
     };
     let readings = sensor::history(&state.services.db, &community, &span).await?;
+    if let Some(reason) = reason {
+        log_sensitive_read(&state, &principal, &community, &device, &reason, &readings, &subjects)
+            .await?;
+    }
     Ok(Json(readings))
+}
+
+/// Records in the access log of each person the readings are about that
+/// their health or presence readings were read, once per kind of data shown.
+async fn log_sensitive_read(
+    state: &AppState,
+    principal: &Principal,
+    community: &CommunityId,
+    device: &DeviceId,
+    reason: &str,
+    readings: &[Reading],
+    subjects: &[PersonId],
+) -> ApiResult<()> {
+    let resource = format!("/api/v1/communities/{community}/devices/{device}/readings");
+    let mut shown: Vec<Sensitivity> = readings
+        .iter()
+        .filter_map(|r| Sensitivity::of_kind(&r.kind))
+        .collect();
+    shown.sort_by_key(|s| s.as_str());
+    shown.dedup();
+    for sensitivity in shown {
+        let read = Read {
+            reader: super::privacy::reader(principal),
+            reason,
+            category: sensitivity.into(),
+            resource: &resource,
+            at: state.services.clock.now(),
+        };
+        access::record(&state.services.db, community, &read, subjects).await?;
+    }
+    Ok(())
 }

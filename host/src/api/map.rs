@@ -15,17 +15,19 @@ use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, Json, Path, Query};
+use super::privacy::{self, ReasonQuery};
 use super::AppState;
 use crate::auth::Principal;
 use crate::caps::map::geojson::{
-    check_references, export, parse_collection, parse_feature, person_feature, place_feature,
-    MapFeature, Rejected,
+    check_references, export, export_as_plugin_sees, parse_collection, parse_feature,
+    person_feature, person_feature_without_contact, place_feature, MapFeature, Rejected,
 };
 use crate::caps::map::model::{
-    CommunityMap, CommunityRole, GeoPoint, Known, Origin, Place, PlaceKind, PoiKind, QueryError,
-    Relation,
+    CommunityMap, CommunityRole, GeoPoint, Known, Origin, Person, Place, PlaceKind, PoiKind,
+    QueryError, Relation,
 };
 use crate::caps::map::{rows, split, SharedMap, MAX_LISTED, MAX_NEAREST, MAX_WITHIN_RADIUS};
+use crate::caps::privacy::erasure;
 use crate::db::Tx;
 use crate::ids::{CommunityId, DeviceId, PersonId, PlaceId};
 use crate::validation::ItemError;
@@ -181,6 +183,11 @@ async fn import_map(
     super::communities::load(&state, &community).await?;
     let features = check_off_workers(move || parse_collection(&body)).await??;
     let (mut tx, mut map) = begin_change(&state, &community).await?;
+    let people = features.iter().filter_map(|f| match f {
+        MapFeature::Person(p) => Some(&p.id),
+        MapFeature::Place(_) => None,
+    });
+    refuse_erased(&mut tx, &community, people).await?;
     rows::replace(&mut tx, &community, &features).await?;
     tx.commit().await?;
     let (places, people) = split(features);
@@ -188,26 +195,69 @@ async fn import_map(
         places: places.len(),
         people: people.len(),
     };
+    // Consents belong to people, not to the map's shape: they stay.
+    let consents = std::mem::take(map.consents_mut());
     *map = CommunityMap::new(places, people);
+    *map.consents_mut() = consents;
     tracing::info!(%community, places = summary.places, people = summary.people, "map imported");
     Ok(Json(summary))
 }
 
-/// Export the community's map as a GeoJSON FeatureCollection (the import schema).
+/// Export the community's map as a GeoJSON FeatureCollection (the import
+/// schema). People's contact details are included only with a `reason`,
+/// and each person's appears in their access log.
 #[utoipa::path(get, path = "/api/v1/communities/{community}/map", tag = "map",
-    params(("community" = String, Path)),
+    params(("community" = String, Path), ReasonQuery),
     responses((status = 200, body = Object, description = "a GeoJSON FeatureCollection"), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn export_map(
     State(state): State<AppState>,
     principal: Principal,
     Path(community): Path<CommunityId>,
+    Query(q): Query<ReasonQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_staff(&community)?;
-    let map = read(&state, &community).await?;
+    let reason = privacy::contact_reason(q.reason.as_deref())?;
+    let (collection, shown) = {
+        let map = read(&state, &community).await?;
+        match reason {
+            Some(_) => (export(&map), privacy::with_contact(map.people())),
+            None => (export_as_plugin_sees(&map, true), Vec::new()),
+        }
+    };
+    if let Some(reason) = reason {
+        let resource = format!("/api/v1/communities/{community}/map");
+        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
+            .await?;
+    }
     Ok(Json(
-        serde_json::to_value(export(&map)).map_err(ApiError::internal)?,
+        serde_json::to_value(collection).map_err(ApiError::internal)?,
     ))
+}
+
+/// Refuses ids of erased people: what the ledger keeps under such an id
+/// must never come to name someone else.
+async fn refuse_erased(
+    tx: &mut Tx,
+    community: &CommunityId,
+    people: impl Iterator<Item = &PersonId>,
+) -> ApiResult<()> {
+    let erased = erasure::erased_ids(tx, community).await?;
+    match people.into_iter().find(|p| erased.contains(p.as_str())) {
+        Some(person) => Err(ApiError::conflict(format!(
+            "{person} is the id of a person erased from this community; give the new person another id"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A person's feature, with contact details when `with_contact`.
+fn person_json(person: &Person, with_contact: bool) -> Value {
+    feature_json(if with_contact {
+        person_feature(person)
+    } else {
+        person_feature_without_contact(person)
+    })
 }
 
 fn feature_json(feature: geojson::Feature) -> Value {
@@ -275,6 +325,9 @@ async fn put_feature(
         .into());
     }
     let (mut tx, mut map) = begin_change(state, community).await?;
+    if let MapFeature::Person(person) = &feature {
+        refuse_erased(&mut tx, community, std::iter::once(&person.id)).await?;
+    }
     let before = map.known(id);
     let after = match &feature {
         MapFeature::Place(p) => Known::Place(p.kind),
@@ -495,22 +548,36 @@ async fn place_descendants(
     })?)
 }
 
-/// Get one person as a GeoJSON feature, contact details included.
+/// Get one person as a GeoJSON feature; contact details only with a
+/// `reason`, which the person sees in their access log.
 #[utoipa::path(get, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
-    params(("community" = String, Path), ("person" = String, Path)),
+    params(("community" = String, Path), ("person" = String, Path), ReasonQuery),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_person(
     State(state): State<AppState>,
     principal: Principal,
     Path((community, id)): Path<(CommunityId, PersonId)>,
+    Query(q): Query<ReasonQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_staff(&community)?;
-    let map = read(&state, &community).await?;
-    let person = map
-        .person(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no person {id} in the map of {community}")))?;
-    Ok(Json(feature_json(person_feature(person))))
+    let reason = privacy::contact_reason(q.reason.as_deref())?;
+    let (json, shown) = {
+        let map = read(&state, &community).await?;
+        let person = map.person(&id).ok_or_else(|| {
+            ApiError::not_found(format!("no person {id} in the map of {community}"))
+        })?;
+        (
+            person_json(person, reason.is_some()),
+            privacy::with_contact(std::iter::once(person)),
+        )
+    };
+    if let Some(reason) = reason {
+        let resource = format!("/api/v1/communities/{community}/map/people/{id}");
+        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
+            .await?;
+    }
+    Ok(Json(json))
 }
 
 /// Add or replace a person (a GeoJSON feature of the import schema).
@@ -563,6 +630,8 @@ pub struct PeopleQuery {
     pub relation: String,
     /// A place id (a person id for `family`); optional for roles.
     pub scope: Option<String>,
+    /// Why contact details are read: without it, people come without them.
+    pub reason: Option<String>,
 }
 
 fn relation(name: &str) -> ApiResult<Relation> {
@@ -593,14 +662,26 @@ async fn related_people(
 ) -> ApiResult<Json<Vec<Value>>> {
     principal.require_staff(&community)?;
     let relation = relation(&q.relation)?;
-    let map = read(&state, &community).await?;
-    let people = map.related(relation, q.scope.as_deref())?;
-    Ok(Json(
-        people
-            .into_iter()
-            .map(|p| feature_json(person_feature(p)))
-            .collect(),
-    ))
+    let reason = privacy::contact_reason(q.reason.as_deref())?;
+    let (json, shown) = {
+        let map = read(&state, &community).await?;
+        let people = map.related(relation, q.scope.as_deref())?;
+        let json: Vec<Value> = people
+            .iter()
+            .map(|p| person_json(p, reason.is_some()))
+            .collect();
+        let shown = match reason {
+            Some(_) => privacy::with_contact(people.into_iter()),
+            None => Vec::new(),
+        };
+        (json, shown)
+    };
+    if let Some(reason) = reason {
+        let resource = format!("/api/v1/communities/{community}/map/people");
+        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
+            .await?;
+    }
+    Ok(Json(json))
 }
 
 /// Where a spatial search starts and what it looks for.

@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod map;
 pub mod notify;
 pub mod plugins;
+pub mod privacy;
 pub mod reading_kinds;
 pub mod streams;
 pub mod tokens;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dead_letter_bundle::routes())
         .merge(vendor_keys::routes())
         .merge(reading_kinds::routes())
+        .merge(privacy::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()

@@ -54,7 +54,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The caller's community and person; refused for tokens of no person.
-fn me(principal: &Principal) -> ApiResult<(CommunityId, PersonId)> {
+pub(super) fn me(principal: &Principal) -> ApiResult<(CommunityId, PersonId)> {
     let community = principal.community.clone();
     let person = principal.person.as_deref().and_then(|p| p.parse().ok());
     match (community, person) {

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod log;
 pub mod map;
 pub mod notify;
+pub mod privacy;
 pub mod quota;
 pub mod sensor;
 pub mod services;
@@ -224,7 +225,7 @@ impl InstanceCaps {
     /// Fresh per-instance state for an installation, each capability on its own service.
     pub fn new(ctx: Arc<InstallationContext>, services: &Services) -> Self {
         Self {
-            sensor: sensor::SensorHost::new(ctx.clone()),
+            sensor: sensor::SensorHost::new(ctx.clone(), services.map.clone()),
             store: store::StoreHost::new(ctx.clone()),
             timer: timer::TimerHost::new(ctx.clone()),
             ledger: ledger::LedgerHost::new(ctx.clone(), services.ledger.clone()),

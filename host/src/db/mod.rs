@@ -83,6 +83,31 @@ pub fn spawn_checkpointer(db: &Db) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
+/// Attempts at truncating the log before giving up for this time.
+const TRUNCATE_ATTEMPTS: usize = 20;
+
+/// On SQLite, copies the whole write-ahead log into the database file and
+/// truncates it to nothing, so no page image from before a deletion stays
+/// in it; retried while readers hold it. Nothing to do on PostgreSQL.
+pub async fn truncate_log(db: &Db) -> Result<(), sqlx::Error> {
+    if db.connect_options().database_url.scheme() != "sqlite" {
+        return Ok(());
+    }
+    for _ in 0..TRUNCATE_ATTEMPTS {
+        // (busy, log frames, frames checkpointed): busy = 1 when a reader held it.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(db)
+            .await?;
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(sqlx::Error::Protocol(
+        "the write-ahead log stayed busy; it will be truncated on the next attempt".into(),
+    ))
+}
+
 /// `url` without its credentials, for messages and logs.
 fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -120,11 +145,13 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
                     // returns, so an acknowledged write survives a power
                     // loss, not only a crash of the process. Checkpoints run
                     // in the background (`spawn_checkpointer`), not inside
-                    // whichever commit fills the log.
+                    // whichever commit fills the log. `secure_delete`
+                    // zeroes what a delete or an update frees, so an erased
+                    // person's rows do not linger in free pages of the file.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                         PRAGMA wal_autocheckpoint = 0;",
+                         PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON;",
                     )
                     .await?;
                 }

@@ -36,6 +36,9 @@ pub enum FeedKind {
     Installation,
     /// Someone acknowledged a message; the topic is the sending plugin's id.
     Notification,
+    /// A person was erased at their request; the topic is their id. Every
+    /// installation receives it.
+    PersonErased,
 }
 
 impl FeedKind {
@@ -44,6 +47,7 @@ impl FeedKind {
             FeedKind::Alarm => "alarm",
             FeedKind::Installation => "installation",
             FeedKind::Notification => "notification",
+            FeedKind::PersonErased => "person-erased",
         }
     }
 
@@ -52,6 +56,7 @@ impl FeedKind {
             FeedKind::Alarm,
             FeedKind::Installation,
             FeedKind::Notification,
+            FeedKind::PersonErased,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -1,8 +1,10 @@
 //! Retention: each community keeps its raw readings for
 //! `reading_retention_days` (30 unless its admin sets otherwise, through
-//! `PATCH /api/v1/communities/{c}`). A periodic task on the host clock purges
-//! readings measured before that, and the idempotency keys of batches
-//! received before that, in bounded chunks so that ingest's writer is never
+//! `PATCH /api/v1/communities/{c}`), and what else holds personal
+//! information for a time of its own ([`KEPT`]): inbox messages 180 days,
+//! the access log 365 (China's Cybersecurity Law asks for at least six
+//! months of such logs), dead letters 90. A periodic task on the host clock
+//! purges what is older, in bounded chunks so that ingest's writer is never
 //! held up for long.
 //!
 //! A reading is never purged before every installation of its community has
@@ -22,42 +24,107 @@ use crate::validation::Invalid;
 
 /// Retention of a community that has not set its own.
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+/// Inbox messages' retention of a community that has not set its own.
+pub const DEFAULT_INBOX_DAYS: i64 = 180;
+/// The access log's retention of a community that has not set its own.
+pub const DEFAULT_ACCESS_LOG_DAYS: i64 = 365;
+/// Dead letters' retention of a community that has not set its own.
+pub const DEFAULT_DEAD_LETTER_DAYS: i64 = 90;
 /// Longest retention a community may set (ten years).
 pub const MAX_RETENTION_DAYS: i64 = 3650;
 /// Rows one purge statement looks at.
 const CHUNK: i64 = 5_000;
 const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 
-/// Checks a community's `reading_retention_days`.
-pub fn check_days(days: i64) -> Result<(), Invalid> {
+/// Checks a community's retention setting `field` (in days).
+pub fn check_days(field: &'static str, days: i64) -> Result<(), Invalid> {
     if (1..=MAX_RETENTION_DAYS).contains(&days) {
         Ok(())
     } else {
         Err(Invalid::new(
-            "reading_retention_days",
+            field,
             format!("must be between 1 and {MAX_RETENTION_DAYS}, got {days}"),
         ))
     }
 }
 
+/// Rows a community keeps for a number of days after they were made.
+struct Kept {
+    table: &'static str,
+    /// The columns that pick one row, for chunked deletes.
+    key: &'static str,
+    /// How a row belongs to community `$1`.
+    belongs: &'static str,
+    /// When the row was made.
+    made: &'static str,
+    /// The community's setting, in days.
+    days: &'static str,
+}
+
+/// Everything but the readings that retention purges. Messages take their
+/// deliveries and broadcast inboxes with them (foreign keys).
+const KEPT: [Kept; 4] = [
+    Kept {
+        table: "ingest_batches",
+        key: "(device_id, idempotency_key)",
+        belongs: "community_id = $1",
+        made: "received_at",
+        days: "reading_retention_days",
+    },
+    Kept {
+        table: "notify_messages",
+        key: "id",
+        belongs: "community_id = $1",
+        made: "created_at",
+        days: "inbox_retention_days",
+    },
+    Kept {
+        table: "personal_data_access",
+        key: "seq",
+        belongs: "community_id = $1",
+        made: "at",
+        days: "access_log_retention_days",
+    },
+    Kept {
+        table: "dead_letters",
+        key: "id",
+        belongs: "installation_id IN (SELECT id FROM installations WHERE community_id = $1)",
+        made: "at",
+        days: "dead_letter_retention_days",
+    },
+];
+
 /// What one purge removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub readings: u64,
-    pub batch_keys: u64,
+    /// Batch keys, messages, access log entries and dead letters.
+    pub other_rows: u64,
 }
 
 /// Purges every community once, as of `now`.
 pub async fn purge(db: &Db, now: Millis) -> Result<Purged, sqlx::Error> {
-    let communities: Vec<(String, i64)> =
-        sqlx::query_as("SELECT id, reading_retention_days FROM communities ORDER BY id")
-            .fetch_all(db)
-            .await?;
+    let communities: Vec<String> = sqlx::query_scalar("SELECT id FROM communities ORDER BY id")
+        .fetch_all(db)
+        .await?;
     let mut purged = Purged::default();
-    for (community, days) in communities {
-        let cutoff = now.saturating_sub(days.saturating_mul(DAY_MS));
-        purged.readings += purge_readings(db, &community, cutoff).await?;
-        purged.batch_keys += purge_batch_keys(db, &community, cutoff).await?;
+    let cutoff = |days: i64| now.saturating_sub(days.saturating_mul(DAY_MS));
+    for community in communities {
+        let days: i64 = sqlx::query_scalar("SELECT reading_retention_days FROM communities WHERE id = $1")
+            .bind(&community)
+            .fetch_one(db)
+            .await?;
+        purged.readings += purge_readings(db, &community, cutoff(days)).await?;
+        for kept in &KEPT {
+            let days: i64 = sqlx::query_scalar(&format!(
+                "SELECT {} FROM communities WHERE id = $1",
+                kept.days
+            ))
+            .bind(&community)
+            .fetch_one(db)
+            .await?;
+            purged.other_rows += purge_kept(db, kept, &community, cutoff(days)).await?;
+        }
     }
     Ok(purged)
 }
@@ -102,15 +169,23 @@ async fn purge_readings(db: &Db, community: &str, cutoff: Millis) -> Result<u64,
     }
 }
 
-/// Deletes the keys of a community's batches received before `cutoff`.
-async fn purge_batch_keys(db: &Db, community: &str, cutoff: Millis) -> Result<u64, sqlx::Error> {
+/// Deletes a community's rows of `kept` made before `cutoff`.
+async fn purge_kept(db: &Db, kept: &Kept, community: &str, cutoff: Millis) -> Result<u64, sqlx::Error> {
+    let Kept {
+        table,
+        key,
+        belongs,
+        made,
+        ..
+    } = kept;
+    let columns = key.trim_start_matches('(').trim_end_matches(')');
+    let statement = format!(
+        "DELETE FROM {table} WHERE {belongs} AND {key} IN \
+         (SELECT {columns} FROM {table} WHERE {belongs} AND {made} < $2 LIMIT $3)"
+    );
     let mut deleted = 0;
     loop {
-        let done = sqlx::query(
-            "DELETE FROM ingest_batches WHERE community_id = $1 AND (device_id, idempotency_key) IN \
-             (SELECT device_id, idempotency_key FROM ingest_batches \
-              WHERE community_id = $1 AND received_at < $2 LIMIT $3)",
-        )
+        let done = sqlx::query(&statement)
         .bind(community)
         .bind(cutoff)
         .bind(CHUNK)
@@ -139,7 +214,7 @@ pub fn spawn(db: Db, clock: SharedClock, metrics: Arc<Metrics>, every: Duration)
                     if purged != Purged::default() {
                         tracing::info!(
                             readings = purged.readings,
-                            batch_keys = purged.batch_keys,
+                            other_rows = purged.other_rows,
                             "purged what is past its retention"
                         );
                     }
@@ -155,11 +230,12 @@ pub fn spawn(db: Db, clock: SharedClock, metrics: Arc<Metrics>, every: Duration)
 mod tests {
     #[test]
     fn retention_is_between_a_day_and_ten_years() {
-        assert!(super::check_days(1).is_ok());
-        assert!(super::check_days(30).is_ok());
-        assert!(super::check_days(3650).is_ok());
+        let field = "reading_retention_days";
+        assert!(super::check_days(field, 1).is_ok());
+        assert!(super::check_days(field, 30).is_ok());
+        assert!(super::check_days(field, 3650).is_ok());
         for bad in [0, -1, 3651] {
-            let err = super::check_days(bad).unwrap_err();
+            let err = super::check_days(field, bad).unwrap_err();
             assert_eq!(err.field, "reading_retention_days", "{err}");
         }
     }

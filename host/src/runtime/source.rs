@@ -24,6 +24,11 @@ pub enum Source {
         seq: i64,
         ack: Acknowledgement,
     },
+    /// The community erased a person (every installation receives it).
+    PersonErased {
+        seq: i64,
+        person: String,
+    },
     /// A dead-lettered event delivered again at an admin's request; handling
     /// it (or dead-lettering it anew) takes the old dead letter away.
     Retry {
@@ -45,6 +50,7 @@ impl Source {
             Source::Lifecycle(l) => Event::Lifecycle(*l),
             Source::Alarm { change, .. } => Event::AlarmChanged(change.to_wit()),
             Source::Acknowledged { ack, .. } => Event::NotificationAcknowledged(ack.clone().into()),
+            Source::PersonErased { person, .. } => Event::PersonErased(person.clone()),
             Source::Retry { event, .. } => event.clone(),
         }
     }
@@ -75,6 +81,7 @@ impl Source {
             "notification-acknowledged" => {
                 Event::NotificationAcknowledged(part::<Acknowledgement>(body)?.into())
             }
+            "person-erased" => Event::PersonErased(part(body)?),
             other => return Err(format!("unknown event kind {other:?}")),
         };
         Ok(Source::Retry {
@@ -88,7 +95,9 @@ impl Source {
     pub fn position(&self) -> Option<(Position, i64)> {
         match self {
             Source::Reading(r) => Some((Position::Log, r.seq)),
-            Source::Alarm { seq, .. } | Source::Acknowledged { seq, .. } => {
+            Source::Alarm { seq, .. }
+            | Source::Acknowledged { seq, .. }
+            | Source::PersonErased { seq, .. } => {
                 Some((Position::Feed, *seq))
             }
             Source::Timer(_) | Source::Lifecycle(_) | Source::Retry { .. } => None,
@@ -104,6 +113,7 @@ impl Source {
             Source::Lifecycle(l) => json!({ "lifecycle": format!("{l:?}").to_lowercase() }),
             Source::Alarm { change, .. } => json!({ "alarm-changed": change }),
             Source::Acknowledged { ack, .. } => json!({ "notification-acknowledged": ack }),
+            Source::PersonErased { person, .. } => json!({ "person-erased": person }),
             Source::Retry { original, .. } => original.clone(),
         }
     }

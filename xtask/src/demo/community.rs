@@ -312,6 +312,18 @@ impl Community {
         if let Some(location) = location {
             device["location"] = json!(location);
         }
+        self.register_device(id, device)
+    }
+
+    /// Registers a device that `person` wears: the host withholds its
+    /// health readings from every scene until the person (or their
+    /// guardian) consents to health monitoring.
+    pub fn register_worn(&mut self, id: &str, kinds: &[&str], person: &str) -> Result<()> {
+        let device = json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person});
+        self.register_device(id, device)
+    }
+
+    fn register_device(&mut self, id: &str, device: Value) -> Result<()> {
         let registered = self
             .committee
             .post(&self.path("/devices"), device)
@@ -321,6 +333,17 @@ impl Community {
             .ok_or_else(|| anyhow!("no device token in {registered}"))?;
         let client = self.committee.with_token(token);
         self.devices.push((id.to_owned(), client));
+        Ok(())
+    }
+
+    /// Records `person`'s consent to `purpose`, given by `by` (the person
+    /// or their guardian) with the words they were shown.
+    pub fn consent(&self, by: &Api, person: &str, purpose: &str, text: &str) -> Result<()> {
+        by.put(
+            &self.path(&format!("/people/{person}/consents/{purpose}")),
+            json!({"given": true, "text": text}),
+        )
+        .with_context(|| format!("recording {person}'s consent to {purpose}"))?;
         Ok(())
     }
 

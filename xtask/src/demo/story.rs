@@ -183,11 +183,22 @@ fn time_bank(c: &Community, linli: &Path, demo_dir: &Path) -> Result<(Api, u64, 
 }
 
 fn safety(c: &mut Community, son: &Api) -> Result<()> {
-    c.register(
+    c.register_worn(
         "watch-003",
-        "wearable",
         &["heart-rate", "fall", "sos", "steps"],
-        None,
+        ELDER_PERSON,
+    )?;
+    c.consent(
+        son,
+        ELDER_PERSON,
+        "health-monitoring",
+        "我同意社区养老服务读取我母亲手表的心率、跌倒和步数数据，用于异常时通知家属、社区医生和志愿者。",
+    )?;
+    c.consent(
+        son,
+        ELDER_PERSON,
+        "presence-checks",
+        "我同意社区养老服务读取家中门磁数据，超过一天无活动时上门探望。",
     )?;
     c.command(
         son,
@@ -212,7 +223,7 @@ fn safety(c: &mut Community, son: &Api) -> Result<()> {
         })
     })?;
     say(&format!(
-        "Her son registers her new watch (watch-003) to her; the committee marks her as living alone, and the door sensor of b3-104 reports her front door opening at {}. A day without any activity at home would send a welfare check.",
+        "Her son registers her new watch (watch-003) to her and, as her guardian, consents to health monitoring and presence checks (the host gives no scene her heart rate or her front door without it); the committee marks her as living alone, and the door sensor of b3-104 reports her front door opening at {}. A day without any activity at home would send a welfare check.",
         clock(care["last-activity"].as_i64().unwrap_or_default())
     ));
 

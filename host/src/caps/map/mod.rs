@@ -16,6 +16,7 @@
 //! store and only then changes the map in memory, so readers see the store's
 //! state and changes apply in one order.
 
+pub mod consents;
 pub mod geojson;
 pub mod index;
 mod links;
@@ -110,7 +111,9 @@ impl MapService {
         cell.get_or_try_init(|| async {
             let mut conn = self.db.acquire().await?;
             let (places, people) = split(rows::load(&mut conn, community).await?);
-            Ok(Arc::new(RwLock::new(CommunityMap::new(places, people))))
+            let mut map = CommunityMap::new(places, people);
+            *map.consents_mut() = consents::load(&mut conn, community).await?;
+            Ok(Arc::new(RwLock::new(map)))
         })
         .await
         .cloned()
@@ -233,8 +236,9 @@ impl Place {
 }
 
 impl Person {
-    /// The person as a plugin sees them: no contact details.
-    pub fn to_wit(&self) -> wit::Person {
+    /// The person as a plugin sees them: no contact details; `consents`
+    /// are the purposes they consent to now.
+    pub fn to_wit(&self, consents: &consents::ConsentBook) -> wit::Person {
         wit::Person {
             id: self.id.to_string(),
             name: self.name.clone(),
@@ -258,6 +262,11 @@ impl Person {
                 })
                 .collect(),
             skills: self.skills.clone(),
+            consents: consents
+                .purposes(&self.id)
+                .into_iter()
+                .map(consents::Purpose::to_wit)
+                .collect(),
         }
     }
 }
@@ -447,7 +456,7 @@ impl Host for MapHost {
         id.parse::<PersonId>()
             .ok()
             .and_then(|id| map.person(&id))
-            .map(Person::to_wit)
+            .map(|p| p.to_wit(map.consents()))
             .ok_or_else(|| Error::NotFound(format!("no person {id} in the map")))
     }
 
@@ -459,7 +468,7 @@ impl Host for MapHost {
         let map = self.map_with_people().await?;
         let map = map.read().await;
         let found = map.related(relation.into(), scope.as_deref())?;
-        listed(found.into_iter().map(Person::to_wit).collect())
+        listed(found.into_iter().map(|p| p.to_wit(map.consents())).collect())
     }
 }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::consents::ConsentBook;
 use super::index::{PoiIndex, Projection};
 use super::links::LinkIndex;
 pub use super::point::{GeoPoint, PoiKind};
@@ -231,6 +232,8 @@ pub struct CommunityMap {
     /// The people linked to each place as residents or owners.
     links: LinkIndex,
     pois: PoiIndex,
+    /// What each person consents to now.
+    consents: ConsentBook,
 }
 
 impl CommunityMap {
@@ -531,6 +534,16 @@ impl CommunityMap {
         }
         self.links.add(&person);
         self.people.insert(person.id.clone(), person);
+    }
+
+    /// What each person consents to now.
+    pub fn consents(&self) -> &ConsentBook {
+        &self.consents
+    }
+
+    /// Changes consents, once their records have committed.
+    pub fn consents_mut(&mut self) -> &mut ConsentBook {
+        &mut self.consents
     }
 
     pub fn remove_person(&mut self, id: &PersonId) -> Option<Person> {

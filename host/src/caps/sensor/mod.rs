@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::effects::Effects;
+use super::map::MapService;
+use super::privacy;
 use super::{InstallationContext, NameSet, Scope};
 use crate::clock::Millis;
 use crate::db::Db;
@@ -82,11 +84,16 @@ pub struct Reading {
     pub location: Option<String>,
     /// When the host made it durable.
     pub received_at: Millis,
+    /// The person the device belongs to (a wearable's wearer): whose
+    /// consent decides whether plugins receive it. Not shown in the API,
+    /// which names the device.
+    #[serde(skip)]
+    pub owner: Option<String>,
 }
 
 /// Columns that [`Reading::from_row`] reads, for readings joined with their device.
-const READING_COLUMNS: &str =
-    "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, d.location";
+const READING_COLUMNS: &str = "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, \
+     d.location, d.person_id AS owner";
 
 impl Reading {
     /// Reads a row selected with [`READING_COLUMNS`].
@@ -107,6 +114,7 @@ impl Reading {
             at: row.try_get("at")?,
             location: row.try_get("location")?,
             received_at: row.try_get("received_at")?,
+            owner: row.try_get("owner")?,
         })
     }
 
@@ -130,11 +138,13 @@ impl Reading {
 /// Per-instance `sensor` state.
 pub struct SensorHost {
     ctx: Arc<InstallationContext>,
+    /// Who a reading is about and what they consent to, for the consent filter.
+    maps: Arc<MapService>,
 }
 
 impl SensorHost {
-    pub fn new(ctx: Arc<InstallationContext>) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Arc<InstallationContext>, maps: Arc<MapService>) -> Self {
+        Self { ctx, maps }
     }
 
     fn scope(&self) -> Result<&SensorScope, Error> {
@@ -175,6 +185,14 @@ impl SensorHost {
         let readings = history(&self.ctx.db, &self.ctx.community, &span)
             .await
             .map_err(|e| self.ctx.internal("sensor", e))?;
+        // A query answers what delivery would: readings the people they are
+        // about have not consented to are not there for the plugin.
+        let map = self
+            .maps
+            .get(&self.ctx.community)
+            .await
+            .map_err(|e| self.ctx.internal("sensor", e))?;
+        let readings = privacy::deliverable(&*map.read().await, readings);
         Ok(readings.iter().map(Reading::to_wit).collect())
     }
 }
@@ -277,6 +295,25 @@ pub async fn history(
     .bind(span.from)
     .bind(span.to)
     .bind(i64::from(span.limit.min(MAX_HISTORY)))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(Reading::from_row).collect()
+}
+
+/// Every reading of one device still in the log, in log order: what a
+/// person's export holds of their own devices.
+pub async fn of_device(
+    db: &Db,
+    community: &CommunityId,
+    device: &str,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {READING_COLUMNS} FROM readings r \
+         JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
+         WHERE r.community_id = $1 AND r.device_id = $2 ORDER BY r.seq"
+    ))
+    .bind(community.as_str())
+    .bind(device)
     .fetch_all(db)
     .await?;
     rows.iter().map(Reading::from_row).collect()

@@ -27,10 +27,13 @@ use super::mailbox::{CommandError, Message, StartError};
 use super::progress::{self, Position};
 use super::source::Source;
 use crate::caps::alarm::model::AlarmChange;
+use crate::caps::map::MapService;
+use crate::caps::privacy;
 use crate::caps::sensor::{self, Reading};
 use crate::caps::timer;
 use crate::caps::{InstallationContext, Services};
 use crate::clock::Millis;
+use crate::ids::CommunityId;
 use crate::feed::{self, FeedKind};
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
@@ -260,10 +263,18 @@ impl Actor {
             .set_lag(readings.first().map_or(0, |r| now - r.received_at));
         let last_seq = readings.last().map(|r| r.seq);
         let scope = self.installation.grants.sensor.clone();
-        let delivered = readings
+        let granted: Vec<Reading> = readings
             .into_iter()
             .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
             .collect();
+        let delivered = match consented(&self.shared.services.map, &self.installation.community, granted).await {
+            Ok(delivered) => delivered,
+            Err(e) => {
+                tracing::error!(installation = %self.installation.id, "cannot read the community map: {e}");
+                tokio::time::sleep(DATABASE_RETRY).await;
+                return Round::More;
+            }
+        };
         if self.deliver_readings(delivered).await == Delivery::Pending {
             return Round::More;
         }
@@ -282,13 +293,11 @@ impl Actor {
     }
 
     /// Delivers what the installation receives from the community feed:
-    /// alarm changes of watched types (not its own) and acknowledgements of
-    /// its plugin's messages. Everything else only moves its feed cursor.
+    /// alarm changes of watched types (not its own), acknowledgements of
+    /// its plugin's messages and erasures of people (every installation
+    /// gets those). Everything else only moves its feed cursor.
     async fn deliver_feed_events(&mut self) -> Round {
         let alarms = self.installation.grants.alarm.clone();
-        if alarms.is_none() && self.installation.grants.notify.is_none() {
-            return Round::Done;
-        }
         let events = match feed::after(
             &self.shared.services.db,
             &self.installation.community,
@@ -323,6 +332,10 @@ impl Actor {
                     serde_json::from_value(event.data)
                         .map(|ack| Some(Source::Acknowledged { seq, ack }))
                 }
+                FeedKind::PersonErased => Ok(Some(Source::PersonErased {
+                    seq,
+                    person: event.topic,
+                })),
                 _ => Ok(None),
             };
             match source {
@@ -520,6 +533,24 @@ impl Actor {
             }
         }
     }
+}
+
+/// The readings the people they are about consent to plugins receiving
+/// (`caps::privacy`); the others only move the cursor.
+async fn consented(
+    maps: &MapService,
+    community: &CommunityId,
+    readings: Vec<Reading>,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    if readings
+        .iter()
+        .all(|r| privacy::Sensitivity::of_kind(&r.kind).is_none())
+    {
+        return Ok(readings);
+    }
+    let map = maps.get(community).await?;
+    let map = map.read().await;
+    Ok(privacy::deliverable(&map, readings))
 }
 
 fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationContext> {
