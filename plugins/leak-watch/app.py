@@ -21,6 +21,7 @@ from wit_world.imports import alarm, grants, log, notify, store, types
 from wit_world.imports.events import (
     Event_Lifecycle,
     Event_NotificationAcknowledged,
+    Event_PersonErased,
     Event_Reading,
 )
 from wit_world.imports.map import CommunityRole, Relation_Resident, Relation_Role
@@ -154,6 +155,10 @@ class WitWorld(wit_world.WitWorld):
                       [("message", event.value.id), ("by", event.value.by)])
         elif isinstance(event, Event_Lifecycle):
             log.write(log.Level.INFO, "leak-watch is watching", [("severity", config["severity"])])
+        elif isinstance(event, Event_PersonErased):
+            # Its counts are per device and its alarms per device: nothing
+            # it keeps is about a person.
+            pass
 
     def on_command(self, caller, name, text):
         if name == "status":

@@ -11,7 +11,9 @@
 //!   typed config; the SDK parses the config once per instance, parses command
 //!   input, serialises command output, and reports malformed JSON as
 //!   [`Error::Invalid`] naming the offending field.
-//! - [`state`]: typed, JSON-encoded values over the plugin's private `store`.
+//! - [`state`]: typed, JSON-encoded values over the plugin's private `store`;
+//!   [`personal`]: keys that hold one person's records (the host exports
+//!   and erases them with the person) and forgetting a person elsewhere.
 //! - [`log`]: one-line structured logging into the host's log.
 //! - [`calendar`]: the community's local dates and times from host
 //!   timestamps and its fixed UTC offset; [`week`]: days of the week and
@@ -84,6 +86,7 @@ mod json;
 pub mod log;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+pub mod personal;
 pub mod roles;
 mod scene;
 pub mod state;
@@ -115,6 +118,7 @@ pub mod bindings {
 }
 
 pub use bindings::linli::platform::events::{Event, Lifecycle, TimerFired};
+pub use bindings::linli::platform::map::{Person, Purpose};
 pub use bindings::linli::platform::sensor::{Device, Reading, Value};
 pub use bindings::linli::platform::types::{
     Caller, DeviceId, Error, GeoPoint, PersonId, Role, Severity, Timestamp,
@@ -151,6 +155,40 @@ impl Severity {
     /// The severity called `name`, as [`Severity::name`] spells it.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl Purpose {
+    /// Every purpose that needs a person's separate consent.
+    pub const ALL: [Purpose; 3] = [
+        Purpose::HealthMonitoring,
+        Purpose::PresenceChecks,
+        Purpose::LocationSharing,
+    ];
+
+    /// The purpose's name: `health-monitoring`, `presence-checks` or `location-sharing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::HealthMonitoring => "health-monitoring",
+            Purpose::PresenceChecks => "presence-checks",
+            Purpose::LocationSharing => "location-sharing",
+        }
+    }
+
+    /// The purpose called `name`, as [`Purpose::name`] spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl Person {
+    /// Whether the person (or their guardian) consents to `purpose` now.
+    ///
+    /// The host enforces health monitoring and presence checks itself (it
+    /// withholds the readings); location sharing is the scene's to honour:
+    /// without it, nothing a scene tells helpers may say where they live.
+    pub fn consents_to(&self, purpose: Purpose) -> bool {
+        self.consents.contains(&purpose)
     }
 }
 

@@ -91,6 +91,9 @@ impl Scene for HelloScene {
             }
             // hello-scene watches no alarm types, so none are delivered.
             Event::AlarmChanged(_) | Event::NotificationAcknowledged(_) => {}
+            // Its counts are by reading kind, timer tag and lifecycle:
+            // nothing it keeps is about a person.
+            Event::PersonErased(_) => {}
         }
         Ok(())
     }

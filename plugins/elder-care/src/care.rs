@@ -8,13 +8,14 @@
 //!
 //! Store: `wearable/<device>` → [`Wearable`]; `care/<person>` → [`CareProfile`].
 
-use linli_sdk::{parse_input, state, timer, Caller, Error};
+use linli_sdk::{parse_input, personal, state, timer, Caller, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::config::Config;
 use crate::heart::Thresholds;
 use crate::input::invalid;
+use crate::request::ERASED;
 use crate::{access, people, safety, welfare};
 
 const WEARABLE: &str = "wearable/";
@@ -77,6 +78,37 @@ fn require_may_act_for(caller: &Caller, person: &str) -> Result<(), Error> {
             "only staff, {person} and their family may change {person}'s care"
         )))
     }
+}
+
+/// The devices registered to `person`, by id.
+pub fn devices_of(person: &str) -> Result<Vec<String>, Error> {
+    let mut devices = Vec::new();
+    for key in state::keys(WEARABLE)? {
+        if state::get::<Wearable>(&key)?.is_some_and(|w| w.person == person) {
+            devices.push(key[WEARABLE.len()..].to_owned());
+        }
+    }
+    Ok(devices)
+}
+
+/// The community erased `person`: the devices registered to them are
+/// forgotten (their care profile the host has deleted already), and on
+/// devices they registered for someone else they are no longer named.
+/// Returns the devices forgotten.
+pub fn forget(person: &str) -> Result<Vec<String>, Error> {
+    let worn = personal::forget_where(WEARABLE, |_, w: &Wearable| w.person == person)?;
+    for key in state::keys(WEARABLE)? {
+        if let Some(mut wearable) =
+            state::get::<Wearable>(&key)?.filter(|w| w.registered_by == person)
+        {
+            wearable.registered_by = ERASED.to_owned();
+            state::put(&key, &wearable)?;
+        }
+    }
+    Ok(worn
+        .into_iter()
+        .map(|(key, _)| key[WEARABLE.len()..].to_owned())
+        .collect())
 }
 
 /// `register-wearable`: `{device, person}`.
@@ -189,11 +221,9 @@ pub fn show(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error
     require_may_act_for(caller, &person)?;
     let profile = profile(&person)?;
     let mut wearables = Vec::new();
-    for key in state::keys(WEARABLE)? {
-        if let Some(wearable) = state::get::<Wearable>(&key)?.filter(|w| w.person == person) {
-            wearables.push(
-                json!({"device": &key[WEARABLE.len()..], "registered-by": wearable.registered_by}),
-            );
+    for device in devices_of(&person)? {
+        if let Some(wearable) = state::get::<Wearable>(&format!("{WEARABLE}{device}"))? {
+            wearables.push(json!({"device": device, "registered-by": wearable.registered_by}));
         }
     }
     let limits = profile.thresholds(config);

@@ -10,6 +10,9 @@
 //!   sensors' activity raise alarms and alerts that escalate until someone
 //!   acknowledges them; people living alone get a welfare check after a day
 //!   without activity.
+//! - **Personal data**: records about one person are keyed by them, so the
+//!   host exports and erases them; `person-erased` forgets the rest, and
+//!   nobody helping is told where someone lives without their consent.
 //!
 //! Every piece of state lives in the plugin's store and every wait in a
 //! host timer, so a new instance or an upgrade picks up where the last
@@ -27,6 +30,9 @@ mod matching;
 mod members;
 mod notices;
 mod people;
+mod personal_data;
+#[cfg(test)]
+mod personal_data_scenarios;
 mod reports;
 mod request;
 mod safety;
@@ -59,6 +65,7 @@ impl Scene for ElderCare {
             Event::TimerFired(fired) => on_timer(config, &fired.tag),
             Event::AlarmChanged(change) => safety::on_alarm_changed(&change),
             Event::NotificationAcknowledged(ack) => safety::on_acknowledged(&ack),
+            Event::PersonErased(person) => personal_data::forget(config, &person),
             // The pool account opens with the first member; nothing else is one-time.
             Event::Lifecycle(_) => Ok(()),
         }
@@ -89,6 +96,7 @@ impl Scene for ElderCare {
             "unregister-wearable" => care::unregister(caller, input),
             "care-profile" => care::set_profile(config, caller, input),
             "care" => care::show(config, caller, input),
+            "personal-data" => personal_data::show(caller, input),
             _ => Err(Error::Invalid(format!("unknown command: {name}"))),
         }
     }

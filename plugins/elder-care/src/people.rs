@@ -1,7 +1,10 @@
 //! People and homes, from the community map (the host's `map` capability).
 
+use std::fmt;
+
 use linli_sdk::map::{self, CommunityRole, LinkKind, Person, PlaceKind};
-use linli_sdk::Error;
+use linli_sdk::{Error, Purpose};
+use serde::Serialize;
 
 use crate::geo::Home;
 
@@ -63,5 +66,49 @@ pub fn home(person: &Person) -> Result<Option<Home>, Error> {
         lat: point.lat,
         lon: point.lon,
         level,
+    }))
+}
+
+/// Where someone lives, as a helper is told it: only with their consent
+/// to `location-sharing`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Address {
+    pub household: String,
+    /// The household's name on the map ("Unit 301").
+    pub name: String,
+    /// The building's name, when the household is in one.
+    pub building: Option<String>,
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.building {
+            Some(building) => write!(f, "{}, {building}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// Their address for helpers, if they consent to sharing it and the map
+/// says where they live; `None` otherwise, so nothing a helper is told or
+/// shown names their home. Matching helpers by distance inside the scene
+/// needs no consent: nothing leaves it.
+pub fn shared_address(person: &Person) -> Result<Option<Address>, Error> {
+    if !person.consents_to(Purpose::LocationSharing) {
+        return Ok(None);
+    }
+    let Some(household) = household(person) else {
+        return Ok(None);
+    };
+    let name = map::get(&household)?.name;
+    let building = map::ancestors(&household)?
+        .into_iter()
+        .find(|above| above.kind == PlaceKind::Building)
+        .map(|building| building.name);
+    Ok(Some(Address {
+        household,
+        name,
+        building,
     }))
 }

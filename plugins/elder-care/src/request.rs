@@ -53,6 +53,24 @@ impl Status {
     }
 }
 
+/// Who stands in for an erased person in the records that outlive them
+/// (closed requests, which the monthly reports count).
+pub const ERASED: &str = "erased";
+
+/// What forgetting a person did to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forgotten {
+    /// It does not name them.
+    Untouched,
+    /// Their own request, called off while live: these people (its
+    /// volunteer, or those it was still offered to) were counting on it.
+    Withdrawn(Vec<String>),
+    /// They were its volunteer while it was under way: it is open again.
+    HelperGone,
+    /// It named them, and now names [`ERASED`] instead or no one.
+    Scrubbed,
+}
+
 /// Someone asked to help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -273,6 +291,86 @@ impl Request {
         }
     }
 
+    /// Whether the request names `person`: as its requester, who filed or
+    /// confirmed it, its volunteer, or someone it was offered to.
+    pub fn names(&self, person: &str) -> bool {
+        self.requester == person
+            || self.filed_by == person
+            || self.volunteer.as_deref() == Some(person)
+            || self.confirmed_by.as_deref() == Some(person)
+            || self.offered_to(person)
+            || self.excluded.iter().any(|p| p == person)
+    }
+
+    /// Takes `person` out of the request after the community erased them.
+    ///
+    /// Their own request keeps only what the reports count: a live one is
+    /// called off, and whoever filed, noted or confirmed it on their side
+    /// becomes [`ERASED`]. On someone else's request they leave the offers
+    /// and the exclusions; as its volunteer while under way they leave it
+    /// open for others, as the volunteer of a service done they become
+    /// [`ERASED`] (one completed but not confirmed is called off, since
+    /// nobody is left to pay).
+    pub fn forget(&mut self, person: &str, now: i64) -> Forgotten {
+        if self.requester == person {
+            let was_live = self.status.is_live();
+            let counting: Vec<String> = if !was_live {
+                Vec::new()
+            } else if let Some(volunteer) = &self.volunteer {
+                vec![volunteer.clone()]
+            } else {
+                self.offers
+                    .iter()
+                    .map(|o| o.person.clone())
+                    .filter(|p| !self.excluded.contains(p))
+                    .collect()
+            };
+            if was_live {
+                self.status = Status::Cancelled;
+                self.closed_at = Some(now);
+            }
+            self.requester = ERASED.to_owned();
+            self.filed_by = ERASED.to_owned();
+            self.note.clear();
+            if self.confirmed_by.is_some() {
+                self.confirmed_by = Some(ERASED.to_owned());
+            }
+            return if was_live {
+                Forgotten::Withdrawn(counting)
+            } else {
+                Forgotten::Scrubbed
+            };
+        }
+        if !self.names(person) {
+            return Forgotten::Untouched;
+        }
+        let volunteering = self.volunteer.as_deref() == Some(person);
+        let helping = volunteering && matches!(self.status, Status::Accepted | Status::Started);
+        if helping {
+            self.reopen();
+        } else if volunteering && self.status == Status::Completed {
+            // Served but not yet confirmed: nobody is left to pay.
+            self.status = Status::Cancelled;
+            self.closed_at = Some(now);
+        }
+        for field in [&mut self.filed_by]
+            .into_iter()
+            .chain(self.volunteer.as_mut())
+            .chain(self.confirmed_by.as_mut())
+        {
+            if *field == person {
+                *field = ERASED.to_owned();
+            }
+        }
+        self.offers.retain(|o| o.person != person);
+        self.excluded.retain(|p| p != person);
+        if helping {
+            Forgotten::HelperGone
+        } else {
+            Forgotten::Scrubbed
+        }
+    }
+
     /// The volunteer leaves; the request is offered to others again.
     fn reopen(&mut self) -> Outcome {
         if let Some(volunteer) = self.volunteer.take() {
@@ -445,5 +543,45 @@ mod tests {
             .unwrap();
         let late = done.apply(Action::Cancel, &family(), 0).unwrap_err();
         assert!(late.0.contains("past cancelling"), "{late}");
+    }
+
+    #[test]
+    fn forgetting_the_requester_calls_off_their_live_request_and_keeps_what_reports_count() {
+        let mut r = request();
+        r.note = "ring twice, flat 301".into();
+        assert_eq!(
+            r.forget("elder", START),
+            Forgotten::Withdrawn(vec!["helper".into()])
+        );
+        assert_eq!((r.status, r.closed_at), (Status::Cancelled, Some(START)));
+        assert_eq!(
+            (r.requester.as_str(), r.filed_by.as_str()),
+            (ERASED, ERASED)
+        );
+        assert!(r.note.is_empty());
+        assert_eq!((r.need.as_str(), r.minutes), ("shopping", 90));
+    }
+
+    #[test]
+    fn forgetting_the_volunteer_under_way_reopens_the_request_for_others() {
+        let mut r = request();
+        r.apply(Action::Accept, &person("helper"), START).unwrap();
+        assert_eq!(r.forget("helper", START), Forgotten::HelperGone);
+        assert_eq!((r.status, r.volunteer.clone()), (Status::Open, None));
+        assert!(!r.offered_to("helper") && r.excluded.is_empty());
+        assert_eq!(r.forget("stranger", START), Forgotten::Untouched);
+        assert!(!r.names("helper"));
+    }
+
+    #[test]
+    fn forgetting_the_volunteer_of_a_service_done_leaves_a_stand_in() {
+        let mut r = request();
+        r.apply(Action::Accept, &person("helper"), START).unwrap();
+        r.apply(Action::Complete(None), &person("helper"), START)
+            .unwrap();
+        r.apply(Action::Confirm(5), &family(), START).unwrap();
+        assert_eq!(r.forget("helper", START), Forgotten::Scrubbed);
+        assert_eq!(r.volunteer.as_deref(), Some(ERASED));
+        assert_eq!(r.status, Status::Confirmed);
     }
 }

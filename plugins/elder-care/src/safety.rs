@@ -23,7 +23,7 @@ use linli_sdk::alarm::{self, AlarmChange, ChangeKind};
 use linli_sdk::audience::{self, family_of, role};
 use linli_sdk::map::CommunityRole;
 use linli_sdk::notify::Acknowledgement;
-use linli_sdk::{state, timer, Error, Reading, Severity, Value};
+use linli_sdk::{personal, state, timer, Error, Purpose, Reading, Severity, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
@@ -195,7 +195,13 @@ pub fn raise(config: &Config, person: &str, danger: Danger, details: Json) -> Re
     };
     let name = on_map.as_ref().map_or(person, |p| p.name.as_str());
     let household = on_map.as_ref().and_then(people::household);
+    // The host resolves the roles for their home; the message itself names
+    // it only with their consent, since the nearest volunteer reads it too.
     let home = household.as_deref();
+    let shared_household = on_map
+        .as_ref()
+        .filter(|p| p.consents_to(Purpose::LocationSharing))
+        .and(household.as_deref());
     let (first, then) = match danger {
         Danger::Welfare => (
             vec![family_of(person), role(CommunityRole::GridWorker, home)],
@@ -225,7 +231,7 @@ pub fn raise(config: &Config, person: &str, danger: Danger, details: Json) -> Re
         title,
         body,
         data: json!({"alarm": raised.id, "type": danger.alarm_type(), "person": person,
-                     "household": household, "details": details}),
+                     "household": shared_household, "details": details}),
         key: key.clone(),
         first,
         then,
@@ -317,6 +323,19 @@ fn settle(mut alert: Alert) -> Result<(), Error> {
         alert.acknowledged = true;
         state::put(&key, &alert)
     }
+}
+
+/// The community erased `person`: their alerts stop escalating, their
+/// alarms clear and the alert records go. (Their heart-rate run,
+/// `heart/<person>`, the host has deleted already.)
+pub fn forget(person: &str) -> Result<(), Error> {
+    for (_, alert) in personal::forget_where(ALERT, |_, alert: &Alert| alert.person == person)? {
+        notices::stop(&alert.message)?;
+    }
+    for danger in Danger::ALL {
+        alarm::clear(person, danger.alarm_type())?;
+    }
+    Ok(())
 }
 
 /// A person's open alerts.

@@ -2,8 +2,9 @@
 //! grants of this plugin's own `linli.toml`: wearables raising safety
 //! alarms that reach family and escalate, and time coins on the ledger.
 //!
-//! The community: Mrs Wang lives alone in h1 of building b1, her daughter
-//! lives elsewhere; b1 has a community doctor and a grid worker, the
+//! The community: Mrs Wang lives alone in h1 of building b1 and consents to
+//! health monitoring and presence checks (not to sharing where she lives);
+//! her daughter lives elsewhere; b1 has a community doctor and a grid worker, the
 //! community one security guard; a neighbour lives in h2.
 
 use std::collections::BTreeSet;
@@ -37,7 +38,7 @@ fn person(id: &str, extra: Json) -> Json {
     feature(id, properties, Json::Null)
 }
 
-fn community() -> Json {
+pub(crate) fn community() -> Json {
     json!({"type": "FeatureCollection", "features": [
         feature("b1", json!({"kind": "building", "name": "Building 1"}),
                 json!({"type": "Point", "coordinates": [121.40, 31.20]})),
@@ -46,7 +47,8 @@ fn community() -> Json {
         place("u2", "unit", Some("b1-f1")),
         place("h1", "household", Some("u1")),
         place("h2", "household", Some("u2")),
-        person("mrs-wang", json!({"birth_year": 1941, "links": [{"kind": "resident-of", "target": "h1"}]})),
+        person("mrs-wang", json!({"birth_year": 1941, "links": [{"kind": "resident-of", "target": "h1"}],
+                                  "consents": ["health-monitoring", "presence-checks"]})),
         person("daughter", json!({"links": [{"kind": "family-of", "target": "mrs-wang"}]})),
         person("neighbour", json!({"links": [{"kind": "resident-of", "target": "h2"}]})),
         person("dr-li", json!({"roles": [{"role": "community-doctor", "scope": "b1"}]})),
@@ -56,7 +58,7 @@ fn community() -> Json {
 }
 
 /// The community with Mrs Wang's watch registered by her daughter.
-fn with_watch() -> SimulatedHost<ElderCare> {
+pub(crate) fn with_watch() -> SimulatedHost<ElderCare> {
     let mut host = SimulatedHost::<ElderCare>::builder(include_str!("../linli.toml"))
         .map(community())
         .device(
@@ -74,7 +76,7 @@ fn with_watch() -> SimulatedHost<ElderCare> {
     host
 }
 
-fn people(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn people(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
 

@@ -6,15 +6,19 @@
 //! - `request/<id>` → [`Request`] (ids `r-000001`, …, from `next-request`);
 //! - `live/<id>` → `true` while the request is live (open to confirmation),
 //!   so that the floor check and the busy check read only those;
-//! - `request-key/<requester>/<key>` → id: a request filed again with the
-//!   same client key is the same request.
+//! - `request-key/<key>/<requester>` → id: a request filed again with the
+//!   same client key is the same request (keyed by the requester last, so
+//!   the host exports and erases it with them).
+//!
+//! Offers and the request as shown say where the requester lives only when
+//! they consent to `location-sharing` (`people::shared_address`).
 //!
 //! Timers: `widen/<id>` (nobody accepted within the offer timeout: the next
 //! round) and `expire/<id>` (at the end of the request's time: unmet if
 //! still open).
 
 use linli_sdk::calendar::date_time;
-use linli_sdk::{parse_input, state, timer, Caller, Error};
+use linli_sdk::{parse_input, personal, state, timer, Caller, Error};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
@@ -36,12 +40,12 @@ const MOST_MINUTES: i64 = 12 * 60;
 pub const WIDEN: &str = "widen/";
 pub const EXPIRE: &str = "expire/";
 
-fn load(id: &str) -> Result<Request, Error> {
+pub fn load(id: &str) -> Result<Request, Error> {
     state::get(&format!("{REQUEST}{id}"))?
         .ok_or_else(|| Error::NotFound(format!("no request {id}")))
 }
 
-fn save(request: &Request) -> Result<(), Error> {
+pub fn save(request: &Request) -> Result<(), Error> {
     state::put(&format!("{REQUEST}{}", request.id), request)?;
     let live = format!("{LIVE}{}", request.id);
     if request.status.is_live() {
@@ -59,7 +63,7 @@ pub fn live_requests() -> Result<Vec<Request>, Error> {
         .collect()
 }
 
-fn all_requests() -> Result<Vec<Request>, Error> {
+pub fn all_requests() -> Result<Vec<Request>, Error> {
     state::keys(REQUEST)?
         .iter()
         .filter_map(|key| state::get(key).transpose())
@@ -102,7 +106,7 @@ pub fn file(config: &Config, caller: &Caller, input: Json) -> Result<Json, Error
     let replay_key = new
         .key
         .as_ref()
-        .map(|key| format!("request-key/{requester}/{key}"));
+        .map(|key| personal::key(&format!("request-key/{key}"), &requester));
     if let Some(replay_key) = &replay_key {
         if let Some(id) = state::get::<String>(replay_key)? {
             return Ok(describe(&load(&id)?));
@@ -175,7 +179,7 @@ fn check_floor(requester: &str, minutes: i64) -> Result<(), Error> {
 
 /// Offers the request to the next candidates of its current round and
 /// starts the timer for the next round.
-fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> {
+pub fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> {
     let work = Work {
         near: &request.requester,
         need: Some(&request.need),
@@ -198,7 +202,11 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
         &widening,
         request.round,
     );
-    let requester = people::person(&request.requester)?.name;
+    let requester = people::person(&request.requester)?;
+    let address = people::shared_address(&requester)?;
+    let at = address
+        .as_ref()
+        .map_or_else(String::new, |address| format!(" at {address}"));
     let offset = config.utc_offset_minutes;
     for person in asked {
         notices::tell(
@@ -206,7 +214,8 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
             OFFER,
             &format!("Can you help with {}?", request.need),
             &format!(
-                "{requester} needs help with {} for about {} minutes between {} and {}. {}",
+                "{} needs help with {}{at} for about {} minutes between {} and {}. {}",
+                requester.name,
                 request.need,
                 request.minutes,
                 date_time(request.start, offset),
@@ -214,7 +223,8 @@ fn offer(config: &Config, request: &mut Request, now: i64) -> Result<(), Error> 
                 request.note
             ),
             &json!({"request": request.id, "need": request.need, "start": request.start,
-                    "end": request.end, "minutes": request.minutes, "round": request.round}),
+                    "end": request.end, "minutes": request.minutes, "round": request.round,
+                    "home": &address}),
             &format!("offer/{}/{person}", request.id),
         )?;
         request.offers.push(Offer {
@@ -443,9 +453,18 @@ fn load_visible(caller: &Caller, input: Json) -> Result<Request, Error> {
     Ok(request)
 }
 
+/// `show-request`: the request, and where its requester lives when they
+/// consent to sharing it (an erased requester is on no map and shares nothing).
 pub fn show(caller: &Caller, input: Json) -> Result<Json, Error> {
     let request = load_visible(caller, input)?;
-    Ok(describe(&request))
+    let address = match people::person(&request.requester) {
+        Ok(requester) => people::shared_address(&requester)?,
+        Err(Error::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    let mut shown = describe(&request);
+    shown["home"] = json!(address);
+    Ok(shown)
 }
 
 /// `receipt`: where a confirmed service's payment is in the ledger; the

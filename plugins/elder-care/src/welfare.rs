@@ -23,6 +23,7 @@ use crate::safety::{self, Danger};
 
 pub const TIMER: &str = "welfare/";
 const ACTIVITY: &str = "activity/";
+const METER: &str = "meter/";
 
 pub fn last_activity(person: &str) -> Result<Option<i64>, Error> {
     state::get(&format!("{ACTIVITY}{person}"))
@@ -47,7 +48,7 @@ fn is_activity(reading: &Reading) -> Result<bool, Error> {
         ("motion", Value::Flag(moving)) => Ok(*moving),
         ("water-meter" | "steps", Value::Number(count)) => {
             // Meters and counters report whether or not anyone moved: only a change is activity.
-            let key = format!("meter/{}/{}", reading.device, reading.kind);
+            let key = format!("{METER}{}/{}", reading.device, reading.kind);
             let last: Option<f64> = state::get(&key)?;
             state::put(&key, count)?;
             Ok(last != Some(*count))
@@ -107,6 +108,19 @@ pub fn on_timer(config: &Config, person: &str) -> Result<(), Error> {
         Danger::Welfare,
         json!({"last-activity": last, "hours": profile.welfare_ms(config) / 3_600_000}),
     )
+}
+
+/// The community erased `person`: their wait stops and the meter counts of
+/// the devices that were theirs go (their last activity, keyed by them,
+/// the host has deleted already).
+pub fn forget(person: &str, devices: &[String]) -> Result<(), Error> {
+    timer::cancel(&format!("{TIMER}{person}"))?;
+    for device in devices {
+        for key in state::keys(&format!("{METER}{device}/"))? {
+            state::delete(&key)?;
+        }
+    }
+    Ok(())
 }
 
 /// A care profile changed: start, move or stop the wait.

@@ -172,3 +172,22 @@ fn residents_may_not_read_work_orders_but_operators_may() {
         .expect("operators read work orders");
     assert!(orders.to_string().contains("fire-suspected"), "{orders}");
 }
+
+#[test]
+fn erasing_a_resident_changes_nothing_the_scene_keeps() {
+    let mut host = sunny_garden();
+    smoke(&mut host, "smoke-101");
+    let kept = |host: &SimulatedHost<FireSafety>| -> Vec<(String, Option<Vec<u8>>)> {
+        host.store_keys()
+            .into_iter()
+            .map(|key| (key.clone(), host.stored(&key)))
+            .collect()
+    };
+    let before = kept(&host);
+    host.erase_person("ann").unwrap();
+    assert_eq!(
+        kept(&host),
+        before,
+        "it keeps devices, buildings and work orders, not people"
+    );
+}

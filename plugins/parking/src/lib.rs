@@ -46,12 +46,14 @@
 //!   the monthly report;
 //! - [`commands`] (windows, search, reserve, cancel) and [`office`] (lots,
 //!   reports, points, a parker's own reservations): every command, in
-//!   README.md with its input and output.
+//!   README.md with its input and output;
+//! - [`erasure`]: a person the community erased, forgotten in the books.
 
 pub mod access;
 pub mod availability;
 pub mod commands;
 pub mod config;
+pub mod erasure;
 pub mod finder;
 pub mod interval;
 pub mod lots;
@@ -116,6 +118,7 @@ impl Scene for Parking {
                 }
             }
             Event::AlarmChanged(_) | Event::NotificationAcknowledged(_) => Ok(()),
+            Event::PersonErased(person) => erasure::forget(&person),
         }
     }
 

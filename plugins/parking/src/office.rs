@@ -151,7 +151,8 @@ pub fn account(caller: &Caller, input: Json, config: &Config) -> Result<Json, Er
     }))
 }
 
-fn mine_key(person: &str) -> String {
+/// The store key of the list of `person`'s reservation ids.
+pub fn mine_key(person: &str) -> String {
     format!("parker/{person}/reservations")
 }
 

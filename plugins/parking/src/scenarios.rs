@@ -333,3 +333,66 @@ fn a_sensor_the_platform_calls_offline_leaves_its_space_unknown_until_it_reports
         ("occupied".into(), "occupied".into(), json!(0))
     );
 }
+
+#[test]
+fn erasing_a_parker_cancels_their_coming_reservation_and_leaves_nothing_naming_them() {
+    let mut host = court_host();
+    share_weeknights(&mut host, "space-o1", 6);
+    share_weeknights(&mut host, "space-o2", 6);
+    top_up(&mut host, "resident-li", 100);
+    top_up(&mut host, "resident-wang", 100);
+    for night in ["2026-01-05", "2026-01-06"] {
+        host.command(
+            &li(),
+            "reserve",
+            json!({"space": "space-o1", "start": format!("{night} 20:00"),
+                   "end": format!("{night} 22:00"), "visitor": "沪A 12345"}),
+        )
+        .unwrap();
+    }
+    let wang = callers::resident("resident-wang");
+    host.command(
+        &wang,
+        "reserve",
+        json!({"space": "space-o2", "start": "2026-01-06 20:00", "end": "2026-01-06 22:00"}),
+    )
+    .unwrap();
+    at(&mut host, "2026-01-05 20:05");
+    occupied(&mut host, "mag-o1", true);
+    at(&mut host, "2026-01-05 21:40");
+    occupied(&mut host, "mag-o1", false);
+
+    host.erase_person("resident-li").unwrap();
+
+    for key in host.store_keys() {
+        let bytes = host.stored(&key).unwrap();
+        let names_her = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(
+            !key.contains("resident-li") && !names_her("resident-li") && !names_her("沪A 12345"),
+            "{key} still names her"
+        );
+    }
+    let space = host
+        .command(
+            &admin(),
+            "space",
+            json!({"space": "space-o1", "start": "2026-01-06 19:00",
+                                           "end": "2026-01-06 23:00"}),
+        )
+        .unwrap();
+    assert_eq!(
+        space["reserved"],
+        json!([]),
+        "her coming night is free: {space}"
+    );
+    let theirs = host.command(&wang, "my-reservations", json!({})).unwrap();
+    assert_eq!(
+        theirs["reservations"][0]["reservation"]["state"],
+        "confirmed"
+    );
+    assert_eq!(
+        balance(&host, "parking/parkers/resident-li"),
+        89,
+        "the ledger keeps her account, under an id that names no one now"
+    );
+}

@@ -75,10 +75,16 @@ impl Scene for Voting {
     }
 
     fn on_event(config: &Config, event: Event) -> Result<(), Error> {
-        let Event::TimerFired(fired) = event else {
+        let fired = match event {
+            Event::TimerFired(fired) => fired,
+            // Ballots, proxies and rolls are the assembly's records, on the
+            // ledger and in each motion's frozen roll under the person id,
+            // which names no one once they are erased: they stay (README,
+            // "Personal data").
+            Event::PersonErased(_) => return Ok(()),
             // Timers and state outlive instances and upgrades: nothing to
             // redo on installation, reconfiguration or resumption.
-            return Ok(());
+            _ => return Ok(()),
         };
         let now = linli_sdk::timer::now();
         match Due::from_tag(&fired.tag) {

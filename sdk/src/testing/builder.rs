@@ -10,7 +10,7 @@ use super::grants::{Grants, Manifest};
 use super::map::CommunityMap;
 use super::world::World;
 use super::SimulatedHost;
-use crate::{Error, Scene, Timestamp};
+use crate::{Error, Purpose, Scene, Timestamp};
 
 /// Where the simulated clock starts unless told otherwise: 2026-01-01T00:00:00Z.
 pub const START: Timestamp = 1_767_225_600_000;
@@ -23,6 +23,7 @@ pub struct Builder<S: Scene> {
     config: Json,
     map: CommunityMap,
     devices: Vec<DeviceSpec>,
+    consents: Vec<(String, Vec<Purpose>)>,
     now: Timestamp,
     scene: PhantomData<S>,
 }
@@ -36,6 +37,7 @@ impl<S: Scene> Builder<S> {
             config: Json::Object(Default::default()),
             map: CommunityMap::default(),
             devices: Vec::new(),
+            consents: Vec::new(),
             now: START,
             scene: PhantomData,
         }
@@ -60,6 +62,14 @@ impl<S: Scene> Builder<S> {
     /// A registered device, placed in the map if it names a place.
     pub fn device(mut self, device: DeviceSpec) -> Self {
         self.devices.push(device);
+        self
+    }
+
+    /// What `person` of the map consents to when the scene is installed,
+    /// in place of the map's `consents` for them; the host withholds their
+    /// health and presence readings until the matching consent is given.
+    pub fn consents(mut self, person: &str, consents: &[Purpose]) -> Self {
+        self.consents.push((person.to_owned(), consents.to_vec()));
         self
     }
 
@@ -110,6 +120,12 @@ impl<S: Scene> Builder<S> {
         }
         let mut world = World::new(self.manifest.id.clone(), self.grants, self.now);
         world.map = self.map;
+        for (person, consents) in &self.consents {
+            assert!(
+                world.map.set_consents(person, consents),
+                "consents: {person} is not a person of the simulated map"
+            );
+        }
         for device in self.devices {
             if let Some(place) = &device.location {
                 assert!(

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::builder::Builder;
+use super::consent;
 use super::notify::SentMessage;
 use super::timers::Schedule;
 use super::world::World;
@@ -21,7 +22,8 @@ use crate::native::{self, SharedHost};
 use crate::notify::Acknowledgement;
 use crate::scene::adapter;
 use crate::{
-    Caller, Error, Event, Lifecycle, Reading, Scene, Severity, TimerFired, Timestamp, Value,
+    Caller, Error, Event, Lifecycle, Purpose, Reading, Scene, Severity, TimerFired, Timestamp,
+    Value,
 };
 
 /// How many timers and escalation steps one move of the clock may run
@@ -118,16 +120,23 @@ impl<S: Scene> SimulatedHost<S> {
 
     /// A reading as the host's ingest stores it; its location is the device's.
     /// Panics for a device that was not registered: the host refuses those.
+    ///
+    /// A person's health or presence reading without their consent is
+    /// withheld as the host withholds it: neither delivered nor answered by
+    /// `sensor` (`Ok`, as the sender's ingest succeeds).
     pub fn ingest(&mut self, mut reading: Reading) -> Result<(), Error> {
         let receives = {
             let mut world = self.world.borrow_mut();
-            let location = world.devices.location(&reading.device).unwrap_or_else(|| {
+            let device = world.devices.device(&reading.device).unwrap_or_else(|| {
                 panic!(
                     "device {} is not registered; add it with `Builder::device`",
                     reading.device
                 )
             });
-            reading.location = location;
+            if consent::withholds(&world.map, device, &reading.kind) {
+                return Ok(());
+            }
+            reading.location = device.location.clone();
             world.devices.record(reading.clone());
             world.grants.receives_readings(&reading.kind)
         };
@@ -144,6 +153,31 @@ impl<S: Scene> SimulatedHost<S> {
         let input = input.to_string();
         let output = self.handle(|| adapter::on_command::<S>(caller, name, &input))?;
         Ok(serde_json::from_str(&output).expect("the adapter answers JSON"))
+    }
+
+    /// `person` (or their guardian) now consents to exactly `consents`:
+    /// given or withdrawn, it holds from the next reading on. Panics for
+    /// someone not on the map.
+    pub fn set_consents(&mut self, person: &str, consents: &[Purpose]) {
+        let known = self.world.borrow_mut().map.set_consents(person, consents);
+        assert!(known, "{person} is not a person of the simulated map");
+    }
+
+    /// The community erases `person` at their request, as the host does:
+    /// they leave the map (with the family links to them), every state key
+    /// whose last `/` segment is their id is deleted — for good, whatever
+    /// the handler does — and then the scene receives `person-erased`.
+    /// Ledger entries stay. Panics for someone not on the map.
+    pub fn erase_person(&mut self, person: &str) -> Result<(), Error> {
+        {
+            let mut world = self.world.borrow_mut();
+            assert!(
+                world.map.erase_person(person),
+                "{person} is not a person of the simulated map"
+            );
+            world.effects.store.erase_person(person);
+        }
+        self.deliver(Event::PersonErased(person.to_owned()))
     }
 
     /// An admin changes the config: a new instance gets it, then

@@ -4,7 +4,11 @@
 //!
 //! A feature is a place (`properties.kind` one of grid-cell, building,
 //! floor, unit, household, poi) or a person (`kind = "person"`, no
-//! geometry, with `links`, `roles`, `skills`, `birth_year`). References
+//! geometry, with `links`, `roles`, `skills`, `birth_year` and `consents`).
+//! `consents` lists the purposes a person consents to, as
+//! [`Purpose::name`] spells them: the simulator's shortcut for the consent
+//! records a community keeps on the host (who gave it, when, the text
+//! shown), which reach plugins only as `person.consents`. References
 //! are checked as the host checks them, so a test map the host would refuse
 //! is refused here too. Distances use the same plane tangent at the
 //! community's latitude as the host's spatial index; a polygon's point is
@@ -20,7 +24,7 @@ use crate::map::{
     CommunityRole, Link, LinkKind, Origin, Person, Place, PlaceDistance, PlaceKind, Relation,
     RoleAssignment,
 };
-use crate::{Error, GeoPoint};
+use crate::{Error, GeoPoint, Purpose};
 
 /// Mean Earth radius in metres (IUGG), as the host's index uses it.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -61,6 +65,8 @@ struct Properties {
     roles: Vec<RoleJson>,
     #[serde(default)]
     skills: Vec<String>,
+    #[serde(default)]
+    consents: Vec<String>,
     /// How the host reaches the person; plugins never see it.
     #[allow(dead_code)]
     contact: Option<Value>,
@@ -210,6 +216,11 @@ impl CommunityMap {
                         .ok_or(format!("{:?} is not a community role", r.role))
                 })
                 .collect::<Result<_, _>>()?;
+            let consents = p
+                .consents
+                .iter()
+                .map(|name| Purpose::from_name(name).ok_or(format!("{name:?} is not a purpose")))
+                .collect::<Result<_, _>>()?;
             let person = Person {
                 id: id.clone(),
                 name: p.name,
@@ -217,6 +228,7 @@ impl CommunityMap {
                 links,
                 roles,
                 skills: p.skills,
+                consents,
             };
             self.people.insert(id, person);
             return Ok(());
@@ -439,6 +451,49 @@ impl CommunityMap {
     /// One person of the map.
     pub fn person(&self, id: &str) -> Option<&Person> {
         self.people.get(id)
+    }
+
+    /// Replaces what `id` consents to; `false` when the map has no such person.
+    pub fn set_consents(&mut self, id: &str, consents: &[Purpose]) -> bool {
+        let Some(person) = self.people.get_mut(id) else {
+            return false;
+        };
+        person.consents = consents.to_vec();
+        true
+    }
+
+    /// Takes the person off the map, with the family links others had to
+    /// them; `false` when the map has no such person.
+    pub fn erase_person(&mut self, id: &str) -> bool {
+        if self.people.remove(id).is_none() {
+            return false;
+        }
+        for person in self.people.values_mut() {
+            person
+                .links
+                .retain(|l| !(l.kind == LinkKind::FamilyOf && l.target == id));
+        }
+        true
+    }
+
+    /// The people living at `place` or under it: the residents a presence
+    /// reading from a device there is about, when it is a unit or a household.
+    pub fn living_at(&self, place: &str) -> Vec<&Person> {
+        if !matches!(
+            self.kind_of(place),
+            Some(PlaceKind::Unit | PlaceKind::Household)
+        ) {
+            return Vec::new();
+        }
+        self.people
+            .values()
+            .filter(|person| {
+                person
+                    .links
+                    .iter()
+                    .any(|l| l.kind == LinkKind::ResidentOf && self.is_within(&l.target, place))
+            })
+            .collect()
     }
 
     /// The people tied to `scope` by `relation`, by id, as `map.people` finds them.

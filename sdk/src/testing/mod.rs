@@ -21,7 +21,13 @@
 //! - the clock is manual: [`SimulatedHost::advance`] fires due timers in
 //!   order, repeating ones on every beat, and runs notification escalations;
 //! - readings are recorded (for `sensor.latest`, `history`, `devices`) and
-//!   delivered if their kind is granted;
+//!   delivered if their kind is granted, except a person's health and
+//!   presence readings while they have not given the consent the host
+//!   waits for (`consent`); [`SimulatedHost::set_consents`] gives or
+//!   withdraws it, and the map's people carry `consents` from the start;
+//! - [`SimulatedHost::erase_person`] erases a person as the host does: off
+//!   the map, the state keys whose last segment is their id deleted, then
+//!   `person-erased` delivered;
 //! - a handler that returns an error leaves no store, timer, alarm, message
 //!   or ledger effect, as the host's commit does;
 //! - commands run for a caller built by [`callers`]; alarm acknowledgements,
@@ -54,13 +60,15 @@
 //! # Layout
 //!
 //! [`host`](SimulatedHost) drives the scene; `builder` sets the community
-//! up; `world` answers the plugin's calls through the grant checks of
-//! `grants`; `store`, `timers`, `alarms`, `notify`, `ledger`, `map`,
-//! `devices` and `log` each keep one capability's state.
+//! up; `consent` decides which readings are withheld; `world` answers the
+//! plugin's calls through the grant checks of `grants`; `store`, `timers`,
+//! `alarms`, `notify`, `ledger`, `map`, `devices` and `log` each keep one
+//! capability's state.
 
 mod alarms;
 mod builder;
 pub mod callers;
+mod consent;
 mod devices;
 mod grants;
 mod host;

@@ -63,6 +63,21 @@ impl Store {
             .collect()
     }
 
+    /// Deletes every key whose last `/` segment is `person`, as the host
+    /// does when the community erases them; returns the keys deleted.
+    pub fn erase_person(&mut self, person: &str) -> Vec<String> {
+        let theirs: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|key| crate::personal::owner(key) == Some(person))
+            .cloned()
+            .collect();
+        for key in &theirs {
+            self.entries.remove(key);
+        }
+        theirs
+    }
+
     /// Every entry, in key order.
     pub fn entries(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.entries

@@ -23,6 +23,7 @@
 
 mod casting;
 mod delegation;
+mod erasure;
 mod files;
 mod large;
 mod motions;
