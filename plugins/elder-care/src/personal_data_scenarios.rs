@@ -1,18 +1,21 @@
 //! Mrs Wang's personal data on the simulated host: after the community
 //! erases her, nothing the scene keeps names her and her neighbour's
-//! records are as they were; and no volunteer learns where she lives
-//! unless she consents to sharing it.
+//! records are as they were; no volunteer learns where she lives unless
+//! she consents to sharing it; and her watch and her door reach the scene
+//! only with her consent to health monitoring and presence checks.
 //!
 //! The neighbour (h2, same floor) is a time-bank member who shops, with a
 //! watch of his own; the community is `scenarios::community`.
 
 use linli_sdk::notify::MessageState;
 use linli_sdk::personal::mentions;
-use linli_sdk::testing::{callers, SimulatedHost, START};
+use std::time::Duration;
+
+use linli_sdk::testing::{callers, DeviceSpec, SimulatedHost, START};
 use linli_sdk::{Purpose, Value};
 use serde_json::{json, Value as Json};
 
-use crate::scenarios::{people, with_watch};
+use crate::scenarios::{community, people, with_watch};
 use crate::ElderCare;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -74,6 +77,16 @@ fn file_shopping(host: &mut SimulatedHost<ElderCare>, key: &str) -> Json {
         "request",
         json!({"for": "mrs-wang", "need": "shopping", "start": tomorrow,
                "end": tomorrow + 4 * HOUR_MS, "minutes": 60, "key": key}),
+    )
+    .unwrap()
+}
+
+/// The request as the neighbour, offered it, is shown it.
+fn shown_to_neighbour(host: &mut SimulatedHost<ElderCare>, request: &str) -> Json {
+    host.command(
+        &callers::resident("neighbour"),
+        "show-request",
+        json!({"request": request}),
     )
     .unwrap()
 }
@@ -158,13 +171,7 @@ fn her_request_is_offered_without_her_address_until_she_consents_to_share_it() {
     assert_eq!(offer.recipients(), &people(&["neighbour"]));
     let said = format!("{} {}", offer.message.body, offer.message.data);
     assert!(!says_where_she_lives(&said), "{said}");
-    let shown = host
-        .command(
-            &callers::resident("neighbour"),
-            "show-request",
-            json!({"request": "r-000001"}),
-        )
-        .unwrap();
+    let shown = shown_to_neighbour(&mut host, "r-000001");
     assert!(!says_where_she_lives(&shown.to_string()), "{shown}");
     let alert = &host.messages_on("sos")[0];
     assert!(
@@ -185,13 +192,7 @@ fn her_request_is_offered_without_her_address_until_she_consents_to_share_it() {
         "{}",
         offer.message.body
     );
-    let shown = host
-        .command(
-            &callers::resident("neighbour"),
-            "show-request",
-            json!({"request": "r-000002"}),
-        )
-        .unwrap();
+    let shown = shown_to_neighbour(&mut host, "r-000002");
     assert_eq!(shown["home"]["household"], "h1");
 }
 
@@ -215,4 +216,30 @@ fn her_watch_reaches_the_scene_only_with_her_consent_to_health_monitoring() {
         host.alarm("mrs-wang", "fall").is_some(),
         "given, it holds at once"
     );
+}
+
+#[test]
+fn her_door_counts_as_activity_only_with_her_consent_to_presence_checks() {
+    let mut host = SimulatedHost::<ElderCare>::builder(include_str!("../linli.toml"))
+        .map(community())
+        .device(DeviceSpec::new("door-1", "contact", &["door"]).at("u1"))
+        .start()
+        .unwrap();
+    host.command(
+        &callers::resident("daughter"),
+        "care-profile",
+        json!({"person": "mrs-wang", "lives-alone": true}),
+    )
+    .unwrap();
+    host.set_consents("mrs-wang", &[Purpose::HealthMonitoring]);
+    host.advance(Duration::from_secs(12 * 3600));
+    host.reading("door-1", "door", Value::Flag(true)).unwrap();
+    host.advance(Duration::from_secs(13 * 3600));
+    assert!(
+        host.alarm("mrs-wang", "welfare-check").is_some(),
+        "the door was withheld, so the day looked silent"
+    );
+    host.set_consents("mrs-wang", &[Purpose::PresenceChecks]);
+    host.reading("door-1", "door", Value::Flag(false)).unwrap();
+    assert!(host.alarm("mrs-wang", "welfare-check").is_none());
 }
