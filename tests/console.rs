@@ -404,6 +404,12 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
     // warning, and checks the receipt of the points they bought.
     browser.click("#logout").await;
     let token = c.person("resident", resident).await;
+    c.admin
+        .get(&format!(
+            "/api/v1/communities/sunny-garden/map/people/{resident}?reason=call%20about%20the%20fire"
+        ))
+        .await
+        .expect(200);
     browser
         .type_into("form.login input[type=password]", token.token())
         .await;
@@ -425,6 +431,34 @@ async fn an_admin_enables_fire_safety_watches_a_fire_reach_the_map_live_and_a_re
             &format!("{account} .verification[data-verified='true']"),
         )
         .await;
+    // Who read her contact details, and a consent given here, in force at once.
+    browser
+        .wait_for_text(
+            "#access-log tr[data-category='contact']",
+            "call about the fire",
+        )
+        .await;
+    browser
+        .click_until(
+            "#consents li[data-purpose='health-monitoring'] button[data-action='give']",
+            "#consents li[data-purpose='health-monitoring'][data-given='true']",
+        )
+        .await;
+    let consents = token.get("/api/v1/me/consents").await.expect(200);
+    let health = consents["states"]
+        .as_array()
+        .expect("states")
+        .iter()
+        .find(|s| s["purpose"] == "health-monitoring")
+        .expect("health monitoring")
+        .clone();
+    assert_eq!(health["given"], true, "{consents}");
+    assert!(
+        health["record"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("heart rate")),
+        "the words she was shown are recorded: {health}"
+    );
     browser.record_page("resident").await;
     browser
         .click_until(

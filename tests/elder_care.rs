@@ -18,8 +18,7 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, eventually, package_with, recipients, requested_grants, Client, Community,
-    Device, Reply, TestHost, START,
+    eventually, package_with, recipients, Client, Community, Device, Reply, TestHost, START,
 };
 use serde_json::{json, Value};
 
@@ -30,12 +29,7 @@ const HOUR: i64 = 60 * MINUTE;
 
 /// A host with the demo community's map and elder-care installed with `config`.
 async fn sunny_garden(config: Value) -> (TestHost, Community, String) {
-    let host = TestHost::start().await;
-    host.publish_package(package_with(PLUGIN, |m| m)).await;
-    let c = host.community(COMMUNITY).await;
-    c.import_map(&demo_community_map()).await.expect(200);
-    let installation = c.install(PLUGIN, requested_grants(PLUGIN), config).await;
-    (host, c, installation)
+    TestHost::demo_with(PLUGIN, config).await
 }
 
 /// Runs a plugin command with a person's (or anyone's) token.
@@ -123,7 +117,11 @@ async fn acknowledge_newest(client: &Client, topic: &str) {
 /// scene none of the watch's health readings).
 async fn elder_watch(c: &Community) -> Device {
     let watch = c
-        .worn_device("watch-001", &["heart-rate", "fall", "sos", "steps"], "person-001")
+        .worn_device(
+            "watch-001",
+            &["heart-rate", "fall", "sos", "steps"],
+            "person-001",
+        )
         .await;
     c.consent("person-001", "health-monitoring", true).await;
     let daughter = person(c, "person-005").await;

@@ -14,8 +14,7 @@
 use std::process::Command;
 
 use linli_tests::{
-    demo_community_map, eventually, linli_binary, package_with, requested_grants, Client,
-    Community, Device, Reply, TestHost,
+    demo_community_map, eventually, linli_binary, Client, Community, Device, Reply, TestHost,
 };
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -27,14 +26,7 @@ const SON: &str = "person-038";
 const MINUTE: i64 = 60_000;
 
 async fn garden() -> (TestHost, Community, String) {
-    let host = TestHost::start().await;
-    host.publish_package(package_with(PLUGIN, |m| m)).await;
-    let c = host.community(COMMUNITY).await;
-    c.import_map(&demo_community_map()).await.expect(200);
-    let installation = c
-        .install(PLUGIN, requested_grants(PLUGIN), json!({}))
-        .await;
-    (host, c, installation)
+    TestHost::demo_with(PLUGIN, json!({})).await
 }
 
 async fn run(client: &Client, name: &str, input: Value) -> Reply {
@@ -76,7 +68,13 @@ async fn son_decides(son: &Client, given: bool) -> Value {
 }
 
 /// A minute apart, each handled before the next.
-async fn heart_rates(host: &TestHost, c: &Community, installation: &str, watch: &Device, bpm: &[i64]) {
+async fn heart_rates(
+    host: &TestHost,
+    c: &Community,
+    installation: &str,
+    watch: &Device,
+    bpm: &[i64],
+) {
     for rate in bpm {
         host.advance(MINUTE);
         c.send_handled(installation, watch, "heart-rate", json!(rate))
@@ -94,7 +92,10 @@ async fn scene_state(host: &TestHost, key: &str) -> Vec<(String, String)> {
     rows.iter()
         .map(|row| {
             let value: Vec<u8> = row.get("value");
-            (row.get::<String, _>("key"), String::from_utf8_lossy(&value).into_owned())
+            (
+                row.get::<String, _>("key"),
+                String::from_utf8_lossy(&value).into_owned(),
+            )
         })
         .filter(|(k, _)| k.starts_with(key))
         .collect()
@@ -124,7 +125,11 @@ async fn a_wearables_health_readings_reach_elder_care_only_while_its_wearer_cons
             json!({"given": true, "text": "I agree"}),
         )
         .await;
-    assert_eq!(refused.status, 403, "only she or her family decide: {}", refused.body);
+    assert_eq!(
+        refused.status, 403,
+        "only she or her family decide: {}",
+        refused.body
+    );
 
     let decided = son_decides(&son, true).await;
     assert_eq!(decided["record"]["given_by"], SON);
@@ -146,7 +151,8 @@ async fn a_wearables_health_readings_reach_elder_care_only_while_its_wearer_cons
     );
 
     // A call for help is delivered whatever was consented (vital interests).
-    c.send_handled(&installation, &watch, "sos", json!(true)).await;
+    c.send_handled(&installation, &watch, "sos", json!(true))
+        .await;
     assert_eq!(c.alarms("sos", "active").await.len(), 1);
 
     let consents = son.get(&people_path(ELDER, "/consents")).await.expect(200);
@@ -167,8 +173,17 @@ async fn staff_reads_of_a_residents_contact_details_and_presence_are_in_her_acce
     let person_path = format!("/api/v1/communities/{COMMUNITY}/map/people/{ELDER}");
 
     let plain = worker.get(&person_path).await.expect(200);
-    assert!(plain["properties"].get("contact").is_none(), "no reason, no phone: {plain}");
-    assert!(elder.get("/api/v1/me/access-log").await.expect(200).as_array().expect("a log").is_empty());
+    assert!(
+        plain["properties"].get("contact").is_none(),
+        "no reason, no phone: {plain}"
+    );
+    assert!(elder
+        .get("/api/v1/me/access-log")
+        .await
+        .expect(200)
+        .as_array()
+        .expect("a log")
+        .is_empty());
 
     let read = worker
         .get(&format!("{person_path}?reason=welfare%20visit%20tomorrow"))
@@ -192,7 +207,11 @@ async fn staff_reads_of_a_residents_contact_details_and_presence_are_in_her_acce
     let readings = format!("/api/v1/communities/{COMMUNITY}/devices/door-b3-104/readings");
     let refused = worker.get(&readings).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
-    assert!(refused.body.to_string().contains("reason"), "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains("reason"),
+        "{}",
+        refused.body
+    );
     worker
         .get(&format!("{readings}?reason=no%20activity%20reported"))
         .await
@@ -206,7 +225,10 @@ async fn staff_reads_of_a_residents_contact_details_and_presence_are_in_her_acce
         .get(&people_path(ELDER, "/access-log"))
         .await
         .expect(200);
-    assert_eq!(staff_log, log, "the community admin answers her with the same log");
+    assert_eq!(
+        staff_log, log,
+        "the community admin answers her with the same log"
+    );
 }
 
 /// Every phone number of the demo map but `except`'s.
@@ -216,7 +238,11 @@ fn other_phones(except: &str) -> Vec<String> {
         .expect("features")
         .iter()
         .filter(|f| f["id"] != except)
-        .filter_map(|f| f["properties"]["contact"]["phone"].as_str().map(str::to_owned))
+        .filter_map(|f| {
+            f["properties"]["contact"]["phone"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect()
 }
 
@@ -224,7 +250,9 @@ fn other_phones(except: &str) -> Vec<String> {
 async fn a_residents_export_holds_their_readings_inbox_and_ledger_and_nothing_of_anyone_else() {
     let (host, c, installation) = garden().await;
     let son = c.person("resident", SON).await;
-    let own_watch = c.worn_device("watch-038", &["heart-rate", "steps"], SON).await;
+    let own_watch = c
+        .worn_device("watch-038", &["heart-rate", "steps"], SON)
+        .await;
     son.put(
         &people_path(SON, "/consents/health-monitoring"),
         json!({"given": true, "text": "I agree to my watch being read"}),
@@ -234,9 +262,13 @@ async fn a_residents_export_holds_their_readings_inbox_and_ledger_and_nothing_of
     c.send_handled(&installation, &own_watch, "steps", json!(1200))
         .await;
     for person in [SON, "person-005"] {
-        c.command(PLUGIN, "join", json!({"for": person, "skills": ["chatting"], "availability": []}))
-            .await
-            .expect(200);
+        c.command(
+            PLUGIN,
+            "join",
+            json!({"for": person, "skills": ["chatting"], "availability": []}),
+        )
+        .await
+        .expect(200);
     }
     let watch = elder_watch(&c, &son).await;
     son_decides(&son, true).await;
@@ -246,21 +278,42 @@ async fn a_residents_export_holds_their_readings_inbox_and_ledger_and_nothing_of
     assert_eq!(data["format"], "linli-personal-data/1");
     assert_eq!(data["person"], SON);
     assert_eq!(data["map_record"]["id"], SON);
-    assert_eq!(data["map_record"]["properties"]["contact"]["phone"], "+86 138 0000 0037");
+    assert_eq!(
+        data["map_record"]["properties"]["contact"]["phone"],
+        "+86 138 0000 0037"
+    );
     let readings = data["readings"].as_array().expect("readings");
     assert!(!readings.is_empty(), "{data}");
-    assert!(readings.iter().all(|r| r["device"] == "watch-038"), "{readings:?}");
+    assert!(
+        readings.iter().all(|r| r["device"] == "watch-038"),
+        "{readings:?}"
+    );
     let inbox = data["inbox"].as_array().expect("an inbox");
-    assert!(inbox.iter().any(|m| m["topic"] == "heart-rate"), "the alert about his mother: {inbox:?}");
-    let names_him = |name: &Value| name.as_str().is_some_and(|n| n.ends_with(&format!("/{SON}")));
+    assert!(
+        inbox.iter().any(|m| m["topic"] == "heart-rate"),
+        "the alert about his mother: {inbox:?}"
+    );
+    let names_him = |name: &Value| {
+        name.as_str()
+            .is_some_and(|n| n.ends_with(&format!("/{SON}")))
+    };
     let accounts = data["ledger_accounts"].as_array().expect("accounts");
-    assert!(!accounts.is_empty() && accounts.iter().all(|a| names_him(&a["name"])), "{accounts:?}");
+    assert!(
+        !accounts.is_empty() && accounts.iter().all(|a| names_him(&a["name"])),
+        "{accounts:?}"
+    );
     let entries = data["ledger_entries"].as_array().expect("entries");
-    assert!(!entries.is_empty(), "his time-bank account and allowance: {data}");
+    assert!(
+        !entries.is_empty(),
+        "his time-bank account and allowance: {data}"
+    );
     for entry in entries {
-        let body: Value = serde_json::from_str(entry["body"].as_str().expect("a body")).expect("JSON");
+        let body: Value =
+            serde_json::from_str(entry["body"].as_str().expect("a body")).expect("JSON");
         assert!(
-            ["account", "source", "target", "record-kind"].iter().any(|f| names_him(&body[*f])),
+            ["account", "source", "target", "record-kind"]
+                .iter()
+                .any(|f| names_him(&body[*f])),
             "an entry that does not name him: {body}"
         );
     }
@@ -269,9 +322,15 @@ async fn a_residents_export_holds_their_readings_inbox_and_ledger_and_nothing_of
     assert_eq!(data["consents"][0]["purpose"], "health-monitoring");
 
     let text = data.to_string();
-    assert!(!text.contains("person-005"), "another member of the time bank is in his export");
+    assert!(
+        !text.contains("person-005"),
+        "another member of the time bank is in his export"
+    );
     for phone in other_phones(SON) {
-        assert!(!text.contains(&phone), "someone else's phone {phone} is in his export");
+        assert!(
+            !text.contains(&phone),
+            "someone else's phone {phone} is in his export"
+        );
     }
 }
 
@@ -297,46 +356,76 @@ async fn an_erased_person_leaves_no_name_or_phone_in_the_store_and_her_receipts_
     let (name, phone) = ("Liu Ping", "+86 138 0000 0002");
     let son = c.person("resident", SON).await;
     let elder = c.person("resident", ELDER).await;
-    c.command(PLUGIN, "join", json!({"for": ELDER, "skills": [], "availability": []}))
-        .await
-        .expect(200);
-    c.command(PLUGIN, "care-profile", json!({"person": ELDER, "lives-alone": true}))
-        .await
-        .expect(200);
+    c.command(
+        PLUGIN,
+        "join",
+        json!({"for": ELDER, "skills": [], "availability": []}),
+    )
+    .await
+    .expect(200);
+    c.command(
+        PLUGIN,
+        "care-profile",
+        json!({"person": ELDER, "lives-alone": true}),
+    )
+    .await
+    .expect(200);
     let watch = elder_watch(&c, &son).await;
     son_decides(&son, true).await;
     heart_rates(&host, &c, &installation, &watch, &[150, 152, 155]).await;
     let alert = c.notifications("heart-rate").await;
-    assert!(alert[0]["body"].as_str().expect("a body").contains(name), "the alert names her: {alert:?}");
+    assert!(
+        alert[0]["body"].as_str().expect("a body").contains(name),
+        "the alert names her: {alert:?}"
+    );
     if on_sqlite {
-        assert!(contains(&store_bytes(&host), name), "before erasure the store holds her name");
+        assert!(
+            contains(&store_bytes(&host), name),
+            "before erasure the store holds her name"
+        );
     }
 
     let account = format!("timebank/members/{ELDER}");
     let entries = c
         .admin
-        .get(&format!("/api/v1/communities/{COMMUNITY}/ledger/entries?account={account}"))
+        .get(&format!(
+            "/api/v1/communities/{COMMUNITY}/ledger/entries?account={account}"
+        ))
         .await
         .expect(200);
     let index = entries[0]["index"].as_u64().expect("an entry of hers");
     let receipt_path = format!("/api/v1/communities/{COMMUNITY}/ledger/entries/{index}/receipt");
     let receipt = c.admin.get(&receipt_path).await.expect(200);
 
-    let refused = c.admin.post(&people_path(ELDER, "/erasure"), json!({"reason": ""})).await;
-    assert_eq!(refused.status, 400, "an erasure says whose request it answers");
+    let refused = c
+        .admin
+        .post(&people_path(ELDER, "/erasure"), json!({"reason": ""}))
+        .await;
+    assert_eq!(
+        refused.status, 400,
+        "an erasure says whose request it answers"
+    );
     let erasure = c
         .admin
-        .post(&people_path(ELDER, "/erasure"), json!({"reason": "her written request of 2026-01-01"}))
+        .post(
+            &people_path(ELDER, "/erasure"),
+            json!({"reason": "her written request of 2026-01-01"}),
+        )
         .await
         .expect(202);
-    assert_eq!(erasure["ledger_entries_naming_them"], 0, "the scene wrote only her id to the ledger");
+    assert_eq!(
+        erasure["ledger_entries_naming_them"], 0,
+        "the scene wrote only her id to the ledger"
+    );
     eventually("every installation to forget her", || async {
         c.admin.get(&people_path(ELDER, "/erasure")).await.body["completed_at"].is_i64()
     })
     .await;
 
     c.admin
-        .get(&format!("/api/v1/communities/{COMMUNITY}/map/people/{ELDER}"))
+        .get(&format!(
+            "/api/v1/communities/{COMMUNITY}/map/people/{ELDER}"
+        ))
         .await
         .expect(404);
     let reused = c
@@ -346,30 +435,53 @@ async fn an_erased_person_leaves_no_name_or_phone_in_the_store_and_her_receipts_
             json!({"type": "Feature", "geometry": null, "properties": {"kind": "person", "name": "Someone New"}}),
         )
         .await;
-    assert_eq!(reused.status, 409, "her id never names anyone again: {}", reused.body);
-    assert_eq!(elder.get("/api/v1/me").await.status, 401, "her token is revoked");
+    assert_eq!(
+        reused.status, 409,
+        "her id never names anyone again: {}",
+        reused.body
+    );
+    assert_eq!(
+        elder.get("/api/v1/me").await.status,
+        401,
+        "her token is revoked"
+    );
     let son_record = c
         .admin
         .get(&format!("/api/v1/communities/{COMMUNITY}/map/people/{SON}"))
         .await
         .expect(200);
-    assert!(!son_record.to_string().contains(ELDER), "his family-of link to her is gone: {son_record}");
+    assert!(
+        !son_record.to_string().contains(ELDER),
+        "his family-of link to her is gone: {son_record}"
+    );
 
     let remembered: Vec<(String, String)> = scene_state(&host, "")
         .await
         .into_iter()
         .filter(|(k, v)| k.contains(ELDER) || v.contains(ELDER))
         .collect();
-    assert!(remembered.is_empty(), "elder-care still keeps: {remembered:?}");
+    assert!(
+        remembered.is_empty(),
+        "elder-care still keeps: {remembered:?}"
+    );
     let message = c
         .notification(alert[0]["id"].as_str().expect("an id"))
         .await;
-    assert!(!message.to_string().contains(name), "the alert her son got no longer names her");
+    assert!(
+        !message.to_string().contains(name),
+        "the alert her son got no longer names her"
+    );
 
     if on_sqlite {
         let bytes = store_bytes(&host);
-        assert!(!contains(&bytes, name), "her name is still in the store files");
-        assert!(!contains(&bytes, phone), "her phone is still in the store files");
+        assert!(
+            !contains(&bytes, name),
+            "her name is still in the store files"
+        );
+        assert!(
+            !contains(&bytes, phone),
+            "her phone is still in the store files"
+        );
     }
 
     let key = host.ledger_public_key().await;
@@ -378,7 +490,13 @@ async fn an_erased_person_leaves_no_name_or_phone_in_the_store_and_her_receipts_
     let file = host.data_dir().join("receipt.json");
     std::fs::write(&file, receipt.to_string()).expect("the receipt is saved");
     let verified = Command::new(linli_binary())
-        .args(["ledger", "verify", file.to_str().expect("a path"), "--key", &key])
+        .args([
+            "ledger",
+            "verify",
+            file.to_str().expect("a path"),
+            "--key",
+            &key,
+        ])
         .output()
         .expect("linli runs");
     assert!(

@@ -43,8 +43,10 @@ impl Community {
     /// Registers a wearable of `person` reporting `kinds`: the host
     /// withholds its health readings from plugins until `person` consents.
     pub async fn worn_device(&self, id: &str, kinds: &[&str], person: &str) -> Device {
-        self.register(json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person}))
-            .await
+        self.register(
+            json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person}),
+        )
+        .await
     }
 
     async fn register(&self, registration: Value) -> Device {

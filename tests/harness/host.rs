@@ -250,6 +250,21 @@ impl TestHost {
         }
     }
 
+    /// A host with the demo community (Sunny Garden) and its map, and
+    /// `plugin` installed there with the grants it requests and `config`:
+    /// where a scene's end-to-end tests start. Answers the installation's id.
+    pub async fn demo_with(plugin: &str, config: serde_json::Value) -> (Self, Community, String) {
+        let host = Self::start().await;
+        host.publish_package(crate::package_with(plugin, |m| m))
+            .await;
+        let c = host.community("sunny-garden").await;
+        c.import_map(&crate::demo_community_map()).await.expect(200);
+        let installation = c
+            .install(plugin, crate::requested_grants(plugin), config)
+            .await;
+        (host, c, installation)
+    }
+
     /// Starts a host that also takes readings from `broker`.
     pub async fn start_with_mqtt(broker: &Broker) -> Self {
         let url = broker.url();

@@ -208,8 +208,14 @@ async fn change_community(
     let settings = [
         ("reading_retention_days", change.reading_retention_days),
         ("inbox_retention_days", change.inbox_retention_days),
-        ("access_log_retention_days", change.access_log_retention_days),
-        ("dead_letter_retention_days", change.dead_letter_retention_days),
+        (
+            "access_log_retention_days",
+            change.access_log_retention_days,
+        ),
+        (
+            "dead_letter_retention_days",
+            change.dead_letter_retention_days,
+        ),
     ];
     for (field, days) in settings {
         if let Some(days) = days {
@@ -219,11 +225,13 @@ async fn change_community(
     load(&state, &community).await?;
     for (field, days) in settings {
         let Some(days) = days else { continue };
-        sqlx::query(&format!("UPDATE communities SET {field} = $1 WHERE id = $2"))
-            .bind(days)
-            .bind(community.as_str())
-            .execute(&state.services.db)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE communities SET {field} = $1 WHERE id = $2"
+        ))
+        .bind(days)
+        .bind(community.as_str())
+        .execute(&state.services.db)
+        .await?;
         tracing::info!(%community, field, days, by = %principal.subject, "retention changed");
     }
     Ok(Json(load(&state, &community).await?))

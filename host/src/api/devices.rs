@@ -290,7 +290,11 @@ async fn device_readings(
         .any(|k| Sensitivity::of_kind(k).is_some());
     let subjects = if sensitive {
         let map = super::map::read(&state, &community).await?;
-        privacy::subjects(&map, found.person.as_ref().map(|p| p.as_str()), found.location.as_deref())
+        privacy::subjects(
+            &map,
+            found.person.as_ref().map(|p| p.as_str()),
+            found.location.as_deref(),
+        )
     } else {
         Vec::new()
     };
@@ -317,8 +321,10 @@ async fn device_readings(
     };
     let readings = sensor::history(&state.services.db, &community, &span).await?;
     if let Some(reason) = reason {
-        log_sensitive_read(&state, &principal, &community, &device, &reason, &readings, &subjects)
-            .await?;
+        log_sensitive_read(
+            &state, &principal, &community, &device, &reason, &readings, &subjects,
+        )
+        .await?;
     }
     Ok(Json(readings))
 }

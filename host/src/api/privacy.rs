@@ -225,36 +225,35 @@ async fn decide_consent(
         )
         .into());
     }
-    let given_by = match (principal.role, decision.given_by) {
-        (Role::Resident, given_by) => {
-            let caller: PersonId = principal
-                .person
-                .as_deref()
-                .and_then(|p| p.parse().ok())
-                .ok_or_else(|| ApiError::forbidden("this token belongs to no person"))?;
-            if given_by.as_ref().is_some_and(|g| g != &caller) {
-                return Err(Invalid::new("given_by", "residents decide as themselves").into());
+    let given_by =
+        match (principal.role, decision.given_by) {
+            (Role::Resident, given_by) => {
+                let caller: PersonId = principal
+                    .person
+                    .as_deref()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| ApiError::forbidden("this token belongs to no person"))?;
+                if given_by.as_ref().is_some_and(|g| g != &caller) {
+                    return Err(Invalid::new("given_by", "residents decide as themselves").into());
+                }
+                caller
             }
-            caller
-        }
-        (_, Some(given_by)) => {
-            if !speaks_for(&state, &community, &given_by, &person).await? {
-                return Err(Invalid::new(
-                    "given_by",
-                    format!("{given_by} is neither {person} nor family of them on the map"),
-                )
-                .into());
+            (_, Some(given_by)) => {
+                if !speaks_for(&state, &community, &given_by, &person).await? {
+                    return Err(Invalid::new(
+                        "given_by",
+                        format!("{given_by} is neither {person} nor family of them on the map"),
+                    )
+                    .into());
+                }
+                given_by
             }
-            given_by
-        }
-        (_, None) => {
-            return Err(Invalid::new(
+            (_, None) => return Err(Invalid::new(
                 "given_by",
                 "staff record someone's decision: name the person or the family member who signed",
             )
-            .into())
-        }
-    };
+            .into()),
+        };
     let record = ConsentRecord {
         person: person.clone(),
         purpose,
@@ -288,7 +287,9 @@ async fn my_access_log(
     principal: Principal,
 ) -> ApiResult<Json<Vec<AccessEntry>>> {
     let (community, person) = super::notify::me(&principal)?;
-    Ok(Json(access::about(&state.services.db, &community, &person).await?))
+    Ok(Json(
+        access::about(&state.services.db, &community, &person).await?,
+    ))
 }
 
 /// Who read a person's data (community admins, answering the person).
@@ -301,7 +302,9 @@ async fn access_log_of(
     Path((community, person)): Path<(CommunityId, PersonId)>,
 ) -> ApiResult<Json<Vec<AccessEntry>>> {
     principal.require_community_admin(&community)?;
-    Ok(Json(access::about(&state.services.db, &community, &person).await?))
+    Ok(Json(
+        access::about(&state.services.db, &community, &person).await?,
+    ))
 }
 
 impl From<ExportError> for ApiError {
@@ -339,7 +342,14 @@ async fn my_data(
 ) -> ApiResult<impl IntoResponse> {
     let (community, person) = super::notify::me(&principal)?;
     let services = &state.services;
-    let data = export::collect(&services.db, &services.map, &community, &person, services.clock.now()).await?;
+    let data = export::collect(
+        &services.db,
+        &services.map,
+        &community,
+        &person,
+        services.clock.now(),
+    )
+    .await?;
     archive(data)
 }
 
@@ -379,7 +389,13 @@ async fn data_of(
             resource: &resource,
             at: now,
         };
-        access::record(&services.db, &community, &read, std::slice::from_ref(&person)).await?;
+        access::record(
+            &services.db,
+            &community,
+            &read,
+            std::slice::from_ref(&person),
+        )
+        .await?;
     }
     archive(data)
 }
@@ -424,7 +440,14 @@ async fn erase_person(
         reason: &reason,
         at: services.clock.now(),
     };
-    let erasure = erasure::erase(&services.db, &services.map, &services.feed, &community, &request).await?;
+    let erasure = erasure::erase(
+        &services.db,
+        &services.map,
+        &services.feed,
+        &community,
+        &request,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(erasure)))
 }
 

@@ -110,10 +110,11 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged, sqlx::Error> {
     let mut purged = Purged::default();
     let cutoff = |days: i64| now.saturating_sub(days.saturating_mul(DAY_MS));
     for community in communities {
-        let days: i64 = sqlx::query_scalar("SELECT reading_retention_days FROM communities WHERE id = $1")
-            .bind(&community)
-            .fetch_one(db)
-            .await?;
+        let days: i64 =
+            sqlx::query_scalar("SELECT reading_retention_days FROM communities WHERE id = $1")
+                .bind(&community)
+                .fetch_one(db)
+                .await?;
         purged.readings += purge_readings(db, &community, cutoff(days)).await?;
         for kept in &KEPT {
             let days: i64 = sqlx::query_scalar(&format!(
@@ -170,7 +171,12 @@ async fn purge_readings(db: &Db, community: &str, cutoff: Millis) -> Result<u64,
 }
 
 /// Deletes a community's rows of `kept` made before `cutoff`.
-async fn purge_kept(db: &Db, kept: &Kept, community: &str, cutoff: Millis) -> Result<u64, sqlx::Error> {
+async fn purge_kept(
+    db: &Db,
+    kept: &Kept,
+    community: &str,
+    cutoff: Millis,
+) -> Result<u64, sqlx::Error> {
     let Kept {
         table,
         key,
@@ -186,12 +192,12 @@ async fn purge_kept(db: &Db, kept: &Kept, community: &str, cutoff: Millis) -> Re
     let mut deleted = 0;
     loop {
         let done = sqlx::query(&statement)
-        .bind(community)
-        .bind(cutoff)
-        .bind(CHUNK)
-        .execute(db)
-        .await?
-        .rows_affected();
+            .bind(community)
+            .bind(cutoff)
+            .bind(CHUNK)
+            .execute(db)
+            .await?
+            .rows_affected();
         deleted += done;
         if done < CHUNK as u64 {
             return Ok(deleted);

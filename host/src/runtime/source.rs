@@ -97,9 +97,7 @@ impl Source {
             Source::Reading(r) => Some((Position::Log, r.seq)),
             Source::Alarm { seq, .. }
             | Source::Acknowledged { seq, .. }
-            | Source::PersonErased { seq, .. } => {
-                Some((Position::Feed, *seq))
-            }
+            | Source::PersonErased { seq, .. } => Some((Position::Feed, *seq)),
             Source::Timer(_) | Source::Lifecycle(_) | Source::Retry { .. } => None,
         }
     }

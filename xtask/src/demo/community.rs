@@ -319,7 +319,8 @@ impl Community {
     /// health readings from every scene until the person (or their
     /// guardian) consents to health monitoring.
     pub fn register_worn(&mut self, id: &str, kinds: &[&str], person: &str) -> Result<()> {
-        let device = json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person});
+        let device =
+            json!({"id": id, "kind": "wearable", "reading_kinds": kinds, "person": person});
         self.register_device(id, device)
     }
 

@@ -1,6 +1,7 @@
 // A person's own view: their inbox (live, with acknowledge and mark-read),
 // their balances with each entry's receipt checked in the browser, and the
-// parking and voting commands of the scenes their community runs. A scene
+// parking and voting commands of the scenes their community runs, and
+// their rights over their own data (`my_data.js`). A scene
 // that is not installed says so in its section; nothing else depends on it.
 
 import { api, follow } from "../api.js";
@@ -8,6 +9,7 @@ import { h, fill, field, when } from "../dom.js";
 import { actionButton, announce, problem } from "../feedback.js";
 import { t } from "../i18n.js";
 import { entryTable } from "./ledger.js";
+import { myData } from "./my_data.js";
 
 function inboxItem(item, refresh) {
   const open = item.state === "open" || item.state === "unacknowledged";
@@ -156,6 +158,7 @@ export async function render(main, _params, signal) {
   const balanceBox = h("div");
   const parkingBox = h("div");
   const votingBox = h("div");
+  const dataBox = h("div");
   const section = (id, title, box) => h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), box);
   fill(
     main,
@@ -167,9 +170,10 @@ export async function render(main, _params, signal) {
       section("balances-title", t("resident.balances"), balanceBox),
       section("parking-title", t("parking.title"), parkingBox),
       section("voting-title", t("voting.title"), votingBox),
+      section("data-title", t("resident.data"), dataBox),
     ),
   );
   const refreshInbox = await inbox(inboxBox);
   follow("/api/v1/me/inbox/events", () => refreshInbox().catch((e) => announce(problem(e))), signal);
-  await Promise.all([balances(balanceBox), parking(parkingBox), voting(votingBox)]);
+  await Promise.all([balances(balanceBox), parking(parkingBox), voting(votingBox), myData(dataBox)]);
 }

@@ -14,7 +14,17 @@ use crate::wit::linli::platform::map as wit;
 
 /// A purpose of processing that needs a person's separate consent.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
@@ -104,7 +114,8 @@ pub async fn load(
     .await?;
     let mut book = ConsentBook::default();
     for (person, purpose, given) in rows {
-        if let (Ok(person), Some(purpose)) = (person.parse::<PersonId>(), Purpose::parse(&purpose)) {
+        if let (Ok(person), Some(purpose)) = (person.parse::<PersonId>(), Purpose::parse(&purpose))
+        {
             book.apply(&person, purpose, given != 0);
         }
     }

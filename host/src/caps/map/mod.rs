@@ -17,6 +17,8 @@
 //! state and changes apply in one order.
 
 pub mod consents;
+#[cfg(test)]
+pub mod fixture;
 pub mod geojson;
 pub mod index;
 mod links;
@@ -468,7 +470,12 @@ impl Host for MapHost {
         let map = self.map_with_people().await?;
         let map = map.read().await;
         let found = map.related(relation.into(), scope.as_deref())?;
-        listed(found.into_iter().map(|p| p.to_wit(map.consents())).collect())
+        listed(
+            found
+                .into_iter()
+                .map(|p| p.to_wit(map.consents()))
+                .collect(),
+        )
     }
 }
 

@@ -49,8 +49,11 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ConsentRecord, sqlx::Error> {
     let person: String = row.try_get("person_id")?;
     let purpose: String = row.try_get("purpose")?;
     Ok(ConsentRecord {
-        person: person.parse().map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
-        purpose: Purpose::parse(&purpose).ok_or_else(|| decode(format!("unknown purpose {purpose}")))?,
+        person: person
+            .parse()
+            .map_err(|e: crate::ids::InvalidId| decode(e.to_string()))?,
+        purpose: Purpose::parse(&purpose)
+            .ok_or_else(|| decode(format!("unknown purpose {purpose}")))?,
         given: row.try_get::<i64, _>("given")? != 0,
         given_by: row.try_get("given_by")?,
         recorded_by: row.try_get("recorded_by")?,

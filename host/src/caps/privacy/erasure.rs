@@ -102,7 +102,10 @@ pub async fn erase(
 ) -> Result<Erasure, EraseError> {
     let person = request.person;
     let mut tx = db::begin(db).await?;
-    if erased_ids(&mut tx, community).await?.contains(person.as_str()) {
+    if erased_ids(&mut tx, community)
+        .await?
+        .contains(person.as_str())
+    {
         return Err(EraseError::AlreadyErased(person.clone()));
     }
     let map = maps.get(community).await?;
@@ -295,14 +298,24 @@ async fn scrub(
             "community_id = $1",
             About::Mentions("data"),
         ),
-        ("alarms", &["details"], "community_id = $1", About::Id("originator = $5")),
+        (
+            "alarms",
+            &["details"],
+            "community_id = $1",
+            About::Id("originator = $5"),
+        ),
         (
             "alarm_audit",
             &["note"],
             "alarm_id IN (SELECT id FROM alarms WHERE community_id = $1)",
             About::Id("alarm_id IN (SELECT id FROM alarms WHERE originator = $5)"),
         ),
-        ("community_events", &["data"], "community_id = $1", About::Mentions("data")),
+        (
+            "community_events",
+            &["data"],
+            "community_id = $1",
+            About::Mentions("data"),
+        ),
         (
             "dead_letters",
             &["event", "error"],
@@ -432,7 +445,9 @@ pub async fn finish_caught_up(db: &Db, now: Millis) -> Result<usize, sqlx::Error
     .await?;
     let mut finished = 0;
     for (community, person) in open {
-        let (Ok(community), Ok(person)) = (community.parse::<CommunityId>(), person.parse::<PersonId>()) else {
+        let (Ok(community), Ok(person)) =
+            (community.parse::<CommunityId>(), person.parse::<PersonId>())
+        else {
             continue;
         };
         if !pending(db, &community, &person).await?.is_empty() {

@@ -13,8 +13,8 @@ use sqlx::Row;
 
 use super::access::{self, AccessEntry};
 use super::consent::{self, ConsentRecord};
-use crate::caps::ledger::log::{self as ledger_log, AccountRow, StoredEntry};
 use crate::caps::ledger::log::LedgerError;
+use crate::caps::ledger::log::{self as ledger_log, AccountRow, StoredEntry};
 use crate::caps::map::geojson::person_feature;
 use crate::caps::map::MapService;
 use crate::caps::sensor::{self, Reading};

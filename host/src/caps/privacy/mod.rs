@@ -21,10 +21,10 @@ pub mod export;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::map::consents::Purpose;
 use super::map::model::{CommunityMap, PlaceKind, Relation};
 use super::sensor::Reading;
 use crate::ids::PersonId;
-pub use super::map::consents::Purpose;
 
 /// What kind of sensitive information a reading is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -119,22 +119,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::caps::map::geojson::parse_collection;
-    use crate::caps::map::split;
+    use crate::caps::map::fixture::{map as map_of, person, place};
     use crate::caps::sensor::ReadingValue;
 
     /// A floor with a couple's household, a single resident's, and a corridor.
     fn map() -> CommunityMap {
-        let place = |id: &str, kind: &str, parent: Option<&str>| {
-            json!({"type": "Feature", "id": id, "geometry": null,
-                "properties": {"kind": kind, "name": id, "parent": parent}})
-        };
-        let resident = |id: &str, home: &str| {
-            json!({"type": "Feature", "id": id, "geometry": null,
-                "properties": {"kind": "person", "name": id,
-                    "links": [{"kind": "resident-of", "target": home}]}})
-        };
-        let features = parse_collection(&json!({"type": "FeatureCollection", "features": [
+        let resident =
+            |id: &str, home: &str| person(id, json!([{"kind": "resident-of", "target": home}]));
+        map_of(vec![
             place("b1", "building", None),
             place("f1", "floor", Some("b1")),
             place("u1", "unit", Some("f1")),
@@ -144,10 +136,7 @@ mod tests {
             resident("wife", "h1"),
             resident("husband", "h1"),
             resident("widow", "h2"),
-        ]}))
-        .unwrap();
-        let (places, people) = split(features);
-        CommunityMap::new(places, people)
+        ])
     }
 
     const PEOPLE: [&str; 3] = ["wife", "husband", "widow"];

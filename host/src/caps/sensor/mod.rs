@@ -92,7 +92,8 @@ pub struct Reading {
 }
 
 /// Columns that [`Reading::from_row`] reads, for readings joined with their device.
-const READING_COLUMNS: &str = "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, \
+const READING_COLUMNS: &str =
+    "r.seq, r.device_id, r.kind, r.num, r.flag, r.txt, r.unit, r.at, r.received_at, \
      d.location, d.person_id AS owner";
 
 impl Reading {

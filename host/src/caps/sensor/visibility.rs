@@ -63,20 +63,11 @@ impl ResidentView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caps::map::geojson::parse_collection;
-    use crate::caps::map::split;
+    use crate::caps::map::fixture::{map as map_of, person, place};
     use serde_json::json;
 
     fn map() -> CommunityMap {
-        let place = |id: &str, kind: &str, parent: Option<&str>| {
-            json!({"type": "Feature", "id": id, "geometry": null,
-                "properties": {"kind": kind, "name": id, "parent": parent}})
-        };
-        let person = |id: &str, links: serde_json::Value| {
-            json!({"type": "Feature", "id": id, "geometry": null,
-                "properties": {"kind": "person", "name": id, "links": links}})
-        };
-        let features = parse_collection(&json!({"type": "FeatureCollection", "features": [
+        map_of(vec![
             place("b1", "building", None),
             place("f1", "floor", Some("b1")),
             place("u1", "unit", Some("f1")),
@@ -84,12 +75,15 @@ mod tests {
             place("h1", "household", Some("u1")),
             place("h2", "household", Some("u2")),
             person("mother", json!([{"kind": "resident-of", "target": "h1"}])),
-            person("daughter", json!([{"kind": "family-of", "target": "mother"}])),
-            person("neighbour", json!([{"kind": "resident-of", "target": "h2"}])),
-        ]}))
-        .unwrap();
-        let (places, people) = split(features);
-        CommunityMap::new(places, people)
+            person(
+                "daughter",
+                json!([{"kind": "family-of", "target": "mother"}]),
+            ),
+            person(
+                "neighbour",
+                json!([{"kind": "resident-of", "target": "h2"}]),
+            ),
+        ])
     }
 
     #[test]

@@ -33,8 +33,8 @@ use crate::caps::sensor::{self, Reading};
 use crate::caps::timer;
 use crate::caps::{InstallationContext, Services};
 use crate::clock::Millis;
-use crate::ids::CommunityId;
 use crate::feed::{self, FeedKind};
+use crate::ids::CommunityId;
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
 use crate::wit::ScenePre;
@@ -267,7 +267,13 @@ impl Actor {
             .into_iter()
             .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
             .collect();
-        let delivered = match consented(&self.shared.services.map, &self.installation.community, granted).await {
+        let delivered = match consented(
+            &self.shared.services.map,
+            &self.installation.community,
+            granted,
+        )
+        .await
+        {
             Ok(delivered) => delivered,
             Err(e) => {
                 tracing::error!(installation = %self.installation.id, "cannot read the community map: {e}");
