@@ -22,6 +22,10 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
         installation.clone(),
         format!("{installation}/dead-letters"),
         "/api/v1/tokens?community=garden-b".to_owned(),
+        "/api/v1/communities/garden-b/people/someone/consents".to_owned(),
+        "/api/v1/communities/garden-b/people/someone/access-log".to_owned(),
+        "/api/v1/communities/garden-b/people/someone/data?reason=curious".to_owned(),
+        "/api/v1/communities/garden-b/people/someone/erasure".to_owned(),
     ];
     for path in &reads {
         let reply = a.admin.get(path).await;
@@ -46,6 +50,10 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
             "/api/v1/tokens".to_owned(),
             json!({"role": "resident", "community": "garden-b", "subject": "mallory"}),
         ),
+        (
+            "/api/v1/communities/garden-b/people/someone/erasure".to_owned(),
+            json!({"reason": "spite"}),
+        ),
     ];
     for (path, body) in &writes {
         let reply = a.admin.post(path, body.clone()).await;
@@ -56,6 +64,14 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
         .patch(&installation, json!({"state": "suspended"}))
         .await;
     assert_eq!(patch.status, 403);
+    let consent = a
+        .admin
+        .put(
+            "/api/v1/communities/garden-b/people/someone/consents/health-monitoring",
+            json!({"given": true, "text": "I agree", "given_by": "someone"}),
+        )
+        .await;
+    assert_eq!(consent.status, 403, "{}", consent.body);
     let retention = a
         .admin
         .patch(
@@ -77,7 +93,9 @@ async fn a_community_admin_of_a_is_refused_everything_of_b() {
     assert_eq!(
         visible,
         json!([{"id": "garden-a", "name": "Community garden-a", "timezone": "Asia/Shanghai",
-                "reading_retention_days": 30, "created_at": linli_tests::START}])
+                "reading_retention_days": 30, "inbox_retention_days": 180,
+                "access_log_retention_days": 365, "dead_letter_retention_days": 90,
+                "created_at": linli_tests::START}])
     );
 }
 
