@@ -5,7 +5,8 @@
 //!
 //! The payload is `{"token": "…", "batch": "…", "readings": [ … ]}`: the
 //! device token, an optional batch key (the MQTT twin of `Idempotency-Key`)
-//! and the readings, as over HTTP. The token has to be in the payload: the
+//! and the readings, as over HTTP, except that a reading without `device`
+//! is the topic's device's. The token has to be in the payload: the
 //! host is a subscriber, and MQTT does not tell a subscriber who published a
 //! message, so the username a device connected with never reaches the
 //! host. A bare JSON array is therefore refused. The token must belong to
@@ -280,6 +281,7 @@ impl Bridge {
                 device,
                 items: message.readings,
                 key,
+                sender_by_default: true,
             })
             .await
             .map_err(|e| match e {
