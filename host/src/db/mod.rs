@@ -120,11 +120,18 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
                     // returns, so an acknowledged write survives a power
                     // loss, not only a crash of the process. Checkpoints run
                     // in the background (`spawn_checkpointer`), not inside
-                    // whichever commit fills the log.
+                    // whichever commit fills the log. A 32 MiB page cache
+                    // (SQLite's default is 2 MiB) holds what a group commit
+                    // and a history step dirty without spilling pages to the
+                    // log mid-transaction, and temporary data in memory keeps
+                    // statement journals and the history step's sort off
+                    // temporary files; under a gateway load both were a
+                    // fifth of the store's time.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                         PRAGMA wal_autocheckpoint = 0;",
+                         PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768; \
+                         PRAGMA temp_store = MEMORY;",
                     )
                     .await?;
                 }

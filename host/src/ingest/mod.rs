@@ -9,7 +9,8 @@
 //!    item gets an error naming its index and field, the rest of the batch
 //!    still lands;
 //! 3. [`writer`] appends the valid readings to the event log with group
-//!    commit, and only then is the batch acknowledged;
+//!    commit, and only then is the batch acknowledged; between groups it
+//!    brings the [`history`] index by device and time up to date;
 //! 4. whoever follows the log is told ([`LogFollowers`]): the community's
 //!    installations pull the new readings at their own pace, so ingest
 //!    never waits for a plugin.
@@ -19,6 +20,7 @@
 //! retention, never ahead of an installation that has not handled them.
 
 pub mod device_sets;
+pub mod history;
 pub mod idempotency;
 pub mod items;
 pub mod mqtt;
