@@ -37,6 +37,20 @@ impl Community {
         if let Some(location) = location {
             registration["location"] = json!(location);
         }
+        self.register(registration).await
+    }
+
+    /// Registers a device reporting `kinds` whose readings `gateway` sends.
+    pub async fn device_behind(&self, gateway: &Device, id: &str, kinds: &[&str]) -> Device {
+        self.register(
+            json!({"id": id, "kind": "sensor", "reading_kinds": kinds, "gateway": gateway.id}),
+        )
+        .await
+    }
+
+    /// Registers the device `registration` describes.
+    async fn register(&self, registration: Value) -> Device {
+        let id = registration["id"].as_str().expect("device id").to_owned();
         let registered = self
             .admin
             .post(
@@ -46,7 +60,7 @@ impl Community {
             .await
             .expect(201);
         Device {
-            id: id.to_owned(),
+            id,
             client: self
                 .admin
                 .with_token(registered["token"].as_str().expect("device token")),
@@ -216,5 +230,10 @@ impl Device {
     /// A reading of this device.
     pub fn reading(&self, kind: &str, value: Value) -> Value {
         json!({"device": self.id, "kind": kind, "value": value})
+    }
+
+    /// A reading of this device measured at `at` (ms since the epoch).
+    pub fn reading_at(&self, kind: &str, value: Value, at: i64) -> Value {
+        json!({"device": self.id, "kind": kind, "value": value, "at": at})
     }
 }
