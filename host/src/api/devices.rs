@@ -98,11 +98,28 @@ fn check_new_device(new: &NewDevice) -> ApiResult<()> {
             "reading_kinds: unknown reading kind {unknown:?}"
         )));
     }
-    if new.gateway.as_ref() == Some(&new.id) {
+    Ok(())
+}
+
+/// Refuses `gateway` for `device` unless it is another device of the community.
+async fn check_gateway(
+    state: &AppState,
+    community: &CommunityId,
+    device: &DeviceId,
+    gateway: &DeviceId,
+) -> ApiResult<()> {
+    if gateway == device {
         return Err(ApiError::invalid(
             "gateway: a device cannot be its own gateway",
         ));
     }
+    load_device(state, community, gateway)
+        .await
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "gateway: device {gateway} is not registered in {community}"
+            ))
+        })?;
     Ok(())
 }
 
@@ -139,13 +156,7 @@ async fn register_device(
         }
     }
     if let Some(gateway) = &new.gateway {
-        load_device(&state, &community, gateway)
-            .await
-            .map_err(|_| {
-                ApiError::invalid(format!(
-                    "gateway: device {gateway} is not registered in {community}"
-                ))
-            })?;
+        check_gateway(&state, &community, &new.id, gateway).await?;
     }
     let now = state.services.clock.now();
     let secret = auth::new_secret();
@@ -273,18 +284,7 @@ async fn move_device(
     principal.require_community_admin(&community)?;
     let mut moved = load_device(&state, &community, &device).await?;
     if let Some(gateway) = &change.gateway {
-        if gateway == &device {
-            return Err(ApiError::invalid(
-                "gateway: a device cannot be its own gateway",
-            ));
-        }
-        load_device(&state, &community, gateway)
-            .await
-            .map_err(|_| {
-                ApiError::invalid(format!(
-                    "gateway: device {gateway} is not registered in {community}"
-                ))
-            })?;
+        check_gateway(&state, &community, &device, gateway).await?;
     }
     let mut tx = crate::db::begin(&state.services.db).await?;
     devices::set_gateway(&mut tx, &community, &device, change.gateway.as_ref()).await?;
