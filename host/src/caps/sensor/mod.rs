@@ -272,7 +272,7 @@ pub async fn history(
         "SELECT {READING_COLUMNS} FROM ( \
            SELECT seq FROM (SELECT h.seq FROM reading_history h \
              WHERE h.community_id = $1 AND h.device_id = $2 AND {indexed} AND h.at >= $4 AND h.at < $5 \
-             ORDER BY h.at {order}, h.seq {order} LIMIT $6) indexed \
+             ORDER BY h.at {order}, h.seq {order} LIMIT $6) past \
            UNION ALL \
            SELECT t.seq FROM readings t \
              WHERE t.community_id = $1 AND t.seq > (SELECT seq FROM history_cursor WHERE id = 1) \
