@@ -317,7 +317,11 @@ async fn a_device_registered_behind_a_gateway_a_moment_ago_is_heard_through_it_a
         ]))
         .await
         .expect(202);
-    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(2), Some(0)), "{report}");
+    assert_eq!(
+        (report["accepted"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,7 +330,9 @@ async fn a_retired_device_is_refused_through_its_gateway_at_once_though_the_gate
     let host = TestHost::start().await;
     let block = host.community("block-a").await;
     let gateway = block.device("lora-gw-1", &["battery"]).await;
-    let smoke = block.device_behind(&gateway, "smoke-7", &["smoke-alarm"]).await;
+    let smoke = block
+        .device_behind(&gateway, "smoke-7", &["smoke-alarm"])
+        .await;
     let door = block.device_behind(&gateway, "door-1", &["door"]).await;
     for _ in 0..3 {
         let report = gateway
@@ -366,7 +372,9 @@ async fn late_readings_from_a_gateway_come_back_in_measurement_order_within_the_
     let host = TestHost::start().await;
     let block = host.community("block-a").await;
     let gateway = block.device("nb-gw-1", &["battery"]).await;
-    let parking = block.device_behind(&gateway, "bay-12", &["occupancy"]).await;
+    let parking = block
+        .device_behind(&gateway, "bay-12", &["occupancy"])
+        .await;
     let start = linli_tests::START - 60 * MINUTE;
     // Minutes 10, 20 and 40 arrive first; 30 and 5 were buffered and come late.
     for minutes in [[10, 20], [40, 30], [5, 50]] {
@@ -394,7 +402,11 @@ async fn late_readings_from_a_gateway_come_back_in_measurement_order_within_the_
         .get("/api/v1/communities/block-a/devices/bay-12")
         .await
         .expect(200);
-    assert_eq!(device["last_seen"], start + 50 * MINUTE, "the newest measurement, not the last to arrive");
+    assert_eq!(
+        device["last_seen"],
+        start + 50 * MINUTE,
+        "the newest measurement, not the last to arrive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,7 +429,10 @@ async fn a_device_moved_to_another_gateway_is_heard_only_through_the_new_one_at_
         .await
         .expect(200);
     assert_eq!(moved["gateway"], "zigbee-gw-2");
-    assert_eq!(old.send(reading()).await.expect(202)["errors"][0]["field"], "device");
+    assert_eq!(
+        old.send(reading()).await.expect(202)["errors"][0]["field"],
+        "device"
+    );
     assert_eq!(new.send(reading()).await.expect(202)["accepted"], 1);
 
     let itself = block
@@ -428,5 +443,9 @@ async fn a_device_moved_to_another_gateway_is_heard_only_through_the_new_one_at_
         )
         .await;
     assert_eq!(itself.status, 400);
-    assert!(itself.message().starts_with("gateway"), "{}", itself.message());
+    assert!(
+        itself.message().starts_with("gateway"),
+        "{}",
+        itself.message()
+    );
 }

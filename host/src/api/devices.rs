@@ -113,13 +113,11 @@ async fn check_gateway(
             "gateway: a device cannot be its own gateway",
         ));
     }
-    load_device(state, community, gateway)
-        .await
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "gateway: device {gateway} is not registered in {community}"
-            ))
-        })?;
+    load_device(state, community, gateway).await.map_err(|_| {
+        ApiError::invalid(format!(
+            "gateway: device {gateway} is not registered in {community}"
+        ))
+    })?;
     Ok(())
 }
 

@@ -112,10 +112,11 @@ mod tests {
     }
 
     async fn indexed(db: &Db) -> (Vec<(String, i64)>, i64) {
-        let rows = sqlx::query_as("SELECT device_id, at FROM reading_history ORDER BY device_id, at")
-            .fetch_all(db)
-            .await
-            .unwrap();
+        let rows =
+            sqlx::query_as("SELECT device_id, at FROM reading_history ORDER BY device_id, at")
+                .fetch_all(db)
+                .await
+                .unwrap();
         let cursor = sqlx::query_scalar("SELECT seq FROM history_cursor WHERE id = 1")
             .fetch_one(db)
             .await

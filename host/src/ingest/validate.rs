@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use crate::validation::ItemError;
 
+use super::device_sets::DeviceSet;
 use super::items::{Field, RawItem, RawReading, FIELDS};
 use crate::caps::sensor::catalogue::{self, ValueType};
 use crate::caps::sensor::ReadingValue;
-use super::device_sets::DeviceSet;
 use crate::clock::Millis;
 
 /// How far ahead of the host clock a reading may be stamped (device clock skew).
