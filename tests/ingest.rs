@@ -295,3 +295,157 @@ async fn readings_past_retention_are_purged_but_never_before_every_installation_
         .await;
     assert_eq!(history().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_registered_behind_a_gateway_a_moment_ago_is_heard_through_it_at_once() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let gateway = block.device("lora-gw-1", &["battery"]).await;
+    let door_1 = block.device_behind(&gateway, "door-1", &["door"]).await;
+    // The gateway's device set is loaded and kept.
+    let warm = gateway
+        .send(json!([door_1.reading("door", json!(true))]))
+        .await
+        .expect(202);
+    assert_eq!(warm["accepted"], 1, "{warm}");
+
+    let door_2 = block.device_behind(&gateway, "door-2", &["door"]).await;
+    let report = gateway
+        .send(json!([
+            door_2.reading("door", json!(false)),
+            door_1.reading("door", json!(false))
+        ]))
+        .await
+        .expect(202);
+    assert_eq!(
+        (report["accepted"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_device_is_refused_through_its_gateway_at_once_though_the_gateway_sent_for_it_a_moment_before(
+) {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let gateway = block.device("lora-gw-1", &["battery"]).await;
+    let smoke = block
+        .device_behind(&gateway, "smoke-7", &["smoke-alarm"])
+        .await;
+    let door = block.device_behind(&gateway, "door-1", &["door"]).await;
+    for _ in 0..3 {
+        let report = gateway
+            .send(json!([smoke.reading("smoke-alarm", json!(false))]))
+            .await
+            .expect(202);
+        assert_eq!(report["accepted"], 1, "{report}");
+    }
+
+    block
+        .admin
+        .delete("/api/v1/communities/block-a/devices/smoke-7")
+        .await
+        .expect(204);
+    let report = gateway
+        .send(json!([
+            smoke.reading("smoke-alarm", json!(true)),
+            door.reading("door", json!(true))
+        ]))
+        .await
+        .expect(202);
+    assert_eq!(report["accepted"], 1, "{report}");
+    assert_eq!(report["errors"][0]["index"], 0);
+    assert_eq!(report["errors"][0]["field"], "device");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("smoke-7"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_readings_from_a_gateway_come_back_in_measurement_order_within_the_asked_span() {
+    const MINUTE: i64 = 60_000;
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let gateway = block.device("nb-gw-1", &["battery"]).await;
+    let parking = block
+        .device_behind(&gateway, "bay-12", &["occupancy"])
+        .await;
+    let start = linli_tests::START - 60 * MINUTE;
+    // Minutes 10, 20 and 40 arrive first; 30 and 5 were buffered and come late.
+    for minutes in [[10, 20], [40, 30], [5, 50]] {
+        let batch: Vec<Value> = minutes
+            .iter()
+            .map(|m| parking.reading_at("occupancy", json!(m % 20 == 0), start + m * MINUTE))
+            .collect();
+        gateway.send(json!(batch)).await.expect(202);
+    }
+    let span = format!(
+        "/api/v1/communities/block-a/devices/bay-12/readings?from={}&to={}",
+        start + 10 * MINUTE,
+        start + 45 * MINUTE
+    );
+    let history = block.admin.get(&span).await.expect(200);
+    let measured: Vec<i64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["at"].as_i64().unwrap() - start) / MINUTE)
+        .collect();
+    assert_eq!(measured, vec![10, 20, 30, 40]);
+    let device = block
+        .admin
+        .get("/api/v1/communities/block-a/devices/bay-12")
+        .await
+        .expect(200);
+    assert_eq!(
+        device["last_seen"],
+        start + 50 * MINUTE,
+        "the newest measurement, not the last to arrive"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_moved_to_another_gateway_is_heard_only_through_the_new_one_at_once() {
+    let host = TestHost::start().await;
+    let block = host.community("block-a").await;
+    let old = block.device("zigbee-gw-1", &["battery"]).await;
+    let new = block.device("zigbee-gw-2", &["battery"]).await;
+    let bay = block.device_behind(&old, "bay-3", &["occupancy"]).await;
+    let reading = || json!([bay.reading("occupancy", json!(true))]);
+    assert_eq!(old.send(reading()).await.expect(202)["accepted"], 1);
+    assert_eq!(new.send(reading()).await.expect(202)["accepted"], 0);
+
+    let moved = block
+        .admin
+        .patch(
+            "/api/v1/communities/block-a/devices/bay-3",
+            json!({"gateway": "zigbee-gw-2"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(moved["gateway"], "zigbee-gw-2");
+    assert_eq!(
+        old.send(reading()).await.expect(202)["errors"][0]["field"],
+        "device"
+    );
+    assert_eq!(new.send(reading()).await.expect(202)["accepted"], 1);
+
+    let itself = block
+        .admin
+        .patch(
+            "/api/v1/communities/block-a/devices/bay-3",
+            json!({"gateway": "bay-3"}),
+        )
+        .await;
+    assert_eq!(itself.status, 400);
+    assert!(
+        itself.message().starts_with("gateway"),
+        "{}",
+        itself.message()
+    );
+}

@@ -151,3 +151,35 @@ async fn the_bridge_reconnects_and_resubscribes_after_a_broker_restart() {
         .await;
     wait_for_total(&block, 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_that_names_no_device_is_for_the_device_its_topic_names() {
+    let (broker, _host, block, _hello) = bridged_block().await;
+    let gateway = block.device("zigbee-gw-1", &["battery"]).await;
+    let leak = block.device_behind(&gateway, "leak-3", &["leak"]).await;
+    let mut errors = broker.subscribe("linli/block-a/zigbee-gw-1/errors").await;
+    let readings = json!([
+        {"kind": "battery", "value": 87},
+        leak.reading("leak", json!(false)),
+        {"kind": "leak", "value": true}
+    ]);
+    broker
+        .publish(
+            &gateway.readings_topic(&block),
+            &gateway.mqtt_message(Some("gw-1"), readings),
+        )
+        .await;
+    // The third names no device, so it is the gateway's own, which reports no leaks.
+    let told = errors.recv().await.expect("the report");
+    assert_eq!(told["report"]["accepted"], 2, "{told}");
+    assert_eq!(told["report"]["errors"][0]["index"], 2);
+    assert_eq!(told["report"]["errors"][0]["field"], "kind");
+    wait_for_total(&block, 2).await;
+    let history = block
+        .admin
+        .get("/api/v1/communities/block-a/devices/zigbee-gw-1/readings")
+        .await
+        .expect(200);
+    assert_eq!(history[0]["kind"], "battery", "{history}");
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+}

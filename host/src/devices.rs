@@ -1,6 +1,8 @@
 //! Devices: the `devices` table and everything that reads or writes it
 //! record by record — registration, lookup, a device's place in the map,
-//! the devices a gateway token speaks for, retirement. The HTTP routes are
+//! the devices a gateway token speaks for, a move behind another gateway,
+//! retirement. Whatever changes which devices a token speaks for is
+//! followed by `Ingest::devices_changed` once it has committed. The HTTP routes are
 //! in `api/devices.rs`; ingest's group
 //! commit moves `last_seen` in its own batched statement.
 
@@ -129,6 +131,22 @@ pub async fn insert(
     .bind(device.created_at)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Sets the gateway that sends a device's readings (`None`: the device itself).
+pub async fn set_gateway(
+    tx: &mut Tx,
+    community: &CommunityId,
+    id: &DeviceId,
+    gateway: Option<&DeviceId>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE devices SET gateway = $1 WHERE community_id = $2 AND id = $3")
+        .bind(gateway.map(DeviceId::as_str))
+        .bind(community.as_str())
+        .bind(id.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -49,8 +49,17 @@ impl Community {
         .await
     }
 
+    /// Registers a device reporting `kinds` whose readings `gateway` sends.
+    pub async fn device_behind(&self, gateway: &Device, id: &str, kinds: &[&str]) -> Device {
+        self.register(
+            json!({"id": id, "kind": "sensor", "reading_kinds": kinds, "gateway": gateway.id}),
+        )
+        .await
+    }
+
+    /// Registers the device `registration` describes.
     async fn register(&self, registration: Value) -> Device {
-        let id = registration["id"].as_str().expect("an id").to_owned();
+        let id = registration["id"].as_str().expect("device id").to_owned();
         let registered = self
             .admin
             .post(
@@ -242,5 +251,10 @@ impl Device {
     /// A reading of this device.
     pub fn reading(&self, kind: &str, value: Value) -> Value {
         json!({"device": self.id, "kind": kind, "value": value})
+    }
+
+    /// A reading of this device measured at `at` (ms since the epoch).
+    pub fn reading_at(&self, kind: &str, value: Value, at: i64) -> Value {
+        json!({"device": self.id, "kind": kind, "value": value, "at": at})
     }
 }

@@ -53,7 +53,7 @@ enum Task {
         #[arg(long)]
         seconds: Option<u64>,
     },
-    /// Build the plugins and run the runtime, ledger, ingest, ingest-memory, map, notify and fire benchmarks in release mode; figures go to stdout.
+    /// Build the plugins and run the runtime, ledger, ingest, ingest-gateways (wrk against linli and a Node-RED peer), ingest-memory, map, notify and fire benchmarks in release mode; figures go to stdout.
     Bench {
         /// Extra arguments for the benchmark harness (e.g. a benchmark name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -225,6 +225,8 @@ fn main() -> Result<()> {
                     "ledger",
                     "--bench",
                     "ingest",
+                    "--bench",
+                    "ingest_gateways",
                     "--bench",
                     "ingest_memory",
                     "--bench",

@@ -5,6 +5,10 @@
 // Each benchmark compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+pub mod broker;
+pub mod node_red;
+pub mod wrk;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -24,10 +28,16 @@ pub struct Host {
 
 impl Host {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A host started with `serve`'s options and `args` besides.
+    pub fn start_with(args: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let mut process = Command::new(env!("CARGO_BIN_EXE_linli"))
             .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
+            .args(args)
             .env("LINLI_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -112,7 +122,8 @@ pub async fn publish(admin: &Client, plugin: &str) {
     ok(admin.upload_package(package)).await;
 }
 
-fn workspace() -> &'static Path {
+/// The workspace root.
+pub fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace")
@@ -208,6 +219,14 @@ pub fn spread(samples: &mut [f64]) -> (f64, f64, f64) {
         percentile(samples, 0.99),
         samples[samples.len() - 1],
     )
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// The machine's load averages over 1, 5 and 15 minutes.

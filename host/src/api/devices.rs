@@ -1,6 +1,7 @@
 //! Devices over HTTP: community admins register devices (getting each one's
-//! token once), list them, read their history and retire them. Residents
-//! see only their own devices ([`crate::caps::sensor::visibility`]).
+//! token once), list them, read their history, move them behind another
+//! gateway and retire them. Residents see only their own devices
+//! ([`crate::caps::sensor::visibility`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,6 +38,14 @@ pub struct NewDevice {
     pub person: Option<PersonId>,
 }
 
+/// A device moved behind another gateway.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceMove {
+    /// The gateway that sends its readings from now on; `null`: it sends its own.
+    pub gateway: Option<DeviceId>,
+}
+
 /// A registered device and its token, shown this once.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisteredDevice {
@@ -62,7 +71,7 @@ pub struct HistoryQuery {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_device, list))
-        .routes(routes!(get_device, retire_device))
+        .routes(routes!(get_device, move_device, retire_device))
         .routes(routes!(device_readings))
 }
 
@@ -94,11 +103,26 @@ fn check_new_device(new: &NewDevice) -> ApiResult<()> {
             "reading_kinds: unknown reading kind {unknown:?}"
         )));
     }
-    if new.gateway.as_ref() == Some(&new.id) {
+    Ok(())
+}
+
+/// Refuses `gateway` for `device` unless it is another device of the community.
+async fn check_gateway(
+    state: &AppState,
+    community: &CommunityId,
+    device: &DeviceId,
+    gateway: &DeviceId,
+) -> ApiResult<()> {
+    if gateway == device {
         return Err(ApiError::invalid(
             "gateway: a device cannot be its own gateway",
         ));
     }
+    load_device(state, community, gateway).await.map_err(|_| {
+        ApiError::invalid(format!(
+            "gateway: device {gateway} is not registered in {community}"
+        ))
+    })?;
     Ok(())
 }
 
@@ -135,13 +159,7 @@ async fn register_device(
         }
     }
     if let Some(gateway) = &new.gateway {
-        load_device(&state, &community, gateway)
-            .await
-            .map_err(|_| {
-                ApiError::invalid(format!(
-                    "gateway: device {gateway} is not registered in {community}"
-                ))
-            })?;
+        check_gateway(&state, &community, &new.id, gateway).await?;
     }
     let now = state.services.clock.now();
     let secret = auth::new_secret();
@@ -172,6 +190,7 @@ async fn register_device(
     };
     devices::insert(&mut tx, &community, &device, &token_id).await?;
     tx.commit().await?;
+    state.ingest.devices_changed(&community);
     tracing::info!(%community, device = %device.id, "device registered");
     Ok((
         StatusCode::CREATED,
@@ -253,6 +272,32 @@ async fn get_device(
     ))
 }
 
+/// Move a device behind another gateway (or none): from the moment this
+/// returns, only the new gateway's readings for it are accepted.
+#[utoipa::path(patch, path = "/api/v1/communities/{community}/devices/{device}", tag = "devices",
+    params(("community" = String, Path), ("device" = String, Path)), request_body = DeviceMove,
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn move_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((community, device)): Path<(CommunityId, DeviceId)>,
+    Json(change): Json<DeviceMove>,
+) -> ApiResult<Json<Device>> {
+    principal.require_community_admin(&community)?;
+    let mut moved = load_device(&state, &community, &device).await?;
+    if let Some(gateway) = &change.gateway {
+        check_gateway(&state, &community, &device, gateway).await?;
+    }
+    let mut tx = crate::db::begin(&state.services.db).await?;
+    devices::set_gateway(&mut tx, &community, &device, change.gateway.as_ref()).await?;
+    tx.commit().await?;
+    state.ingest.devices_changed(&community);
+    tracing::info!(%community, %device, gateway = ?change.gateway, "device moved");
+    moved.gateway = change.gateway;
+    Ok(Json(moved))
+}
+
 /// Retire a device: its token stops working; its readings stay in the log.
 #[utoipa::path(delete, path = "/api/v1/communities/{community}/devices/{device}", tag = "devices",
     params(("community" = String, Path), ("device" = String, Path)),
@@ -267,6 +312,7 @@ async fn retire_device(
     let mut tx = crate::db::begin(&state.services.db).await?;
     devices::retire(&mut tx, &community, &device, state.services.clock.now()).await?;
     tx.commit().await?;
+    state.ingest.devices_changed(&community);
     tracing::info!(%community, %device, "device retired");
     Ok(StatusCode::NO_CONTENT)
 }

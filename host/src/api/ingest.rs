@@ -102,6 +102,7 @@ async fn ingest(
             device: &principal.subject,
             items,
             key,
+            sender_by_default: false,
         })
         .await?;
     let mut response = (StatusCode::ACCEPTED, Json(outcome.report)).into_response();

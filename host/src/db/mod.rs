@@ -145,13 +145,20 @@ pub async fn open(url: &str) -> Result<Db, OpenError> {
                     // returns, so an acknowledged write survives a power
                     // loss, not only a crash of the process. Checkpoints run
                     // in the background (`spawn_checkpointer`), not inside
-                    // whichever commit fills the log. `secure_delete`
-                    // zeroes what a delete or an update frees, so an erased
-                    // person's rows do not linger in free pages of the file.
+                    // whichever commit fills the log. A 32 MiB page cache
+                    // (SQLite's default is 2 MiB) holds what a group commit
+                    // and a history step dirty without spilling pages to the
+                    // log mid-transaction, and temporary data in memory keeps
+                    // statement journals and the history step's sort off
+                    // temporary files; under a gateway load both were a
+                    // fifth of the store's time. `secure_delete` zeroes what
+                    // a delete or an update frees, so an erased person's rows
+                    // do not linger in free pages of the file.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                         PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON;",
+                         PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768; \
+                         PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
                     )
                     .await?;
                 }

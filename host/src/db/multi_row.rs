@@ -43,8 +43,15 @@ pub fn multi_row_insert(
     columns: usize,
     rows: usize,
 ) -> String {
+    format!("INSERT INTO {table} {}", values(conn, columns, rows))
+}
+
+/// `VALUES ($1, …), (…), …` for `rows` rows of `columns` values: the rows
+/// of a multi-row `INSERT`, or a table to join an `UPDATE … FROM` with
+/// (both backends name its columns `column1`, `column2`, …).
+pub fn values(conn: &sqlx::AnyConnection, columns: usize, rows: usize) -> String {
     let mut placeholders = Placeholders::for_backend(conn);
-    let mut sql = format!("INSERT INTO {table} VALUES ");
+    let mut sql = "VALUES ".to_owned();
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns {

@@ -3,11 +3,14 @@
 //! [`Ingest::submit`], so the rules are the same whatever the transport:
 //!
 //! 1. [`items`] reads the items of a batch without building a JSON tree;
-//! 2. [`validate`] checks every item on its own against the device registry
-//!    and the reading-kind catalogue — a bad item gets an error naming its
-//!    index and field, the rest of the batch still lands;
+//! 2. [`validate`] checks every item on its own against the devices the
+//!    token may send for ([`device_sets`], kept in memory until a device is
+//!    registered, moved or retired) and the reading-kind catalogue — a bad
+//!    item gets an error naming its index and field, the rest of the batch
+//!    still lands;
 //! 3. [`writer`] appends the valid readings to the event log with group
-//!    commit, and only then is the batch acknowledged;
+//!    commit, and only then is the batch acknowledged; between groups it
+//!    brings the [`history`] index by device and time up to date;
 //! 4. whoever follows the log is told ([`LogFollowers`]): the community's
 //!    installations pull the new readings at their own pace, so ingest
 //!    never waits for a plugin.
@@ -16,6 +19,8 @@
 //! again safely. [`retention`] purges readings past their community's
 //! retention, never ahead of an installation that has not handled them.
 
+pub mod device_sets;
+pub mod history;
 pub mod idempotency;
 pub mod items;
 pub mod mqtt;
@@ -35,6 +40,7 @@ use crate::metrics::Metrics;
 use crate::monitor::Monitor;
 use crate::runtime::Runtime;
 use crate::validation::ItemError;
+use device_sets::DeviceSets;
 use idempotency::{BatchKey, Recorded};
 use items::RawItem;
 pub use validate::{Sender, ValidReading};
@@ -61,6 +67,10 @@ pub struct Batch<'a> {
     pub device: &'a str,
     pub items: Vec<RawItem<'a>>,
     pub key: Option<BatchKey>,
+    /// Whether a reading that names no device is the sender's own: over
+    /// MQTT the topic names the device already; over HTTP every reading
+    /// names its device.
+    pub sender_by_default: bool,
 }
 
 /// What a batch came to.
@@ -114,6 +124,7 @@ pub struct Ingest {
     metrics: Arc<Metrics>,
     followers: LogFollowers,
     writer: LogWriter,
+    device_sets: DeviceSets,
 }
 
 impl Ingest {
@@ -131,7 +142,15 @@ impl Ingest {
             metrics,
             followers,
             writer,
+            device_sets: DeviceSets::default(),
         }
+    }
+
+    /// The devices of `community` changed (one was registered, moved or
+    /// retired, and that has committed): its senders' device sets are read
+    /// again from the store on their next batch.
+    pub fn devices_changed(&self, community: &CommunityId) {
+        self.device_sets.invalidate(community);
     }
 
     /// Validates a batch, appends its valid readings and returns its report
@@ -140,7 +159,11 @@ impl Ingest {
         if batch.items.len() > MAX_BATCH {
             return Err(IngestError::TooLarge(batch.items.len()));
         }
-        let sender = Sender::load(&self.db, batch.community, batch.device).await?;
+        let devices = self
+            .device_sets
+            .get(&self.db, batch.community, batch.device)
+            .await?;
+        let sender = Sender::new(devices, batch.sender_by_default);
         let received_at = self.clock.now();
         let (valid, errors) = sender.validate_all(&batch.items, received_at);
         let report = IngestReport {

@@ -5,7 +5,8 @@
 //!
 //! The payload is `{"token": "…", "batch": "…", "readings": [ … ]}`: the
 //! device token, an optional batch key (the MQTT twin of `Idempotency-Key`)
-//! and the readings, as over HTTP. The token has to be in the payload: the
+//! and the readings, as over HTTP, except that a reading without `device`
+//! is the topic's device's. The token has to be in the payload: the
 //! host is a subscriber, and MQTT does not tell a subscriber who published a
 //! message, so the username a device connected with never reaches the
 //! host. A bare JSON array is therefore refused. The token must belong to
@@ -47,9 +48,6 @@ use crate::metrics::Metrics;
 pub const READINGS_TOPICS: &str = "linli/+/+/readings";
 /// Largest message the bridge takes: a full batch of 10,000 readings fits.
 const MAX_MESSAGE_BYTES: usize = 8 << 20;
-/// Messages being ingested at once; the broker's own in-flight window
-/// (20 messages by default in Mosquitto) usually binds first.
-const IN_FLIGHT: usize = 256;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -146,7 +144,12 @@ impl Bridge {
     async fn run(self: Arc<Self>, options: MqttOptions) {
         let (client, mut events) = AsyncClient::new(options, 64);
         // Acknowledge in arrival order, each once its ingest has finished.
-        let (in_order, mut to_ack) = mpsc::channel::<JoinHandle<Publish>>(IN_FLIGHT);
+        // Unbounded: the event loop must never wait for the acknowledger,
+        // which waits for the event loop to take its acknowledgements (a
+        // bounded queue here stalled the bridge for good under a burst of
+        // a few hundred messages). The broker's in-flight window and queue
+        // bound what is delivered unacknowledged.
+        let (in_order, mut to_ack) = mpsc::unbounded_channel::<JoinHandle<Publish>>();
         let acker = client.clone();
         tokio::spawn(async move {
             while let Some(handled) = to_ack.recv().await {
@@ -174,7 +177,7 @@ impl Bridge {
                         bridge.handle(&client, &publish).await;
                         publish
                     });
-                    if in_order.send(handled).await.is_err() {
+                    if in_order.send(handled).is_err() {
                         return;
                     }
                 }
@@ -280,6 +283,7 @@ impl Bridge {
                 device,
                 items: message.readings,
                 key,
+                sender_by_default: true,
             })
             .await
             .map_err(|e| match e {

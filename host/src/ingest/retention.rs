@@ -150,17 +150,30 @@ async fn purge_readings(db: &Db, community: &str, cutoff: Millis) -> Result<u64,
         let Some(window_end) = window_end else {
             return Ok(deleted);
         };
-        let done = sqlx::query(
-            "DELETE FROM readings WHERE community_id = $1 AND seq > $2 AND seq <= $3 AND at < $4 \
-             AND seq <= COALESCE((SELECT MIN(cursor) FROM installations WHERE community_id = $1), seq)",
-        )
+        // The window's history entries go with its readings, found by their
+        // keys (each a lookup in `reading_history`'s primary key).
+        let purged = "FROM readings WHERE community_id = $1 AND seq > $2 AND seq <= $3 AND at < $4 \
+             AND seq <= COALESCE((SELECT MIN(cursor) FROM installations WHERE community_id = $1), seq)";
+        let mut tx = crate::db::begin(db).await?;
+        sqlx::query(&format!(
+            "DELETE FROM reading_history WHERE (community_id, device_id, kind, at, seq) IN \
+             (SELECT community_id, device_id, kind, at, seq {purged})"
+        ))
         .bind(community)
         .bind(after)
         .bind(window_end)
         .bind(cutoff)
-        .execute(db)
-        .await?
-        .rows_affected();
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(&format!("DELETE {purged}"))
+            .bind(community)
+            .bind(after)
+            .bind(window_end)
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
         if done == 0 {
             return Ok(deleted);
         }

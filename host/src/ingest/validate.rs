@@ -1,22 +1,21 @@
 //! Per-item validation of readings against the device registry and the
 //! reading-kind catalogue. An item either becomes a [`ValidReading`] or an
 //! [`ItemError`] that names the offending field. Valid readings refer to
-//! their device by position in the sender's device list and to their kind
+//! their device by position in the sender's [`DeviceSet`] and to their kind
 //! and unit by the catalogue's `'static` names, so a number or flag reading
 //! costs no allocation between the request body and the store.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::validation::ItemError;
 
+use super::device_sets::DeviceSet;
 use super::items::{Field, RawItem, RawReading, FIELDS};
-use crate::caps::sensor::catalogue::{self, ReadingKind, ValueType};
+use crate::caps::sensor::catalogue::{self, ValueType};
 use crate::caps::sensor::ReadingValue;
 use crate::clock::Millis;
-use crate::db::Db;
-use crate::ids::{CommunityId, DeviceId};
 
 /// How far ahead of the host clock a reading may be stamped (device clock skew).
 pub const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
@@ -29,8 +28,9 @@ pub const MAX_TEXT_BYTES: usize = 1024;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // documents the wire format for OpenAPI; items are read by `items`
 pub struct ReadingInput {
-    /// The device that measured it: the token's own device, or one behind it as a gateway.
-    device: String,
+    /// The device that measured it: the token's own device, or one behind it
+    /// as a gateway. Over MQTT it may be left out for the topic's device.
+    device: Option<String>,
     /// A reading kind from the host's catalogue.
     kind: String,
     /// A number, a boolean or a string, as the kind requires.
@@ -54,45 +54,36 @@ pub struct ValidReading {
 }
 
 /// The valid readings of a batch and the devices they name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ValidBatch {
-    pub devices: Vec<DeviceId>,
+    pub devices: Arc<DeviceSet>,
     pub readings: Vec<ValidReading>,
 }
 
 impl ValidBatch {
     /// The device of `reading`.
     pub fn device(&self, reading: &ValidReading) -> &str {
-        self.devices[reading.device].as_str()
+        self.devices.id(reading.device)
     }
 }
 
-/// The devices one token may send readings for, with the kinds each reports.
+/// A batch's sender as validation sees it: the devices its token may send
+/// for, and the device a reading that names none is for.
 pub struct Sender {
-    devices: Vec<DeviceId>,
-    /// Device id → (position in `devices`, the kinds it reports).
-    index: HashMap<String, (usize, Vec<&'static ReadingKind>)>,
-    token_device: String,
+    devices: Arc<DeviceSet>,
+    /// Over MQTT, the topic's device (the token's own); over HTTP, none:
+    /// every reading names its device.
+    unnamed: Option<usize>,
 }
 
 impl Sender {
-    /// The token's own device and the devices it is gateway for.
-    pub async fn load(db: &Db, community: &CommunityId, device: &str) -> Result<Self, sqlx::Error> {
-        let rows = crate::devices::sent_for(db, community, device).await?;
-        let mut sender = Self {
-            devices: Vec::with_capacity(rows.len()),
-            index: HashMap::with_capacity(rows.len()),
-            token_device: device.to_owned(),
-        };
-        for (id, kinds) in rows {
-            let kinds = kinds.iter().filter_map(|k| catalogue::kind(k)).collect();
-            let parsed = id
-                .parse()
-                .map_err(|e: crate::ids::InvalidId| sqlx::Error::Decode(e.into()))?;
-            sender.index.insert(id, (sender.devices.len(), kinds));
-            sender.devices.push(parsed);
-        }
-        Ok(sender)
+    /// A sender of `devices`; with `sender_by_default`, a reading that names
+    /// no device is the token's own device's.
+    pub fn new(devices: Arc<DeviceSet>, sender_by_default: bool) -> Self {
+        let unnamed = sender_by_default
+            .then(|| devices.position(devices.sender()))
+            .flatten();
+        Self { devices, unnamed }
     }
 
     /// Validates every item of a batch received at `now`: the valid readings, and an error for each other item.
@@ -133,23 +124,31 @@ impl Sender {
                 format!("unknown field; a reading has {}", FIELDS.join(", ")),
             ));
         }
-        let device = required_text(index, "device", &reading.device)?;
-        let (position, reported) = self.index.get(device).ok_or_else(|| {
-            error(
-                "device",
-                format!(
-                    "device {device:?} is not registered behind this token ({})",
-                    self.token_device
-                ),
-            )
-        })?;
+        let position = match (&reading.device, self.unnamed) {
+            (Field::Missing, Some(own)) => own,
+            (device, _) => {
+                let device = required_text(index, "device", device)?;
+                self.devices.position(device).ok_or_else(|| {
+                    error(
+                        "device",
+                        format!(
+                            "device {device:?} is not registered behind this token ({})",
+                            self.devices.sender()
+                        ),
+                    )
+                })?
+            }
+        };
         let kind_name = required_text(index, "kind", &reading.kind)?;
         let kind = catalogue::kind(kind_name)
             .ok_or_else(|| error("kind", format!("unknown reading kind {kind_name:?}")))?;
-        if !reported.iter().any(|k| std::ptr::eq(*k, kind)) {
+        if !self.devices.reports(position, kind) {
             return Err(error(
                 "kind",
-                format!("device {device:?} does not report {kind_name:?}"),
+                format!(
+                    "device {:?} does not report {kind_name:?}",
+                    self.devices.id(position)
+                ),
             ));
         }
 
@@ -229,7 +228,7 @@ impl Sender {
         }
 
         Ok(ValidReading {
-            device: *position,
+            device: position,
             kind: kind.name,
             value,
             unit,
@@ -257,13 +256,13 @@ mod tests {
     use crate::ingest::items::json_array;
     use serde_json::{json, Value};
 
+    fn devices() -> Arc<DeviceSet> {
+        let rows = [("t1".parse().unwrap(), vec!["temperature", "door"])];
+        Arc::new(DeviceSet::new("t1", rows))
+    }
+
     fn sender() -> Sender {
-        let kinds = ["temperature", "door"].map(|k| catalogue::kind(k).unwrap());
-        Sender {
-            devices: vec!["t1".parse().unwrap()],
-            index: HashMap::from([("t1".to_owned(), (0, kinds.to_vec()))]),
-            token_device: "t1".to_owned(),
-        }
+        Sender::new(devices(), false)
     }
 
     fn validate(item: &Value, now: Millis) -> Result<ValidReading, ItemError> {
@@ -354,5 +353,53 @@ mod tests {
             errors,
             vec![ItemError::new(1, "", "a reading must be a JSON object")]
         );
+    }
+
+    #[test]
+    fn a_reading_without_device_is_the_senders_only_when_the_transport_says_so() {
+        let body = br#"[{"kind":"door","value":true}]"#;
+        let items = json_array(body).unwrap();
+        let (batch, errors) = Sender::new(devices(), true).validate_all(&items, 1_000);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(batch.device(&batch.readings[0]), "t1");
+        let (batch, errors) = sender().validate_all(&items, 1_000);
+        assert!(batch.readings.is_empty());
+        assert_eq!(errors, vec![ItemError::new(0, "device", "is required")]);
+    }
+
+    proptest::proptest! {
+        /// Whether the sender is named or left to the transport, a reading
+        /// is kept with its own timestamp exactly when that timestamp and
+        /// its value are inside their bounds, and otherwise the error names
+        /// the field that is not.
+        #[test]
+        fn a_reading_keeps_its_timestamp_exactly_when_it_is_in_bounds(
+            offset in -2 * MAX_AGE_MS..2 * MAX_FUTURE_MS,
+            value in -100.0_f64..1300.0,
+            named: bool,
+        ) {
+            let now = 2 * MAX_AGE_MS;
+            let at = now + offset;
+            let mut item = json!({"kind": "temperature", "value": value, "at": at});
+            if named {
+                item["device"] = json!("t1");
+            }
+            let body = serde_json::to_vec(&json!([item])).unwrap();
+            let items = json_array(&body).unwrap();
+            let result = Sender::new(devices(), true).validate(0, &items[0], now);
+            let at_ok = (now - MAX_AGE_MS..=now + MAX_FUTURE_MS).contains(&at);
+            let value_ok = (-60.0..=1200.0).contains(&value);
+            match result {
+                Ok(reading) => {
+                    proptest::prop_assert!(at_ok && value_ok);
+                    proptest::prop_assert_eq!(reading.at, at);
+                    proptest::prop_assert_eq!(reading.device, 0);
+                }
+                Err(error) => {
+                    let expected = if value_ok { "at" } else { "value" };
+                    proptest::prop_assert_eq!(error.field.as_str(), expected);
+                }
+            }
+        }
     }
 }

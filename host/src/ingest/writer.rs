@@ -14,20 +14,30 @@
 //!
 //! If a group fails, its batches are committed again one by one, so a
 //! batch that cannot be stored does not take the others down with it.
+//!
+//! Between groups the writer also keeps the history index ([`super::history`])
+//! up to date, in large steps, so that no commit pays for it.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::history::HistoryIndex;
 use super::idempotency::{self, BatchKey, Recorded};
 use super::validate::{ValidBatch, ValidReading};
 use crate::caps::sensor::ReadingValue;
 use crate::clock::Millis;
-use crate::db::multi_row::multi_row_insert;
+use crate::db::multi_row::{multi_row_insert, values};
 use crate::db::{Db, Tx};
 use crate::ids::CommunityId;
 
+/// How long the writer waits before indexing history again after a failed step.
+const HISTORY_RETRY: Duration = Duration::from_secs(1);
+/// No batch for this long, and the writer indexes history at once; under
+/// steady ingest batches come far more often, and it steps only when due.
+const QUIET: Duration = Duration::from_millis(20);
 /// Batches waiting for the writer before senders are held back.
 const QUEUE: usize = 256;
 /// A group closes at this many readings even when more batches are waiting.
@@ -95,8 +105,22 @@ impl LogWriter {
 
 async fn run(db: Db, mut queue: mpsc::Receiver<Job>) {
     let mut statements = Statements::default();
+    let mut history = HistoryIndex::default();
     let mut group: Vec<Job> = Vec::new();
-    while let Some(first) = queue.recv().await {
+    loop {
+        let next = if history.is_behind() {
+            // Once no batch has come for a moment, bring history up to date.
+            match tokio::time::timeout(QUIET, queue.recv()).await {
+                Ok(job) => job,
+                Err(_) => {
+                    index_history(&db, &mut history).await;
+                    continue;
+                }
+            }
+        } else {
+            queue.recv().await
+        };
+        let Some(first) = next else { break };
         let mut readings = first.append.batch.readings.len();
         group.push(first);
         while readings < GROUP_READINGS && group.len() < GROUP_BATCHES {
@@ -106,6 +130,7 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Job>) {
         }
         match commit(&db, &mut statements, &group).await {
             Ok(outcomes) => {
+                history.appended(readings);
                 for (job, outcome) in group.drain(..).zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
@@ -124,10 +149,23 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Job>) {
                         .await
                         .map(|mut outcomes| outcomes.remove(0))
                         .map_err(AppendError::from);
+                    history.appended(job.append.batch.readings.len());
                     let _ = job.reply.send(outcome);
                 }
             }
         }
+        if history.is_due() {
+            index_history(&db, &mut history).await;
+        }
+    }
+}
+
+/// One step of the history index; a failure is logged and the step taken
+/// again later (history queries read the log past the cursor meanwhile).
+async fn index_history(db: &Db, history: &mut HistoryIndex) {
+    if let Err(e) = history.step(db).await {
+        tracing::error!("cannot index reading history: {e}");
+        tokio::time::sleep(HISTORY_RETRY).await;
     }
 }
 
@@ -204,26 +242,29 @@ async fn commit(
         query.execute(&mut *tx).await?;
         rest = tail;
     }
-    update_last_seen(&mut tx, &last_seen).await?;
+    update_last_seen(&mut tx, statements, &last_seen).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
 
-/// Moves each device's `last_seen` forward to its newest reading (never back).
+/// Moves each device's `last_seen` forward to its newest reading (never
+/// back), in statements of up to [`MAX_ROWS`] devices: a gateway's group
+/// names hundreds of devices, and one statement each was most of its commit.
 async fn update_last_seen(
     tx: &mut Tx,
+    statements: &mut Statements,
     last_seen: &HashMap<(&str, &str), Millis>,
 ) -> Result<(), sqlx::Error> {
-    for ((community, device), at) in last_seen {
-        sqlx::query(
-            "UPDATE devices SET last_seen = CASE WHEN last_seen IS NULL OR last_seen < $1 THEN $1 ELSE last_seen END \
-             WHERE community_id = $2 AND id = $3",
-        )
-        .bind(*at)
-        .bind(*community)
-        .bind(*device)
-        .execute(&mut **tx)
-        .await?;
+    let devices: Vec<_> = last_seen.iter().collect();
+    let mut rest = devices.as_slice();
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+        let mut query = sqlx::query(statements.last_seen(tx, chunk.len()));
+        for ((community, device), at) in chunk {
+            query = query.bind(*community).bind(*device).bind(**at);
+        }
+        query.execute(&mut **tx).await?;
+        rest = tail;
     }
     Ok(())
 }
@@ -247,15 +288,30 @@ fn chunk_len(remaining: usize) -> usize {
     }
 }
 
-/// The multi-row `INSERT` statements built so far, by row count.
+/// The multi-row statements built so far, by row count.
 #[derive(Default)]
-struct Statements(HashMap<usize, String>);
+struct Statements {
+    inserts: HashMap<usize, String>,
+    last_seen: HashMap<usize, String>,
+}
 
 impl Statements {
     fn insert(&mut self, conn: &sqlx::AnyConnection, rows: usize) -> &str {
-        self.0
+        self.inserts
             .entry(rows)
             .or_insert_with(|| multi_row_insert(conn, READING_TABLE, COLUMNS_PER_READING, rows))
+    }
+
+    /// `last_seen` of `rows` devices, each `(community, device, newest at)`.
+    fn last_seen(&mut self, conn: &sqlx::AnyConnection, rows: usize) -> &str {
+        self.last_seen.entry(rows).or_insert_with(|| {
+            format!(
+                "UPDATE devices SET last_seen = v.column3 FROM ({}) AS v \
+                 WHERE devices.community_id = v.column1 AND devices.id = v.column2 \
+                 AND (devices.last_seen IS NULL OR devices.last_seen < v.column3)",
+                values(conn, 3, rows)
+            )
+        })
     }
 }
 

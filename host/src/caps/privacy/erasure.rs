@@ -39,6 +39,7 @@ use super::containing;
 use crate::caps::map::geojson::MapFeature;
 use crate::caps::map::model::{Link, Person};
 use crate::caps::map::{rows as map_rows, MapService};
+use crate::caps::sensor;
 use crate::clock::Millis;
 use crate::db::{self, Db, Tx};
 use crate::feed::{self, Feed, FeedKind};
@@ -209,11 +210,20 @@ async fn retire_devices(
             .fetch_all(&mut **tx)
             .await?;
     for device in devices {
-        sqlx::query("DELETE FROM readings WHERE community_id = $1 AND device_id = $2")
-            .bind(community.as_str())
-            .bind(&device)
-            .execute(&mut **tx)
-            .await?;
+        let statements = [
+            format!(
+                "DELETE FROM readings WHERE seq IN ({})",
+                sensor::DEVICE_SEQS
+            ),
+            "DELETE FROM reading_history WHERE community_id = $1 AND device_id = $2".to_owned(),
+        ];
+        for statement in statements {
+            sqlx::query(&statement)
+                .bind(community.as_str())
+                .bind(&device)
+                .execute(&mut **tx)
+                .await?;
+        }
         let device: DeviceId = device
             .parse()
             .map_err(|e: crate::ids::InvalidId| sqlx::Error::Decode(e.to_string().into()))?;

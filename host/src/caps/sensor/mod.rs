@@ -280,15 +280,28 @@ pub async fn history(
 ) -> Result<Vec<Reading>, sqlx::Error> {
     let order = if span.newest_first { "DESC" } else { "ASC" };
     // Spelled out per case, so that one kind is an index lookup.
-    let kind = match span.kind {
-        Some(_) => "r.kind = $3",
-        None => "$3 IS NULL",
+    let kind = |table: &str| match span.kind {
+        Some(_) => format!("{table}.kind = $3"),
+        None => "$3 IS NULL".to_owned(),
     };
+    // The history index up to its cursor, then the log after it, which the
+    // log writer has not indexed yet (`ingest::history`); one statement,
+    // so both are read from one snapshot.
     let rows = sqlx::query(&format!(
-        "SELECT {READING_COLUMNS} FROM readings r \
+        "SELECT {READING_COLUMNS} FROM ( \
+           SELECT seq FROM (SELECT h.seq FROM reading_history h \
+             WHERE h.community_id = $1 AND h.device_id = $2 AND {indexed} AND h.at >= $4 AND h.at < $5 \
+             ORDER BY h.at {order}, h.seq {order} LIMIT $6) past \
+           UNION ALL \
+           SELECT t.seq FROM readings t \
+             WHERE t.community_id = $1 AND t.seq > (SELECT seq FROM history_cursor WHERE id = 1) \
+             AND t.device_id = $2 AND {recent} AND t.at >= $4 AND t.at < $5 \
+         ) s \
+         JOIN readings r ON r.seq = s.seq \
          JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
-         WHERE r.community_id = $1 AND r.device_id = $2 AND {kind} AND r.at >= $4 AND r.at < $5 \
-         ORDER BY r.at {order}, r.seq {order} LIMIT $6"
+         ORDER BY r.at {order}, r.seq {order} LIMIT $6",
+        indexed = kind("h"),
+        recent = kind("t"),
     ))
     .bind(community.as_str())
     .bind(span.device)
@@ -301,6 +314,14 @@ pub async fn history(
     rows.iter().map(Reading::from_row).collect()
 }
 
+/// The sequence numbers of device `$2`'s readings in community `$1`: those
+/// in the history index, and those after its cursor the log writer has not
+/// indexed yet (`ingest::history`).
+pub const DEVICE_SEQS: &str = "SELECT h.seq FROM reading_history h \
+     WHERE h.community_id = $1 AND h.device_id = $2 \
+     UNION ALL SELECT t.seq FROM readings t WHERE t.community_id = $1 \
+     AND t.seq > (SELECT seq FROM history_cursor WHERE id = 1) AND t.device_id = $2";
+
 /// Every reading of one device still in the log, in log order: what a
 /// person's export holds of their own devices.
 pub async fn of_device(
@@ -309,9 +330,10 @@ pub async fn of_device(
     device: &str,
 ) -> Result<Vec<Reading>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {READING_COLUMNS} FROM readings r \
+        "SELECT {READING_COLUMNS} FROM ({DEVICE_SEQS}) s \
+         JOIN readings r ON r.seq = s.seq \
          JOIN devices d ON d.community_id = r.community_id AND d.id = r.device_id \
-         WHERE r.community_id = $1 AND r.device_id = $2 ORDER BY r.seq"
+         ORDER BY r.seq"
     ))
     .bind(community.as_str())
     .bind(device)
