@@ -18,7 +18,8 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    eventually, package_with, recipients, Client, Community, Device, Reply, TestHost, START,
+    eventually, package_with, recipients, run_command, Client, Community, Device, Reply, TestHost,
+    START,
 };
 use serde_json::{json, Value};
 
@@ -34,12 +35,7 @@ async fn sunny_garden(config: Value) -> (TestHost, Community, String) {
 
 /// Runs a plugin command with a person's (or anyone's) token.
 async fn run(client: &Client, name: &str, input: Value) -> Reply {
-    client
-        .post(
-            &format!("/api/v1/communities/{COMMUNITY}/plugins/{PLUGIN}/commands/{name}"),
-            input,
-        )
-        .await
+    run_command(client, COMMUNITY, PLUGIN, name, input).await
 }
 
 async fn person(c: &Community, id: &str) -> Client {

@@ -15,8 +15,8 @@ use linli_host::caps::ledger::checkpoint::SignedCheckpoint;
 use linli_host::caps::ledger::log::Receipt;
 use linli_host::caps::ledger::merkle::{self, InclusionProof};
 use linli_tests::{
-    demo_community_map, demo_residents_of, eventually, recipients, requested_grants, Client,
-    Community, Device, Reply, TestHost, START,
+    demo_community_map, demo_residents_of, eventually, recipients, requested_grants, run_command,
+    Client, Community, Device, Reply, TestHost, START,
 };
 use serde_json::{json, Value};
 
@@ -118,12 +118,7 @@ impl Compound {
 }
 
 async fn run(client: &Client, name: &str, input: Value) -> Reply {
-    client
-        .post(
-            &format!("/api/v1/communities/sunny-garden/plugins/{PARKING}/commands/{name}"),
-            input,
-        )
-        .await
+    run_command(client, "sunny-garden", PARKING, name, input).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,8 @@
 use std::process::Command;
 
 use linli_tests::{
-    demo_community_map, eventually, linli_binary, Client, Community, Device, Reply, TestHost,
+    demo_community_map, eventually, linli_binary, run_command, Client, Community, Device, Reply,
+    TestHost,
 };
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -30,12 +31,7 @@ async fn garden() -> (TestHost, Community, String) {
 }
 
 async fn run(client: &Client, name: &str, input: Value) -> Reply {
-    client
-        .post(
-            &format!("/api/v1/communities/{COMMUNITY}/plugins/{PLUGIN}/commands/{name}"),
-            input,
-        )
-        .await
+    run_command(client, COMMUNITY, PLUGIN, name, input).await
 }
 
 fn people_path(person: &str, rest: &str) -> String {

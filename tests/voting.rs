@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use linli_tests::{demo_community_map, linli_binary, Client, Community, Reply, TestHost, START};
+use linli_tests::{
+    demo_community_map, linli_binary, run_command, Client, Community, Reply, TestHost, START,
+};
 use serde_json::{json, Value};
 
 const VOTING: &str = "voting";
@@ -161,12 +163,7 @@ impl Assembly {
 }
 
 async fn run(client: &Client, name: &str, input: Value) -> Reply {
-    client
-        .post(
-            &format!("/api/v1/communities/sunny-garden/plugins/{VOTING}/commands/{name}"),
-            input,
-        )
-        .await
+    run_command(client, "sunny-garden", VOTING, name, input).await
 }
 
 fn agree_option(result: &Value) -> &Value {

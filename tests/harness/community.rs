@@ -191,15 +191,7 @@ impl Community {
 
     /// Runs a plugin command as this community's admin.
     pub async fn command(&self, plugin: &str, name: &str, input: Value) -> Reply {
-        self.admin
-            .post(
-                &format!(
-                    "/api/v1/communities/{}/plugins/{plugin}/commands/{name}",
-                    self.id
-                ),
-                input,
-            )
-            .await
+        run_command(&self.admin, &self.id, plugin, name, input).await
     }
 
     /// The installation's dead letters.
@@ -257,4 +249,21 @@ impl Device {
     pub fn reading_at(&self, kind: &str, value: Value, at: i64) -> Value {
         json!({"device": self.id, "kind": kind, "value": value, "at": at})
     }
+}
+
+/// Runs `plugin`'s command `name` in `community` as `client` (whoever's
+/// token it holds: a resident, an operator, an admin).
+pub async fn run_command(
+    client: &Client,
+    community: &str,
+    plugin: &str,
+    name: &str,
+    input: Value,
+) -> Reply {
+    client
+        .post(
+            &format!("/api/v1/communities/{community}/plugins/{plugin}/commands/{name}"),
+            input,
+        )
+        .await
 }
