@@ -22,9 +22,7 @@ use crate::caps::map::geojson::{
     check_references, export, export_as_plugin_sees, parse_collection, parse_feature,
     person_feature, person_feature_without_contact, place_feature, MapFeature, Rejected,
 };
-use crate::caps::map::model::{
-    CommunityMap, CommunityRole, Known, Person, Place, PlaceKind, PoiKind, QueryError, Relation,
-};
+use crate::caps::map::model::{CommunityMap, Known, Person, Place, PlaceKind, PoiKind, QueryError};
 use crate::caps::map::{rows, split, SharedMap, MAX_LISTED};
 use crate::caps::privacy::erasure;
 use crate::db::Tx;
@@ -38,8 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(place_children))
         .routes(routes!(place_ancestors))
         .routes(routes!(place_descendants))
-        .routes(routes!(get_person, put_person, delete_person))
-        .routes(routes!(related_people))
+        .merge(super::map_people::routes())
         .merge(super::map_search::routes())
 }
 
@@ -51,7 +48,7 @@ pub struct InvalidMap {
 }
 
 /// Why a map change was refused.
-enum MapRefusal {
+pub(super) enum MapRefusal {
     Api(ApiError),
     Features(Vec<ItemError>),
 }
@@ -249,7 +246,7 @@ async fn refuse_erased(
 }
 
 /// A person's feature, with contact details when `with_contact`.
-fn person_json(person: &Person, with_contact: bool) -> Value {
+pub(super) fn person_json(person: &Person, with_contact: bool) -> Value {
     feature_json(if with_contact {
         person_feature(person)
     } else {
@@ -278,13 +275,13 @@ fn places_json(places: Vec<&Place>) -> ApiResult<Json<Vec<Value>>> {
 
 /// Which kind of feature a route changes.
 #[derive(Clone, Copy, PartialEq)]
-enum FeatureKind {
+pub(super) enum FeatureKind {
     Place,
     Person,
 }
 
 /// Adds or replaces one feature under `id` after checking it against the map.
-async fn put_feature(
+pub(super) async fn put_feature(
     state: &AppState,
     principal: &Principal,
     community: &CommunityId,
@@ -381,7 +378,7 @@ async fn put_feature(
 }
 
 /// Removes one feature, unless places or people depend on it.
-async fn delete_feature(
+pub(super) async fn delete_feature(
     state: &AppState,
     principal: &Principal,
     community: &CommunityId,
@@ -543,142 +540,6 @@ async fn place_descendants(
         kind.is_none_or(|k| p.kind == k)
             && poi.as_ref().is_none_or(|k| p.poi_kind.as_ref() == Some(k))
     })?)
-}
-
-/// Get one person as a GeoJSON feature; contact details only with a
-/// `reason`, which the person sees in their access log.
-#[utoipa::path(get, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
-    params(("community" = String, Path), ("person" = String, Path), ReasonQuery),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn get_person(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((community, id)): Path<(CommunityId, PersonId)>,
-    Query(q): Query<ReasonQuery>,
-) -> ApiResult<Json<Value>> {
-    principal.require_staff(&community)?;
-    let reason = privacy::contact_reason(q.reason.as_deref())?;
-    let (json, shown) = {
-        let map = read(&state, &community).await?;
-        let person = map.person(&id).ok_or_else(|| {
-            ApiError::not_found(format!("no person {id} in the map of {community}"))
-        })?;
-        (
-            person_json(person, reason.is_some()),
-            privacy::with_contact(std::iter::once(person)),
-        )
-    };
-    if let Some(reason) = reason {
-        let resource = format!("/api/v1/communities/{community}/map/people/{id}");
-        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
-            .await?;
-    }
-    Ok(Json(json))
-}
-
-/// Add or replace a person (a GeoJSON feature of the import schema).
-#[utoipa::path(put, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
-    params(("community" = String, Path), ("person" = String, Path)), request_body(content = Object, description = "a GeoJSON Feature"),
-    responses((status = 200, body = Object), (status = 201, body = Object), (status = 400, body = InvalidMap),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn put_person(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((community, id)): Path<(CommunityId, PersonId)>,
-    Json(body): Json<Value>,
-) -> Result<(StatusCode, Json<Value>), MapRefusal> {
-    put_feature(
-        &state,
-        &principal,
-        &community,
-        id.as_str(),
-        FeatureKind::Person,
-        body,
-    )
-    .await
-}
-
-/// Remove a person nobody is `family-of`.
-#[utoipa::path(delete, path = "/api/v1/communities/{community}/map/people/{person}", tag = "map",
-    params(("community" = String, Path), ("person" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn delete_person(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((community, id)): Path<(CommunityId, PersonId)>,
-) -> ApiResult<StatusCode> {
-    delete_feature(
-        &state,
-        &principal,
-        &community,
-        id.as_str(),
-        FeatureKind::Person,
-    )
-    .await
-}
-
-/// Which people to list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PeopleQuery {
-    /// resident, owner, family, or a role: volunteer, grid-worker, property-staff, community-doctor, security, owners-committee, owners-committee.
-    pub relation: String,
-    /// A place id (a person id for `family`); optional for roles.
-    pub scope: Option<String>,
-    /// Why contact details are read: without it, people come without them.
-    pub reason: Option<String>,
-}
-
-fn relation(name: &str) -> ApiResult<Relation> {
-    Ok(match name {
-        "resident" => Relation::Resident,
-        "owner" => Relation::Owner,
-        "family" => Relation::Family,
-        role => Relation::Role(
-            serde_json::from_value::<CommunityRole>(Value::String(role.to_owned())).map_err(|_| {
-                ApiError::invalid(format!(
-                    "relation: {role:?} is not resident, owner, family or a role (volunteer, grid-worker, property-staff, community-doctor, security, owners-committee)"
-                ))
-            })?,
-        ),
-    })
-}
-
-/// People tied to a scope: residents of building 3, family of P, grid workers of cell X.
-#[utoipa::path(get, path = "/api/v1/communities/{community}/map/people", tag = "map",
-    params(("community" = String, Path), PeopleQuery),
-    responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn related_people(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(community): Path<CommunityId>,
-    Query(q): Query<PeopleQuery>,
-) -> ApiResult<Json<Vec<Value>>> {
-    principal.require_staff(&community)?;
-    let relation = relation(&q.relation)?;
-    let reason = privacy::contact_reason(q.reason.as_deref())?;
-    let (json, shown) = {
-        let map = read(&state, &community).await?;
-        let people = map.related(relation, q.scope.as_deref())?;
-        let json: Vec<Value> = people
-            .iter()
-            .map(|p| person_json(p, reason.is_some()))
-            .collect();
-        let shown = match reason {
-            Some(_) => privacy::with_contact(people.into_iter()),
-            None => Vec::new(),
-        };
-        (json, shown)
-    };
-    if let Some(reason) = reason {
-        let resource = format!("/api/v1/communities/{community}/map/people");
-        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
-            .await?;
-    }
-    Ok(Json(json))
 }
 
 /// A point-of-interest kind from a query.

@@ -22,6 +22,7 @@ pub mod installation_health;
 pub mod installations;
 pub mod ledger;
 pub mod map;
+pub mod map_people;
 pub mod map_search;
 pub mod notify;
 pub mod plugins;
