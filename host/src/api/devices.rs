@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
 use super::AppState;
 use crate::auth::{self, Principal, Role, TokenSpec};
-use crate::caps::privacy::access::{self, Read};
+use crate::caps::privacy::access::Category;
 use crate::caps::privacy::{self, Sensitivity};
 use crate::caps::sensor::visibility::ResidentView;
 use crate::caps::sensor::{self, catalogue, History, Reading};
@@ -367,41 +367,15 @@ async fn device_readings(
     };
     let readings = sensor::history(&state.services.db, &community, &span).await?;
     if let Some(reason) = reason {
-        log_sensitive_read(
-            &state, &principal, &community, &device, &reason, &readings, &subjects,
+        let resource = format!("/api/v1/communities/{community}/devices/{device}/readings");
+        let shown: Vec<Category> = privacy::sensitivities(&readings)
+            .into_iter()
+            .map(Category::from)
+            .collect();
+        super::privacy::log_read(
+            &state, &principal, &community, &reason, &shown, &subjects, &resource,
         )
         .await?;
     }
     Ok(Json(readings))
-}
-
-/// Records in the access log of each person the readings are about that
-/// their health or presence readings were read, once per kind of data shown.
-async fn log_sensitive_read(
-    state: &AppState,
-    principal: &Principal,
-    community: &CommunityId,
-    device: &DeviceId,
-    reason: &str,
-    readings: &[Reading],
-    subjects: &[PersonId],
-) -> ApiResult<()> {
-    let resource = format!("/api/v1/communities/{community}/devices/{device}/readings");
-    let mut shown: Vec<Sensitivity> = readings
-        .iter()
-        .filter_map(|r| Sensitivity::of_kind(&r.kind))
-        .collect();
-    shown.sort_by_key(|s| s.as_str());
-    shown.dedup();
-    for sensitivity in shown {
-        let read = Read {
-            reader: super::privacy::reader(principal),
-            reason,
-            category: sensitivity.into(),
-            resource: &resource,
-            at: state.services.clock.now(),
-        };
-        access::record(&state.services.db, community, &read, subjects).await?;
-    }
-    Ok(())
 }

@@ -24,6 +24,7 @@ use crate::caps::map::geojson::{
 };
 use crate::caps::map::model::{CommunityMap, Known, Person, Place, PlaceKind, PoiKind, QueryError};
 use crate::caps::map::{rows, split, SharedMap, MAX_LISTED};
+use crate::caps::privacy::access::Category;
 use crate::caps::privacy::erasure;
 use crate::db::Tx;
 use crate::ids::{CommunityId, PersonId, PlaceId};
@@ -221,8 +222,16 @@ async fn export_map(
     };
     if let Some(reason) = reason {
         let resource = format!("/api/v1/communities/{community}/map");
-        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
-            .await?;
+        privacy::log_read(
+            &state,
+            &principal,
+            &community,
+            &reason,
+            &[Category::Contact],
+            &shown,
+            &resource,
+        )
+        .await?;
     }
     Ok(Json(
         serde_json::to_value(collection).map_err(ApiError::internal)?,

@@ -17,6 +17,7 @@ use super::privacy::{self, ReasonQuery};
 use super::AppState;
 use crate::auth::Principal;
 use crate::caps::map::model::{CommunityRole, Relation};
+use crate::caps::privacy::access::Category;
 use crate::ids::{CommunityId, PersonId};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -51,8 +52,16 @@ async fn get_person(
     };
     if let Some(reason) = reason {
         let resource = format!("/api/v1/communities/{community}/map/people/{id}");
-        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
-            .await?;
+        privacy::log_read(
+            &state,
+            &principal,
+            &community,
+            &reason,
+            &[Category::Contact],
+            &shown,
+            &resource,
+        )
+        .await?;
     }
     Ok(Json(json))
 }
@@ -155,8 +164,16 @@ async fn related_people(
     };
     if let Some(reason) = reason {
         let resource = format!("/api/v1/communities/{community}/map/people");
-        privacy::log_contact_read(&state, &principal, &community, &reason, &shown, &resource)
-            .await?;
+        privacy::log_read(
+            &state,
+            &principal,
+            &community,
+            &reason,
+            &[Category::Contact],
+            &shown,
+            &resource,
+        )
+        .await?;
     }
     Ok(Json(json))
 }

@@ -18,7 +18,7 @@ use crate::caps::privacy::access::{self, AccessEntry, Category, Read, Reader};
 use crate::caps::privacy::consent::{self, ConsentRecord, ConsentState, MAX_TEXT};
 use crate::caps::privacy::erasure::{self, EraseError, EraseRequest, Erasure};
 use crate::caps::privacy::export::{self, ExportError, PersonalData};
-use crate::caps::privacy::{Purpose, Sensitivity};
+use crate::caps::privacy::{self, Purpose};
 use crate::ids::{CommunityId, PersonId};
 use crate::validation::Invalid;
 
@@ -67,25 +67,30 @@ pub(super) fn with_contact<'p>(people: impl Iterator<Item = &'p Person>) -> Vec<
         .collect()
 }
 
-/// Logs that the contact details of `shown` were read at `resource`. Called
-/// after the map's lock is let go: the log is a write, and a writer of the
-/// map holds the store while it waits for that lock.
-pub(super) async fn log_contact_read(
+/// Logs that `principal` read each of `categories` of the data of `people`
+/// at `resource`, for `reason`. Called after the map's lock is let go: the
+/// log is a write, and a writer of the map holds the store while it waits
+/// for that lock.
+pub(super) async fn log_read(
     state: &AppState,
     principal: &Principal,
     community: &CommunityId,
     reason: &str,
-    shown: &[PersonId],
+    categories: &[Category],
+    people: &[PersonId],
     resource: &str,
 ) -> ApiResult<()> {
-    let read = Read {
-        reader: reader(principal),
-        reason,
-        category: Category::Contact,
-        resource,
-        at: state.services.clock.now(),
-    };
-    Ok(access::record(&state.services.db, community, &read, shown).await?)
+    for &category in categories {
+        let read = Read {
+            reader: reader(principal),
+            reason,
+            category,
+            resource,
+            at: state.services.clock.now(),
+        };
+        access::record(&state.services.db, community, &read, people).await?;
+    }
+    Ok(())
 }
 
 /// The `reason` a sensitive read takes.
@@ -371,32 +376,18 @@ async fn data_of(
     let now = services.clock.now();
     let data = export::collect(&services.db, &services.map, &community, &person, now).await?;
     let resource = format!("/api/v1/communities/{community}/people/{person}/data");
-    let mut shown = vec![Category::Contact];
-    for sensitivity in [Sensitivity::Health, Sensitivity::Presence] {
-        if data
-            .readings
-            .iter()
-            .any(|r| Sensitivity::of_kind(&r.kind) == Some(sensitivity))
-        {
-            shown.push(sensitivity.into());
-        }
-    }
-    for category in shown {
-        let read = Read {
-            reader: reader(&principal),
-            reason: &reason,
-            category,
-            resource: &resource,
-            at: now,
-        };
-        access::record(
-            &services.db,
-            &community,
-            &read,
-            std::slice::from_ref(&person),
+    let shown: Vec<Category> = std::iter::once(Category::Contact)
+        .chain(
+            privacy::sensitivities(&data.readings)
+                .into_iter()
+                .map(Category::from),
         )
-        .await?;
-    }
+        .collect();
+    let person = std::slice::from_ref(&person);
+    log_read(
+        &state, &principal, &community, &reason, &shown, person, &resource,
+    )
+    .await?;
     archive(data)
 }
 

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 pub use super::map::consents::Purpose;
 use super::map::model::{CommunityMap, PlaceKind, Relation};
+use super::map::MapService;
 use super::sensor::Reading;
-use crate::ids::PersonId;
+use crate::ids::{CommunityId, PersonId};
 
 /// What kind of sensitive information a reading is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -98,10 +99,36 @@ pub fn withheld(map: &CommunityMap, reading: &Reading) -> bool {
 }
 
 /// Keeps the readings plugins may receive, in order; the rest are dropped
-/// here, before any plugin sees them.
-pub fn deliverable(map: &CommunityMap, mut readings: Vec<Reading>) -> Vec<Reading> {
-    readings.retain(|r| !withheld(map, r));
-    readings
+/// here, before any plugin sees them, whether delivered as events or
+/// answered to a query. Readings of no sensitive kind pass without the
+/// community's map being read.
+pub async fn consented(
+    maps: &MapService,
+    community: &CommunityId,
+    mut readings: Vec<Reading>,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    if readings
+        .iter()
+        .all(|r| Sensitivity::of_kind(&r.kind).is_none())
+    {
+        return Ok(readings);
+    }
+    let map = maps.get(community).await?;
+    let map = map.read().await;
+    readings.retain(|r| !withheld(&map, r));
+    Ok(readings)
+}
+
+/// The kinds of sensitive information among `readings`, each once, health first.
+pub fn sensitivities(readings: &[Reading]) -> Vec<Sensitivity> {
+    [Sensitivity::Health, Sensitivity::Presence]
+        .into_iter()
+        .filter(|s| {
+            readings
+                .iter()
+                .any(|r| Sensitivity::of_kind(&r.kind) == Some(*s))
+        })
+        .collect()
 }
 
 /// `text` as a `LIKE` pattern that matches it anywhere, `\` escaping.

@@ -188,12 +188,9 @@ impl SensorHost {
             .map_err(|e| self.ctx.internal("sensor", e))?;
         // A query answers what delivery would: readings the people they are
         // about have not consented to are not there for the plugin.
-        let map = self
-            .maps
-            .get(&self.ctx.community)
+        let readings = privacy::consented(&self.maps, &self.ctx.community, readings)
             .await
             .map_err(|e| self.ctx.internal("sensor", e))?;
-        let readings = privacy::deliverable(&*map.read().await, readings);
         Ok(readings.iter().map(Reading::to_wit).collect())
     }
 }

@@ -27,14 +27,12 @@ use super::mailbox::{CommandError, Message, StartError};
 use super::progress::{self, Position};
 use super::source::Source;
 use crate::caps::alarm::model::AlarmChange;
-use crate::caps::map::MapService;
 use crate::caps::privacy;
 use crate::caps::sensor::{self, Reading};
 use crate::caps::timer;
 use crate::caps::{InstallationContext, Services};
 use crate::clock::Millis;
 use crate::feed::{self, FeedKind};
-use crate::ids::CommunityId;
 use crate::wit::linli::platform::events::Lifecycle;
 use crate::wit::linli::platform::types::{Caller, Error as WitError};
 use crate::wit::ScenePre;
@@ -267,7 +265,7 @@ impl Actor {
             .into_iter()
             .filter(|r| scope.as_ref().is_some_and(|s| s.allows(&r.kind)))
             .collect();
-        let delivered = match consented(
+        let delivered = match privacy::consented(
             &self.shared.services.map,
             &self.installation.community,
             granted,
@@ -539,24 +537,6 @@ impl Actor {
             }
         }
     }
-}
-
-/// The readings the people they are about consent to plugins receiving
-/// (`caps::privacy`); the others only move the cursor.
-async fn consented(
-    maps: &MapService,
-    community: &CommunityId,
-    readings: Vec<Reading>,
-) -> Result<Vec<Reading>, sqlx::Error> {
-    if readings
-        .iter()
-        .all(|r| privacy::Sensitivity::of_kind(&r.kind).is_none())
-    {
-        return Ok(readings);
-    }
-    let map = maps.get(community).await?;
-    let map = map.read().await;
-    Ok(privacy::deliverable(&map, readings))
 }
 
 fn context(installation: &Installation, shared: &Shared) -> Arc<InstallationContext> {
