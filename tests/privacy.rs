@@ -367,6 +367,18 @@ async fn an_erased_person_leaves_no_name_or_phone_in_the_store_and_her_receipts_
     .await
     .expect(200);
     let watch = elder_watch(&c, &son).await;
+    // A band of hers that her home's hub sends for, heard a moment before the erasure.
+    let hub = c.device("hub-b3-104", &["battery"]).await;
+    c.admin
+        .post(
+            &format!("/api/v1/communities/{COMMUNITY}/devices"),
+            json!({"id": "band-003", "kind": "wearable", "reading_kinds": ["steps"],
+                   "person": ELDER, "gateway": "hub-b3-104"}),
+        )
+        .await
+        .expect(201);
+    let band = |steps: i64| json!([{"device": "band-003", "kind": "steps", "value": steps}]);
+    assert_eq!(hub.send(band(10)).await.expect(202)["accepted"], 1);
     son_decides(&son, true).await;
     heart_rates(&host, &c, &installation, &watch, &[150, 152, 155]).await;
     let alert = c.notifications("heart-rate").await;
@@ -440,6 +452,11 @@ async fn an_erased_person_leaves_no_name_or_phone_in_the_store_and_her_receipts_
         elder.get("/api/v1/me").await.status,
         401,
         "her token is revoked"
+    );
+    let report = hub.send(band(11)).await.expect(202);
+    assert_eq!(
+        report["accepted"], 0,
+        "her band is retired, for her hub too: {report}"
     );
     let son_record = c
         .admin

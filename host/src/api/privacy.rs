@@ -439,6 +439,8 @@ async fn erase_person(
         &request,
     )
     .await?;
+    // Erasure retired their devices: gateways may no longer send for them.
+    state.ingest.devices_changed(&community);
     Ok((StatusCode::ACCEPTED, Json(erasure)))
 }
 
